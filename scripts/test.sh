@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: warnings-as-errors build, the Native AOT gate, every test project,
+# then prints one aggregate line "N passed, N failed[, N skipped]". Exits non-zero on any failure.
+# Run as root: privileged tests create their own network namespaces.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export AWS_EC2_METADATA_DISABLED=true DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+results="artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+status=0
+echo "== build (Release, warnings as errors)"
+dotnet build VpcCni.sln -c Release -nologo -v:q || exit 1
+
+echo "== AOT gate (tests/VpcCni.AotSmoke: Native AOT publish, trim/AOT warnings are errors)"
+dotnet publish tests/VpcCni.AotSmoke/VpcCni.AotSmoke.csproj -c Release -nologo -v:q -o artifacts/aot-smoke || exit 1
+artifacts/aot-smoke/VpcCni.AotSmoke || { echo "AOT smoke binary failed"; exit 1; }
+
+echo "== tests"
+dotnet test VpcCni.sln -c Release --no-build -nologo -v:q \
+  --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=1
+
+passed=0; failed=0; skipped=0; files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  total=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  executed=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+if [ "$files" -eq 0 ] || [ "$passed" -eq 0 ]; then echo "no test results found"; status=1; fi
+if [ "$failed" -gt 0 ]; then status=1; fi
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
+exit $status
