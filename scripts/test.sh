@@ -17,6 +17,9 @@ echo "== AOT gate (tests/VpcCni.AotSmoke: Native AOT publish, trim/AOT warnings 
 dotnet publish tests/VpcCni.AotSmoke/VpcCni.AotSmoke.csproj -c Release -nologo -v:q -o artifacts/aot-smoke || exit 1
 artifacts/aot-smoke/VpcCni.AotSmoke || { echo "AOT smoke binary failed"; exit 1; }
 
+echo "== libcni driver (../shared/tools/cnidriver, used by conformance and end-to-end tests)"
+bash ../shared/tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exit 1; }
+
 echo "== tests"
 dotnet test VpcCni.sln -c Release --no-build -nologo -v:q \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=1
