@@ -1,0 +1,132 @@
+using System.Text.Json;
+
+namespace VpcCni.Cni;
+
+/// <summary>How branch-ENI (security-group) pods are enforced; upstream's podSGEnforcingMode.</summary>
+public enum PodSecurityGroupEnforcingMode
+{
+    Strict,
+    Standard,
+}
+
+/// <summary>
+/// Typed, validated view of the plugin-specific fields of the VpcCni plugin object, with upstream's names and
+/// defaults (aws-cni's netconf). Unlike upstream, an invalid mtu is an error (code 7) instead of a silent 9001.
+/// </summary>
+public sealed record VpcCniPluginConfig
+{
+    public const string DefaultVethPrefix = "eni";
+    public const int DefaultMtu = 9001;
+    public const int MinMtu = 576;
+    public const int MaxMtu = 9001;
+    public const int MaxVethPrefixLength = 4;
+    public const string PodAnnotationsCapability = "io.kubernetes.cri.pod-annotations";
+
+    public string VethPrefix { get; init; } = DefaultVethPrefix;
+
+    public int Mtu { get; init; } = DefaultMtu;
+
+    public PodSecurityGroupEnforcingMode PodSGEnforcingMode { get; init; } = PodSecurityGroupEnforcingMode.Strict;
+
+    /// <summary>Null (or "stderr") means stderr; logs never go to stdout.</summary>
+    public string? PluginLogFile { get; init; }
+
+    public string? PluginLogLevel { get; init; }
+
+    /// <summary>Pod annotations the runtime passed through runtimeConfig, if the capability was enabled.</summary>
+    public IReadOnlyDictionary<string, string> PodAnnotations { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Reads and validates the fields from a request configuration (code 7 naming the field on error).</summary>
+    public static VpcCniPluginConfig From(NetworkConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var raw = config.Raw;
+        var vethPrefix = NetworkConfig.ReadString(raw, "vethPrefix") ?? DefaultVethPrefix;
+        if (vethPrefix.Length is 0 or > MaxVethPrefixLength || !vethPrefix.All(char.IsAsciiLetterOrDigit))
+        {
+            throw Invalid("vethPrefix", vethPrefix, $"must be 1 to {MaxVethPrefixLength} ASCII letters or digits");
+        }
+
+        var mtu = DefaultMtu;
+        if (raw.TryGetProperty("mtu", out var mtuElement) && mtuElement.ValueKind != JsonValueKind.Null)
+        {
+            // Upstream writes the MTU as a string; accept a number too.
+            var text = mtuElement.ValueKind switch
+            {
+                JsonValueKind.String => mtuElement.GetString()!,
+                JsonValueKind.Number => mtuElement.GetRawText(),
+                _ => throw Invalid("mtu", mtuElement.GetRawText(), "must be an integer"),
+            };
+            if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out mtu) || mtu is < MinMtu or > MaxMtu)
+            {
+                throw Invalid("mtu", text, $"must be an integer from {MinMtu} to {MaxMtu}");
+            }
+        }
+
+        var modeText = NetworkConfig.ReadString(raw, "podSGEnforcingMode");
+        var mode = modeText switch
+        {
+            null or "" or "strict" => PodSecurityGroupEnforcingMode.Strict,
+            "standard" => PodSecurityGroupEnforcingMode.Standard,
+            _ => throw Invalid("podSGEnforcingMode", modeText, "must be \"strict\" or \"standard\""),
+        };
+
+        var logFile = NetworkConfig.ReadString(raw, "pluginLogFile");
+        if (logFile == "stdout")
+        {
+            throw Invalid("pluginLogFile", logFile, "stdout carries the CNI protocol; use a file path or \"stderr\"");
+        }
+
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (config.RuntimeConfig is { } runtimeConfig &&
+            runtimeConfig.TryGetProperty(PodAnnotationsCapability, out var podAnnotations) &&
+            podAnnotations.ValueKind != JsonValueKind.Null)
+        {
+            if (podAnnotations.ValueKind != JsonValueKind.Object)
+            {
+                throw Invalid($"runtimeConfig.{PodAnnotationsCapability}", podAnnotations.GetRawText(), "must be an object of strings");
+            }
+
+            foreach (var annotation in podAnnotations.EnumerateObject())
+            {
+                annotations[annotation.Name] = annotation.Value.ValueKind == JsonValueKind.String
+                    ? annotation.Value.GetString()!
+                    : throw Invalid($"runtimeConfig.{PodAnnotationsCapability}.{annotation.Name}", annotation.Value.GetRawText(), "must be a string");
+            }
+        }
+
+        return new VpcCniPluginConfig
+        {
+            VethPrefix = vethPrefix,
+            Mtu = mtu,
+            PodSGEnforcingMode = mode,
+            PluginLogFile = string.IsNullOrEmpty(logFile) || logFile == "stderr" ? null : logFile,
+            PluginLogLevel = NetworkConfig.ReadString(raw, "pluginLogLevel"),
+            PodAnnotations = annotations,
+        };
+    }
+
+    private static CniException Invalid(string field, string value, string rule) =>
+        new(CniErrorCode.InvalidNetworkConfig, $"invalid {field}", $"\"{field}\" is \"{value}\": {rule}");
+}
+
+/// <summary>The Kubernetes keys runtimes put in CNI_ARGS.</summary>
+public sealed record KubernetesPodArgs(string PodName, string PodNamespace, string InfraContainerId, string? PodUid)
+{
+    public const string PodNameKey = "K8S_POD_NAME";
+    public const string PodNamespaceKey = "K8S_POD_NAMESPACE";
+    public const string InfraContainerIdKey = "K8S_POD_INFRA_CONTAINER_ID";
+    public const string PodUidKey = "K8S_POD_UID";
+
+    /// <summary>Reads the pod identity; unknown keys are an error unless IgnoreUnknown is set (code 4).</summary>
+    public static KubernetesPodArgs From(CniArgs args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        args.EnsureOnlyKnownKeys(PodNameKey, PodNamespaceKey, InfraContainerIdKey, PodUidKey);
+        return new KubernetesPodArgs(
+            args.Get(PodNameKey) ?? "",
+            args.Get(PodNamespaceKey) ?? "",
+            args.Get(InfraContainerIdKey) ?? "",
+            args.Get(PodUidKey));
+    }
+}
