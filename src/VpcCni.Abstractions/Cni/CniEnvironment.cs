@@ -43,7 +43,10 @@ public sealed record CniEnvironment
     public IReadOnlyList<string> Path { get; init; } = [];
 
     /// <summary>Reads and validates the current process's environment.</summary>
-    public static CniEnvironment FromProcess()
+    public static CniEnvironment FromProcess() => Parse(ReadProcessVariables());
+
+    /// <summary>The CNI_* variables of this process (the rest of the inherited environment is not ours to read).</summary>
+    internal static Dictionary<string, string?> ReadProcessVariables()
     {
         var variables = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
@@ -54,7 +57,7 @@ public sealed record CniEnvironment
             }
         }
 
-        return Parse(variables);
+        return variables;
     }
 
     /// <summary>

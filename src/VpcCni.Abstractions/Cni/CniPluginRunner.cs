@@ -60,15 +60,7 @@ public sealed class CniPluginRunner
     /// </summary>
     public static async Task<int> RunProcessAsync(ICniPlugin plugin, CniPluginRunnerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var variables = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
-        {
-            if (entry.Key is string key && key.StartsWith("CNI_", StringComparison.Ordinal))
-            {
-                variables[key] = entry.Value as string;
-            }
-        }
-
+        var variables = CniEnvironment.ReadProcessVariables();
         var originalOut = Console.Out;
         Console.SetOut(Console.Error);
         try
