@@ -24,6 +24,18 @@ internal static class SharedTools
         }
     }
 
+    /// <summary>The Native AOT gate binary, published by scripts/test.sh before the tests run.</summary>
+    public static string AotSmokeBinary
+    {
+        get
+        {
+            var path = Path.Combine(RepoRoot, "artifacts", "aot-smoke", "VpcCni.AotSmoke");
+            return File.Exists(path)
+                ? path
+                : throw new InvalidOperationException($"{path} not found; publish it first: dotnet publish tests/VpcCni.AotSmoke -c Release -o artifacts/aot-smoke");
+        }
+    }
+
     private static string FindRepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);

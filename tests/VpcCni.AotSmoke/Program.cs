@@ -1,7 +1,14 @@
+using System.Net;
 using VpcCni.Cni;
 using VpcCni.Hosting.Rpc;
 
-// Exercises each library once so the AOT compiler sees real call paths, and exits 0 when they work.
+// Run by a CNI runtime (CNI_COMMAND set): a minimal plugin on the codec's runner, so tests can drive the
+// Native AOT runner through libcni. Otherwise: exercise each library once and exit 0 when they work.
+if (Environment.GetEnvironmentVariable("CNI_COMMAND") is not null)
+{
+    return await CniPluginRunner.RunProcessAsync(new SmokePlugin(), new CniPluginRunnerOptions { Diagnostics = Console.Error });
+}
+
 var request = CniEnvironment.Parse(new Dictionary<string, string?> { ["CNI_COMMAND"] = "VERSION" });
 var version = new CniVersionResult(CniVersion.V1_1_0, CniVersion.Supported).ToJsonUtf8();
 var config = NetworkConfig.Parse("""{"cniVersion":"1.0.0","name":"aot","type":"vpc-cni"}"""u8);
@@ -14,3 +21,39 @@ var roundTrip = AddNetworkReply.Parser.ParseFrom(Google.Protobuf.MessageExtensio
 Console.WriteLine($"{client.GetType().Name} {roundTrip.IPAllocationMetadata[0].IPv4Addr}");
 Console.WriteLine($"{request.Command} {version.Length} {config.Name} {converted.Ips.Count}");
 return converted.Ips.Count == 1 ? 0 : 1;
+
+/// <summary>
+/// Test fixture plugin: ADD answers with the address asked for in CNI_ARGS IP=... (the CNI convention) and
+/// echoes prevResult's interfaces; it also writes to Console.Out to prove the runner keeps stdout clean.
+/// </summary>
+internal sealed class SmokePlugin : ICniPlugin
+{
+    public ValueTask<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        Console.WriteLine("stray output that must not reach stdout");
+        var ip = request.Environment.Args.Get("IP") ?? throw new CniException(CniErrorCode.InvalidEnvironmentVariables, "CNI_ARGS needs IP=<address/prefix>");
+        if (!IPAddressAndPrefix.TryParse(ip, out var address))
+        {
+            throw new CniException(CniErrorCode.InvalidEnvironmentVariables, "invalid IP in CNI_ARGS", ip);
+        }
+
+        return ValueTask.FromResult(new CniResult
+        {
+            CniVersion = CniVersion.V1_1_0,
+            Interfaces = [new CniInterface(request.Environment.IfName) { Sandbox = request.Environment.NetNs, Mtu = 9001 }],
+            Ips = [new CniIPConfig(address) { Interface = 0, Gateway = IPAddress.Parse("169.254.1.1") }],
+            Routes = [new CniRoute(IPAddressAndPrefix.Parse("0.0.0.0/0")) { Gateway = IPAddress.Parse("169.254.1.1") }],
+        });
+    }
+
+    public ValueTask DeleteAsync(CniRequest request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask CheckAsync(CniRequest request, CancellationToken cancellationToken) =>
+        request.Config.PrevResult is { Ips.Count: > 0 }
+            ? ValueTask.CompletedTask
+            : throw new CniException(CniErrorCode.InvalidNetworkConfig, "CHECK needs prevResult with the ADD result");
+
+    public ValueTask StatusAsync(CniRequest request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask GarbageCollectAsync(CniRequest request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
