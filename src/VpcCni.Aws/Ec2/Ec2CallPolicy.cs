@@ -47,8 +47,10 @@ internal sealed class Ec2CallPolicy : IDisposable
             _replenish = time.CreateTimer(_ => Replenish(), null, ReplenishPeriod, ReplenishPeriod);
         }
 
-        _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder().Handle<AmazonServiceException>(IsRetryable).Handle<HttpRequestException>()
                     .Handle<TimeoutException>(),
@@ -63,8 +65,10 @@ internal sealed class Ec2CallPolicy : IDisposable
                     AwsLog.Ec2Retry(_logger, (string)args.Context.Properties.GetValue(ActionKey, "?"), code, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds);
                     return default;
                 },
-            })
-            .Build();
+            });
+        }
+
+        _pipeline = builder.Build();
     }
 
     private static readonly ResiliencePropertyKey<string> ActionKey = new("ec2.action");
