@@ -36,7 +36,9 @@ internal sealed class Ec2CallPolicy : IDisposable
                 {
                     TokenLimit = Math.Max(1, (int)(bucket.Capacity * options.RequestBudgetShare)),
                     TokensPerPeriod = perPeriod,
-                    ReplenishmentPeriod = ReplenishPeriod,
+                    // TryReplenish refuses to add tokens until this much real time has passed; one tick makes every
+                    // call count, so the TimeProvider timer below alone decides the refill rate.
+                    ReplenishmentPeriod = TimeSpan.FromTicks(1),
                     AutoReplenishment = false,
                     QueueLimit = 10_000,
                     QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
