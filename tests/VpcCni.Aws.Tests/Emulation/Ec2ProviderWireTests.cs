@@ -184,7 +184,7 @@ public class Ec2ProviderWireTests
     {
         await using var cloud = await EmulatedCloud.StartAsync(nodes: 2);
         using var ec2 = cloud.CreateEc2Client();
-        var options = new Ec2ProviderOptions { Ec2Endpoint = cloud.Endpoint, LeakedEniGracePeriod = TimeSpan.Zero, DeleteRetryDelay = TimeSpan.FromMilliseconds(10) };
+        var options = new Ec2ProviderOptions { Ec2Endpoint = cloud.Endpoint, LeakedEniGracePeriod = TimeSpan.FromHours(1), DeleteRetryDelay = TimeSpan.FromMilliseconds(10) };
         using var p0 = cloud.CreateProvider(ec2, 0, o => o.LeakedEniGracePeriod = TimeSpan.Zero);
         using var p1 = cloud.CreateProvider(ec2, 1, o => o.LeakedEniGracePeriod = TimeSpan.Zero);
         for (var i = 0; i < 6; i++)
