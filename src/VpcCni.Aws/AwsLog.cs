@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Logging;
+
+namespace VpcCni.Aws;
+
+/// <summary>Source-generated log messages of VpcCni.Aws (EventIds 2000–2999).</summary>
+internal static partial class AwsLog
+{
+    [LoggerMessage(2001, LogLevel.Debug, "IMDS token refreshed (ttl {TtlSeconds} s)")]
+    public static partial void ImdsTokenRefreshed(ILogger logger, int ttlSeconds);
+
+    [LoggerMessage(2002, LogLevel.Warning, "IMDS {Path} failed (attempt {Attempt}): {Reason}")]
+    public static partial void ImdsRetry(ILogger logger, string path, int attempt, string reason);
+
+    [LoggerMessage(2010, LogLevel.Warning, "EC2 {Action} failed with {Code}; retry {Attempt} in {DelayMs} ms")]
+    public static partial void Ec2Retry(ILogger logger, string action, string code, int attempt, double delayMs);
+
+    [LoggerMessage(2011, LogLevel.Information, "Created ENI {EniId} in {SubnetId} and attached it at device index {DeviceIndex}")]
+    public static partial void EniCreated(ILogger logger, string eniId, string subnetId, int deviceIndex);
+
+    [LoggerMessage(2012, LogLevel.Information, "Deleted ENI {EniId}")]
+    public static partial void EniDeleted(ILogger logger, string eniId);
+
+    [LoggerMessage(2013, LogLevel.Warning, "Could not create an ENI in subnet {SubnetId}: {Code}; trying the next subnet")]
+    public static partial void SubnetSkipped(ILogger logger, string subnetId, string code);
+
+    [LoggerMessage(2014, LogLevel.Warning, "Cleaning up ENI {EniId} after a failed attach: {Reason}")]
+    public static partial void AttachCleanup(ILogger logger, string eniId, string reason);
+
+    [LoggerMessage(2015, LogLevel.Error, "EC2 refused {Action} for lack of IAM permission ({Code}): {Message}")]
+    public static partial void Unauthorized(ILogger logger, string action, string code, string message);
+
+    [LoggerMessage(2020, LogLevel.Information, "Leaked-ENI sweep: deleted {Deleted}, tagged {Tagged}, skipped {Skipped}")]
+    public static partial void SweepDone(ILogger logger, int deleted, int tagged, int skipped);
+
+    [LoggerMessage(2021, LogLevel.Warning, "Leaked-ENI sweep could not delete {EniId}: {Reason}")]
+    public static partial void SweepDeleteFailed(ILogger logger, string eniId, string reason);
+
+    [LoggerMessage(2030, LogLevel.Information, "Instance type {InstanceType} is not in the embedded table; asked DescribeInstanceTypes")]
+    public static partial void InstanceTypeDescribed(ILogger logger, string instanceType);
+}

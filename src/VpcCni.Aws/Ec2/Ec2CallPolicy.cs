@@ -1,0 +1,151 @@
+using System.Threading.RateLimiting;
+using Amazon.EC2;
+using Amazon.Runtime;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+using VpcCni.Cloud;
+
+namespace VpcCni.Aws.Ec2;
+
+/// <summary>
+/// How every EC2 call is made: first a token from the client-side budget that mirrors EC2's account
+/// buckets (so this node never drives the account into RequestLimitExceeded), then the call, retried by
+/// Polly with jittered exponential backoff on throttling and transient failures. The SDK's own retries must
+/// be off (<see cref="Ec2ClientFactory"/> sets MaxErrorRetry = 0) so the two never multiply. Failures leave as
+/// <see cref="CloudException"/>.
+/// </summary>
+internal sealed class Ec2CallPolicy : IDisposable
+{
+    private static readonly TimeSpan ReplenishPeriod = TimeSpan.FromMilliseconds(200);
+    private readonly Dictionary<string, TokenBucketRateLimiter> _budget = new(StringComparer.Ordinal);
+    private readonly ResiliencePipeline _pipeline;
+    private readonly ITimer? _replenish;
+    private readonly ILogger _logger;
+    private long _calls;
+
+    public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger)
+    {
+        _logger = logger;
+        if (options.RequestBudget)
+        {
+            foreach (var bucket in Ec2RequestLimits.All)
+            {
+                var perPeriod = Math.Max(1, (int)Math.Round(bucket.RefillPerSecond * options.RequestBudgetShare * ReplenishPeriod.TotalSeconds));
+                _budget[bucket.Name] = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = Math.Max(1, (int)(bucket.Capacity * options.RequestBudgetShare)),
+                    TokensPerPeriod = perPeriod,
+                    // TryReplenish refuses to add tokens until this much real time has passed; one tick makes every
+                    // call count, so the TimeProvider timer below alone decides the refill rate.
+                    ReplenishmentPeriod = TimeSpan.FromTicks(1),
+                    AutoReplenishment = false,
+                    QueueLimit = 10_000,
+                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                });
+            }
+
+            // Replenish on the TimeProvider, not on a hidden system timer, so fake clocks drive it too.
+            _replenish = time.CreateTimer(_ => Replenish(), null, ReplenishPeriod, ReplenishPeriod);
+        }
+
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<AmazonServiceException>(IsRetryable).Handle<HttpRequestException>()
+                    .Handle<TimeoutException>(),
+                MaxRetryAttempts = options.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.RetryMaxDelay,
+                OnRetry = args =>
+                {
+                    var code = args.Outcome.Exception is AmazonServiceException s ? s.ErrorCode ?? s.StatusCode.ToString() : args.Outcome.Exception?.GetType().Name ?? "?";
+                    AwsLog.Ec2Retry(_logger, (string)args.Context.Properties.GetValue(ActionKey, "?"), code, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds);
+                    return default;
+                },
+            });
+        }
+
+        _pipeline = builder.Build();
+    }
+
+    private static readonly ResiliencePropertyKey<string> ActionKey = new("ec2.action");
+
+    /// <summary>EC2 requests sent (each attempt counts).</summary>
+    public long Calls => Interlocked.Read(ref _calls);
+
+    public async ValueTask<T> ExecuteAsync<T>(string action, bool filteredOrPaginated, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(ActionKey, action);
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static async (ctx, state) =>
+                {
+                    await state.Self.AcquireAsync(state.Action, state.Filtered, ctx.CancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref state.Self._calls);
+                    return await state.Call(ctx.CancellationToken).ConfigureAwait(false);
+                },
+                context,
+                (Self: this, Action: action, Filtered: filteredOrPaginated, Call: call)).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException e)
+        {
+            var kind = Ec2ErrorCodes.Classify(e.ErrorCode, (int)e.StatusCode);
+            if (kind == CloudErrorKind.Unauthorized)
+            {
+                AwsLog.Unauthorized(_logger, action, e.ErrorCode ?? "?", e.Message);
+            }
+
+            throw new CloudException(kind, $"EC2 {action} failed: {e.ErrorCode}: {e.Message}", e.ErrorCode, e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CloudException(CloudErrorKind.Transient, $"EC2 {action} failed: {e.Message}", null, e);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private async ValueTask AcquireAsync(string action, bool filtered, CancellationToken cancellationToken)
+    {
+        if (_budget.Count == 0)
+        {
+            return;
+        }
+
+        var limiter = _budget[Ec2RequestLimits.For(action, filtered).Name];
+        using var lease = await limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        if (!lease.IsAcquired)
+        {
+            throw new CloudException(CloudErrorKind.Throttled, $"client-side EC2 budget for {action} is exhausted (queue full)", Ec2ErrorCodes.RequestLimitExceeded);
+        }
+    }
+
+    private void Replenish()
+    {
+        foreach (var limiter in _budget.Values)
+        {
+            limiter.TryReplenish();
+        }
+    }
+
+    private static bool IsRetryable(AmazonServiceException e) =>
+        Ec2ErrorCodes.Classify(e.ErrorCode, (int)e.StatusCode) is CloudErrorKind.Throttled or CloudErrorKind.Transient;
+
+    public void Dispose()
+    {
+        _replenish?.Dispose();
+        foreach (var limiter in _budget.Values)
+        {
+            limiter.Dispose();
+        }
+    }
+}

@@ -1,0 +1,532 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using VpcCni.Aws.Imds;
+using VpcCni.Aws.Limits;
+using VpcCni.Cloud;
+using Ec2Filter = Amazon.EC2.Model.Filter;
+using Ec2NetworkInterface = Amazon.EC2.Model.NetworkInterface;
+using NetworkInterface = VpcCni.Cloud.NetworkInterface;
+
+namespace VpcCni.Aws.Ec2;
+
+/// <summary>
+/// The cloud port over the real EC2 API (an injected <see cref="IAmazonEC2"/>) and IMDS: upstream's calls
+/// and parameters (reference §6.1), tags and description, free device index, subnet discovery, the
+/// detach-then-delete sequence, and typed <see cref="CloudException"/>s.
+/// </summary>
+public sealed class Ec2EniProvider : IEniProvider, IDisposable
+{
+    private readonly IAmazonEC2 _ec2;
+    private readonly ImdsClient _imds;
+    private readonly Ec2ProviderOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Ec2CallPolicy _policy;
+    private readonly ConcurrentDictionary<string, Lazy<Task<InstanceLimits>>> _describedTypes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IPNetwork> _subnetCidrs = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _identityLock = new(1, 1);
+    private InstanceIdentity? _identity;
+
+    public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(ec2);
+        ArgumentNullException.ThrowIfNull(imds);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _ec2 = ec2;
+        _imds = imds;
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _policy = new Ec2CallPolicy(options, _time, _logger);
+    }
+
+    /// <summary>EC2 requests sent so far (every attempt counts).</summary>
+    public long Ec2Calls => _policy.Calls;
+
+    public void Dispose()
+    {
+        _policy.Dispose();
+        _identityLock.Dispose();
+    }
+
+    internal ValueTask<T> CallAsync<T>(string action, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken, bool filtered = true) =>
+        _policy.ExecuteAsync(action, filtered, call, cancellationToken);
+
+    public async ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken)
+    {
+        if (_identity is { } known)
+        {
+            return known;
+        }
+
+        await _identityLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_identity is { } again)
+            {
+                return again;
+            }
+
+            var mac = await _imds.GetPrimaryMacAsync(cancellationToken).ConfigureAwait(false);
+            var subnetId = await _imds.GetSubnetIdAsync(mac, cancellationToken).ConfigureAwait(false);
+            var cidr = await _imds.GetSubnetIPv4CidrAsync(mac, cancellationToken).ConfigureAwait(false)
+                ?? throw new CloudException(CloudErrorKind.Other, $"IMDS has no subnet-ipv4-cidr-block for the primary MAC {mac}");
+            _subnetCidrs[subnetId] = cidr;
+            _identity = new InstanceIdentity(
+                await _imds.GetInstanceIdAsync(cancellationToken).ConfigureAwait(false),
+                await _imds.GetInstanceTypeAsync(cancellationToken).ConfigureAwait(false),
+                await _imds.GetAvailabilityZoneAsync(cancellationToken).ConfigureAwait(false),
+                mac,
+                await _imds.GetLocalIPv4Async(cancellationToken).ConfigureAwait(false),
+                await _imds.GetInterfaceIdAsync(mac, cancellationToken).ConfigureAwait(false),
+                subnetId,
+                cidr,
+                [.. (await _imds.GetSecurityGroupIdsAsync(mac, cancellationToken).ConfigureAwait(false)).Order(StringComparer.Ordinal)],
+                await _imds.GetVpcIPv4CidrsAsync(mac, cancellationToken).ConfigureAwait(false))
+            {
+                VpcId = await _imds.GetVpcIdAsync(mac, cancellationToken).ConfigureAwait(false),
+            };
+            return _identity;
+        }
+        finally
+        {
+            _identityLock.Release();
+        }
+    }
+
+    public async ValueTask<InstanceLimits> GetInstanceLimitsAsync(string instanceType, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(instanceType);
+        if (InstanceLimitsCatalog.TryGet(instanceType, out var known))
+        {
+            return known;
+        }
+
+        // One DescribeInstanceTypes per unknown type, shared by concurrent callers; failures are not cached.
+        var lazy = _describedTypes.GetOrAdd(instanceType, t => new Lazy<Task<InstanceLimits>>(() => DescribeInstanceTypeAsync(t, cancellationToken)));
+        try
+        {
+            return await lazy.Value.ConfigureAwait(false);
+        }
+        catch
+        {
+            _describedTypes.TryRemove(new KeyValuePair<string, Lazy<Task<InstanceLimits>>>(instanceType, lazy));
+            throw;
+        }
+    }
+
+    private async Task<InstanceLimits> DescribeInstanceTypeAsync(string instanceType, CancellationToken cancellationToken)
+    {
+        DescribeInstanceTypesResponse response;
+        try
+        {
+            response = await CallAsync("DescribeInstanceTypes", ct => _ec2.DescribeInstanceTypesAsync(
+                new DescribeInstanceTypesRequest { InstanceTypes = [instanceType] }, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudException e)
+        {
+            throw new CloudException(e.Kind,
+                $"instance type '{instanceType}' is not in the embedded limits table and DescribeInstanceTypes failed: {e.Message}", e.ErrorCode, e);
+        }
+
+        var info = response.InstanceTypes?.FirstOrDefault(t => t.InstanceType?.Value == instanceType)
+            ?? throw new CloudException(CloudErrorKind.NotFound,
+                $"instance type '{instanceType}' is not in the embedded limits table and EC2 does not describe it", Ec2ErrorCodes.InvalidInstanceType);
+        var network = info.NetworkInfo ?? throw new CloudException(CloudErrorKind.Other, $"EC2 returned no NetworkInfo for instance type '{instanceType}'");
+        var defaultCard = network.DefaultNetworkCardIndex ?? 0;
+        var cardInterfaces = network.NetworkCards?.FirstOrDefault(c => c.NetworkCardIndex == defaultCard)?.MaximumNetworkInterfaces;
+        AwsLog.InstanceTypeDescribed(_logger, instanceType);
+        return new InstanceLimits(instanceType, cardInterfaces ?? network.MaximumNetworkInterfaces ?? 0, network.Ipv4AddressesPerInterface ?? 0)
+        {
+            NetworkCards = network.MaximumNetworkCards ?? 1,
+            DefaultNetworkCardIndex = defaultCard,
+            Hypervisor = info.Hypervisor?.Value ?? "unknown",
+            IsBareMetal = info.BareMetal ?? false,
+            VCpus = info.VCpuInfo?.DefaultVCpus,
+        };
+    }
+
+    public async ValueTask<IReadOnlyList<NetworkInterface>> DescribeInstanceEnisAsync(CancellationToken cancellationToken)
+    {
+        var self = await GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+        var enis = await DescribeAllAsync([new Ec2Filter("attachment.instance-id", [self.InstanceId])], cancellationToken).ConfigureAwait(false);
+        var result = new List<NetworkInterface>(enis.Count);
+        foreach (var eni in enis.OrderBy(e => e.Attachment?.NetworkCardIndex ?? 0).ThenBy(e => e.Attachment?.DeviceIndex ?? 0))
+        {
+            result.Add(await ToModelAsync(eni, cancellationToken).ConfigureAwait(false));
+        }
+
+        return result;
+    }
+
+    /// <summary>DescribeNetworkInterfaces with filters, following NextToken (page size 1000).</summary>
+    internal async ValueTask<List<Ec2NetworkInterface>> DescribeAllAsync(List<Ec2Filter> filters, CancellationToken cancellationToken)
+    {
+        var all = new List<Ec2NetworkInterface>();
+        string? token = null;
+        do
+        {
+            var request = new DescribeNetworkInterfacesRequest { Filters = filters, MaxResults = 1000, NextToken = token };
+            var page = await CallAsync("DescribeNetworkInterfaces", ct => _ec2.DescribeNetworkInterfacesAsync(request, ct), cancellationToken).ConfigureAwait(false);
+            all.AddRange(page.NetworkInterfaces ?? []);
+            token = string.IsNullOrEmpty(page.NextToken) ? null : page.NextToken;
+        }
+        while (token is not null);
+        return all;
+    }
+
+    public async ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var self = await GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+        var limits = await GetInstanceLimitsAsync(self.InstanceType, cancellationToken).ConfigureAwait(false);
+        var deviceIndex = await FindFreeDeviceIndexAsync(self, request.NetworkCardIndex, cancellationToken).ConfigureAwait(false);
+        var count = Math.Max(0, Math.Min(request.Count, limits.IPv4PerEni - 1));
+        var groups = (request.SecurityGroupIds ?? self.SecurityGroupIds).Order(StringComparer.Ordinal).ToList();
+        var created = await CreateInSomeSubnetAsync(self, request, groups, count, cancellationToken).ConfigureAwait(false);
+        var eniId = created.NetworkInterfaceId;
+
+        string attachmentId;
+        try
+        {
+            var attach = await CallAsync("AttachNetworkInterface", ct => _ec2.AttachNetworkInterfaceAsync(new AttachNetworkInterfaceRequest
+            {
+                DeviceIndex = deviceIndex,
+                InstanceId = self.InstanceId,
+                NetworkInterfaceId = eniId,
+                NetworkCardIndex = request.NetworkCardIndex,
+            }, ct), cancellationToken).ConfigureAwait(false);
+            attachmentId = attach.AttachmentId;
+        }
+        catch (Exception e)
+        {
+            AwsLog.AttachCleanup(_logger, eniId, e.Message);
+            await DeleteWithRetriesAsync(eniId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            await CallAsync("ModifyNetworkInterfaceAttribute", ct => _ec2.ModifyNetworkInterfaceAttributeAsync(new ModifyNetworkInterfaceAttributeRequest
+            {
+                NetworkInterfaceId = eniId,
+                Attachment = new NetworkInterfaceAttachmentChanges { AttachmentId = attachmentId, DeleteOnTermination = true },
+            }, ct), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            AwsLog.AttachCleanup(_logger, eniId, e.Message);
+            await DetachAndDeleteEniAsync(eniId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        AwsLog.EniCreated(_logger, eniId, created.SubnetId, deviceIndex);
+        var model = await ToModelAsync(created, cancellationToken).ConfigureAwait(false);
+        return model with { DeviceIndex = deviceIndex, NetworkCardIndex = request.NetworkCardIndex, AttachmentId = attachmentId };
+    }
+
+    private async ValueTask<int> FindFreeDeviceIndexAsync(InstanceIdentity self, int networkCardIndex, CancellationToken cancellationToken)
+    {
+        var response = await CallAsync("DescribeInstances", ct => _ec2.DescribeInstancesAsync(
+            new DescribeInstancesRequest { InstanceIds = [self.InstanceId] }, ct), cancellationToken).ConfigureAwait(false);
+        var instance = response.Reservations?.SelectMany(r => r.Instances ?? []).FirstOrDefault(i => i.InstanceId == self.InstanceId)
+            ?? throw new CloudException(CloudErrorKind.NotFound, $"DescribeInstances did not return {self.InstanceId}", Ec2ErrorCodes.InstanceNotFound);
+        var used = (instance.NetworkInterfaces ?? [])
+            .Where(n => (n.Attachment?.NetworkCardIndex ?? 0) == networkCardIndex)
+            .Select(n => n.Attachment?.DeviceIndex ?? -1)
+            .ToHashSet();
+        for (var i = 0; i < 100; i++)
+        {
+            if (!used.Contains(i))
+            {
+                return i;
+            }
+        }
+
+        throw new CloudException(CloudErrorKind.AttachmentLimitExceeded,
+            $"no free device index on network card {networkCardIndex} of {self.InstanceId}", Ec2ErrorCodes.AttachmentLimitExceeded);
+    }
+
+    private async ValueTask<Ec2NetworkInterface> CreateInSomeSubnetAsync(
+        InstanceIdentity self, EniCreateRequest request, List<string> groups, int count, CancellationToken cancellationToken)
+    {
+        var candidates = request.SubnetId is { } explicitSubnet
+            ? [explicitSubnet]
+            : await CandidateSubnetsAsync(self, cancellationToken).ConfigureAwait(false);
+        CloudException? last = null;
+        foreach (var subnetId in candidates)
+        {
+            try
+            {
+                return await CreateAsync(self, subnetId, request, groups, count, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException e) when (e.Kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix && candidates.Count > 1)
+            {
+                AwsLog.SubnetSkipped(_logger, subnetId, e.ErrorCode ?? e.Kind.ToString());
+                last = e;
+            }
+        }
+
+        throw last ?? new CloudException(CloudErrorKind.SubnetFull,
+            "no valid subnets available for ENI creation - every subnet is tagged kubernetes.io/role/cni=0 or belongs to another cluster");
+    }
+
+    /// <summary>Subnets to try, upstream's way: discovery on → tagged subnets of the VPC and AZ by free addresses.</summary>
+    internal async ValueTask<List<string>> CandidateSubnetsAsync(InstanceIdentity self, CancellationToken cancellationToken)
+    {
+        if (!_options.SubnetDiscovery)
+        {
+            return [self.SubnetId];
+        }
+
+        List<Subnet> subnets;
+        try
+        {
+            var response = await CallAsync("DescribeSubnets", ct => _ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest
+            {
+                Filters = [new Ec2Filter("vpc-id", [self.VpcId]), new Ec2Filter("availability-zone", [self.AvailabilityZone])],
+            }, ct), cancellationToken).ConfigureAwait(false);
+            subnets = response.Subnets ?? [];
+        }
+        catch (CloudException e) when (e.Kind != CloudErrorKind.Unauthorized)
+        {
+            return [self.SubnetId];
+        }
+
+        foreach (var subnet in subnets)
+        {
+            if (IPNetwork.TryParse(subnet.CidrBlock, out var cidr))
+            {
+                _subnetCidrs[subnet.SubnetId] = cidr;
+            }
+        }
+
+        // OrderByDescending is stable, as upstream's sort.
+        return [.. subnets
+            .Where(s => IsValidForEniCreation(s, self.SubnetId, _options.ClusterName))
+            .OrderByDescending(s => s.AvailableIpAddressCount ?? 0)
+            .Select(s => s.SubnetId)];
+    }
+
+    internal static bool IsValidForEniCreation(Subnet subnet, string primarySubnetId, string? clusterName)
+    {
+        var tags = (subnet.Tags ?? []).ToDictionary(t => t.Key, t => t.Value ?? string.Empty, StringComparer.Ordinal);
+        if (!tags.TryGetValue(EniTags.SubnetRole, out var role) || role.Length == 0)
+        {
+            return subnet.SubnetId == primarySubnetId;
+        }
+
+        if (role == "0")
+        {
+            return false;
+        }
+
+        var clusterKeys = tags.Keys.Where(k => k.StartsWith(EniTags.SubnetClusterPrefix, StringComparison.Ordinal)).ToList();
+        return clusterName is null || clusterKeys.Count == 0 || clusterKeys.Contains(EniTags.SubnetClusterPrefix + clusterName);
+    }
+
+    private async ValueTask<Ec2NetworkInterface> CreateAsync(
+        InstanceIdentity self, string subnetId, EniCreateRequest request, List<string> groups, int count, CancellationToken cancellationToken)
+    {
+        var tags = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            [EniTags.CreatedAt] = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            [EniTags.InstanceId] = self.InstanceId,
+        };
+        if (_options.ClusterName is { } cluster)
+        {
+            tags[EniTags.ClusterName] = cluster;
+            tags[EniTags.Owner] = EniTags.OwnerValue;
+        }
+
+        foreach (var (key, value) in _options.AdditionalEniTags)
+        {
+            tags[key] = value;
+        }
+
+        foreach (var (key, value) in request.Tags ?? new Dictionary<string, string>())
+        {
+            tags[key] = value;
+        }
+
+        var create = new CreateNetworkInterfaceRequest
+        {
+            SubnetId = subnetId,
+            Description = EniTags.DescriptionPrefix + self.InstanceId,
+            Groups = groups,
+            TagSpecifications =
+            [
+                new TagSpecification
+                {
+                    ResourceType = ResourceType.NetworkInterface,
+                    Tags = [.. tags.Select(t => new Tag(t.Key, t.Value))],
+                },
+            ],
+        };
+        if (count > 0)
+        {
+            if (request.Unit == AddressUnit.IPv4Prefix)
+            {
+                create.Ipv4PrefixCount = count;
+            }
+            else
+            {
+                create.SecondaryPrivateIpAddressCount = count;
+            }
+        }
+
+        var response = await CallAsync("CreateNetworkInterface", ct => _ec2.CreateNetworkInterfaceAsync(create, ct), cancellationToken).ConfigureAwait(false);
+        return response.NetworkInterface;
+    }
+
+    public async ValueTask<IReadOnlyList<IPNetwork>> AssignAsync(string eniId, AddressUnit unit, int count, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eniId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var request = new AssignPrivateIpAddressesRequest { NetworkInterfaceId = eniId };
+        if (unit == AddressUnit.IPv4Prefix)
+        {
+            request.Ipv4PrefixCount = count;
+        }
+        else
+        {
+            request.SecondaryPrivateIpAddressCount = count;
+        }
+
+        var response = await CallAsync("AssignPrivateIpAddresses", ct => _ec2.AssignPrivateIpAddressesAsync(request, ct), cancellationToken).ConfigureAwait(false);
+        return unit == AddressUnit.IPv4Prefix
+            ? [.. (response.AssignedIpv4Prefixes ?? []).Select(p => IPNetwork.Parse(p.Ipv4Prefix))]
+            : [.. (response.AssignedPrivateIpAddresses ?? []).Select(a => new IPNetwork(IPAddress.Parse(a.PrivateIpAddress), 32))];
+    }
+
+    public async ValueTask UnassignAsync(string eniId, IReadOnlyList<IPNetwork> cidrs, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eniId);
+        ArgumentNullException.ThrowIfNull(cidrs);
+        var addresses = cidrs.Where(c => c.PrefixLength == 32).Select(c => c.BaseAddress.ToString()).ToList();
+        var prefixes = cidrs.Where(c => c.PrefixLength != 32).Select(c => c.ToString()).ToList();
+        if (addresses.Count > 0)
+        {
+            await CallAsync("UnassignPrivateIpAddresses", ct => _ec2.UnassignPrivateIpAddressesAsync(
+                new UnassignPrivateIpAddressesRequest { NetworkInterfaceId = eniId, PrivateIpAddresses = addresses }, ct), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (prefixes.Count > 0)
+        {
+            await CallAsync("UnassignPrivateIpAddresses", ct => _ec2.UnassignPrivateIpAddressesAsync(
+                new UnassignPrivateIpAddressesRequest { NetworkInterfaceId = eniId, Ipv4Prefixes = prefixes }, ct), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DetachAndDeleteEniAsync(string eniId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eniId);
+        Ec2NetworkInterface? eni;
+        try
+        {
+            var response = await CallAsync("DescribeNetworkInterfaces", ct => _ec2.DescribeNetworkInterfacesAsync(
+                new DescribeNetworkInterfacesRequest { NetworkInterfaceIds = [eniId] }, ct), cancellationToken).ConfigureAwait(false);
+            eni = response.NetworkInterfaces?.FirstOrDefault();
+        }
+        catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+        {
+            return;
+        }
+
+        if (eni is null)
+        {
+            return;
+        }
+
+        if (eni.Attachment is { } attachment && attachment.Status?.Value is not ("detaching" or "detached"))
+        {
+            if ((attachment.DeviceIndex ?? 0) == 0 && (attachment.NetworkCardIndex ?? 0) == 0)
+            {
+                throw new CloudException(CloudErrorKind.Other, $"refusing to detach the primary ENI {eniId}");
+            }
+
+            try
+            {
+                await CallAsync("DetachNetworkInterface", ct => _ec2.DetachNetworkInterfaceAsync(
+                    new DetachNetworkInterfaceRequest { AttachmentId = attachment.AttachmentId }, ct), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+            {
+                // Already detached (or the ENI is gone): the delete below settles it.
+            }
+        }
+
+        await DeleteWithRetriesAsync(eniId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>DeleteNetworkInterface, retried while EC2 still sees the ENI in use (detach takes seconds);
+    /// NotFound counts as deleted.</summary>
+    internal async ValueTask<bool> DeleteWithRetriesAsync(string eniId, CancellationToken cancellationToken)
+    {
+        var delay = _options.DeleteRetryDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await CallAsync("DeleteNetworkInterface", ct => _ec2.DeleteNetworkInterfaceAsync(
+                    new DeleteNetworkInterfaceRequest { NetworkInterfaceId = eniId }, ct), cancellationToken).ConfigureAwait(false);
+                AwsLog.EniDeleted(_logger, eniId);
+                return true;
+            }
+            catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+            {
+                return false;
+            }
+            catch (CloudException e) when (attempt < _options.DeleteAttempts && (e.ErrorCode == Ec2ErrorCodes.NetworkInterfaceInUse || e.IsRetryable))
+            {
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
+    private async ValueTask<NetworkInterface> ToModelAsync(Ec2NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        var addresses = eni.PrivateIpAddresses ?? [];
+        var primary = addresses.FirstOrDefault(a => a.Primary == true)?.PrivateIpAddress ?? eni.PrivateIpAddress;
+        return new NetworkInterface(
+            eni.NetworkInterfaceId,
+            eni.MacAddress?.ToLowerInvariant() ?? string.Empty,
+            eni.Attachment?.DeviceIndex ?? -1,
+            eni.Attachment?.NetworkCardIndex ?? 0,
+            eni.SubnetId,
+            await GetSubnetCidrAsync(eni.SubnetId, cancellationToken).ConfigureAwait(false),
+            IPAddress.Parse(primary),
+            [.. addresses.Where(a => a.Primary != true).Select(a => IPAddress.Parse(a.PrivateIpAddress))],
+            [.. (eni.Ipv4Prefixes ?? []).Select(p => IPNetwork.Parse(p.Ipv4Prefix))])
+        {
+            AttachmentId = eni.Attachment?.AttachmentId,
+            Kind = EniTags.KindOf(eni.InterfaceType?.Value),
+            Tags = (eni.TagSet ?? []).ToDictionary(t => t.Key, t => t.Value ?? string.Empty, StringComparer.Ordinal),
+            IPv6Addresses = [.. (eni.Ipv6Addresses ?? []).Select(a => IPAddress.Parse(a.Ipv6Address))],
+            IPv6Prefixes = [.. (eni.Ipv6Prefixes ?? []).Select(p => IPNetwork.Parse(p.Ipv6Prefix))],
+        };
+    }
+
+    private async ValueTask<IPNetwork> GetSubnetCidrAsync(string subnetId, CancellationToken cancellationToken)
+    {
+        if (_subnetCidrs.TryGetValue(subnetId, out var cidr))
+        {
+            return cidr;
+        }
+
+        var response = await CallAsync("DescribeSubnets", ct => _ec2.DescribeSubnetsAsync(
+            new DescribeSubnetsRequest { SubnetIds = [subnetId] }, ct), cancellationToken).ConfigureAwait(false);
+        var subnet = response.Subnets?.FirstOrDefault()
+            ?? throw new CloudException(CloudErrorKind.NotFound, $"subnet {subnetId} not found", Ec2ErrorCodes.SubnetNotFound);
+        cidr = IPNetwork.Parse(subnet.CidrBlock);
+        _subnetCidrs[subnetId] = cidr;
+        return cidr;
+    }
+}

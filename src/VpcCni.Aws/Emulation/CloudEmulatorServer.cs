@@ -1,0 +1,233 @@
+using System.Net;
+using System.Text;
+using VpcCni.Aws.Simulation;
+
+namespace VpcCni.Aws.Emulation;
+
+/// <summary>
+/// Serves a <see cref="SimulatedVpc"/> over HTTP: the EC2 Query API (POST /) and IMDS (/latest/...).
+/// Which instance an IMDS request is for: (1) a path prefix <c>/node/&lt;n&gt;/latest/…</c> (0-based, in launch
+/// order) or <c>/instance/&lt;i-…&gt;/latest/…</c>, handy on loopback; else (2) the request's source address,
+/// matched against each instance's primary private IPv4 and <see cref="MapSourceAddress"/> (what a node in a
+/// network namespace reaching 169.254.169.254 uses); else (3) the only instance, when there is one.
+/// Never throws on bad input: errors are EC2 error documents (or plain 4xx for IMDS).
+/// </summary>
+public sealed class CloudEmulatorServer : IAsyncDisposable
+{
+    /// <summary>Largest request body accepted (EC2 rejects large query requests too).</summary>
+    public const int MaxBodyBytes = 256 * 1024;
+
+    private readonly SimulatedVpc _vpc;
+    private readonly HttpListener _listener = new();
+    private readonly Ec2QueryApi _ec2;
+    private readonly ImdsApi _imds;
+    private readonly Dictionary<IPAddress, string> _sourceMap = [];
+    private readonly Lock _mapLock = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    /// <param name="prefix">An HttpListener prefix, e.g. <c>http://127.0.0.1:8181/</c> or <c>http://+:80/</c>.</param>
+    public CloudEmulatorServer(SimulatedVpc vpc, string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(vpc);
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        _vpc = vpc;
+        _ec2 = new Ec2QueryApi(vpc);
+        _imds = new ImdsApi(vpc);
+        _listener.Prefixes.Add(prefix.EndsWith('/') ? prefix : prefix + "/");
+    }
+
+    /// <summary>Requests handled so far.</summary>
+    public long RequestCount => Interlocked.Read(ref _requests);
+
+    private long _requests;
+
+    /// <summary>Routes IMDS requests from <paramref name="source"/> to <paramref name="instanceId"/>.</summary>
+    public void MapSourceAddress(IPAddress source, string instanceId)
+    {
+        lock (_mapLock)
+        {
+            _sourceMap[source] = instanceId;
+        }
+    }
+
+    public void Start()
+    {
+        _listener.Start();
+        _loop = Task.Run(AcceptLoopAsync);
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested || !_listener.IsListening)
+            {
+                return;
+            }
+            catch (HttpListenerException)
+            {
+                continue;
+            }
+
+            _ = Task.Run(() => ServeAsync(context));
+        }
+    }
+
+    private async Task ServeAsync(HttpListenerContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        EmulatorResponse response;
+        try
+        {
+            response = await RouteAsync(context.Request, _stop.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The emulator must answer every request, whatever went wrong.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            response = Ec2QueryApi.Error(Ec2ErrorCodes.InternalError, "emulator failure: " + e.Message, "00000000-0000-4000-8000-000000000000");
+        }
+
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(response.Body);
+            context.Response.StatusCode = response.Status;
+            context.Response.ContentType = response.ContentType;
+            foreach (var (name, value) in response.Headers)
+            {
+                context.Response.Headers[name] = value;
+            }
+
+            context.Response.ContentLength64 = bytes.Length;
+            await context.Response.OutputStream.WriteAsync(bytes, _stop.Token).ConfigureAwait(false);
+            context.Response.Close();
+        }
+        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            context.Response.Abort();
+        }
+    }
+
+    private async Task<EmulatorResponse> RouteAsync(HttpListenerRequest request, CancellationToken cancellationToken)
+    {
+        var path = request.Url?.AbsolutePath ?? "/";
+        string? instanceId = null;
+        if (path.StartsWith("/node/", StringComparison.Ordinal) || path.StartsWith("/instance/", StringComparison.Ordinal))
+        {
+            var parts = path.Split('/', 4);
+            if (parts.Length < 4)
+            {
+                return new EmulatorResponse(404, "text/plain", "Not Found");
+            }
+
+            var instances = _vpc.Instances;
+            instanceId = parts[1] == "node"
+                ? int.TryParse(parts[2], out var n) && n >= 0 && n < instances.Count ? instances[n].InstanceId : null
+                : instances.FirstOrDefault(i => i.InstanceId == parts[2])?.InstanceId;
+            if (instanceId is null)
+            {
+                return new EmulatorResponse(404, "text/plain", $"no such node '{parts[2]}'");
+            }
+
+            path = "/" + parts[3];
+        }
+
+        if (path.StartsWith("/latest/", StringComparison.Ordinal) || path == "/latest")
+        {
+            instanceId ??= InstanceFor(request.RemoteEndPoint?.Address);
+            if (instanceId is null)
+            {
+                return new EmulatorResponse(404, "text/plain",
+                    "several nodes: reach IMDS from a node's primary address, a mapped source address, or under /node/<n>/latest/...");
+            }
+
+            return _imds.Handle(request.HttpMethod, path, name => request.Headers[name], instanceId);
+        }
+
+        if (request.HttpMethod != "POST" && request.HttpMethod != "GET")
+        {
+            return Ec2QueryApi.Error(Ec2ErrorCodes.InvalidAction, $"HTTP method {request.HttpMethod} is not supported", "-");
+        }
+
+        string body;
+        if (request.HttpMethod == "GET")
+        {
+            body = request.Url?.Query ?? string.Empty;
+        }
+        else
+        {
+            if (request.ContentLength64 > MaxBodyBytes)
+            {
+                return Ec2QueryApi.Error(Ec2ErrorCodes.RequestTooLarge, $"Request body larger than {MaxBodyBytes} bytes", "-");
+            }
+
+            var buffer = new byte[MaxBodyBytes + 1];
+            var total = 0;
+            int read;
+            while (total < buffer.Length && (read = await request.InputStream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+            }
+
+            if (total > MaxBodyBytes)
+            {
+                return Ec2QueryApi.Error(Ec2ErrorCodes.RequestTooLarge, $"Request body larger than {MaxBodyBytes} bytes", "-");
+            }
+
+            body = Encoding.UTF8.GetString(buffer, 0, total);
+        }
+
+        return await _ec2.HandleAsync(Ec2QueryApi.ParseForm(body), cancellationToken).ConfigureAwait(false);
+    }
+
+    private string? InstanceFor(IPAddress? source)
+    {
+        var instances = _vpc.Instances;
+        if (source is not null)
+        {
+            if (source.IsIPv4MappedToIPv6)
+            {
+                source = source.MapToIPv4();
+            }
+
+            lock (_mapLock)
+            {
+                if (_sourceMap.TryGetValue(source, out var mapped))
+                {
+                    return mapped;
+                }
+            }
+
+            var byAddress = instances.FirstOrDefault(i => i.PrivateIPv4.Equals(source));
+            if (byAddress is not null)
+            {
+                return byAddress.InstanceId;
+            }
+        }
+
+        return instances.Count == 1 ? instances[0].InstanceId : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_listener.IsListening)
+        {
+            _listener.Stop();
+        }
+
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        _listener.Close();
+        _stop.Dispose();
+    }
+}

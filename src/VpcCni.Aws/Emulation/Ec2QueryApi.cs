@@ -1,0 +1,488 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Xml;
+using VpcCni.Aws.Simulation;
+
+namespace VpcCni.Aws.Emulation;
+
+/// <summary>An HTTP answer of the emulator.</summary>
+public sealed record EmulatorResponse(int Status, string ContentType, string Body)
+{
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>
+/// The EC2 Query API (form-encoded POST, XML answers, <c>Response/Errors/Error</c> documents) over a
+/// <see cref="SimulatedVpc"/>: every action the EC2 provider calls. Bad input of any kind becomes an EC2
+/// 4xx error document, never an exception.
+/// </summary>
+public sealed class Ec2QueryApi(SimulatedVpc vpc)
+{
+    private const string Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/";
+    private static readonly XmlWriterSettings WriterSettings = new() { OmitXmlDeclaration = true, Indent = false };
+    private const string Declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    private long _requestCounter;
+
+    /// <summary>Parses an application/x-www-form-urlencoded body (or query string).</summary>
+    public static Dictionary<string, string> ParseForm(string body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var form = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in body.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=', StringComparison.Ordinal);
+            var key = WebUtility.UrlDecode(eq < 0 ? pair : pair[..eq]);
+            var value = eq < 0 ? string.Empty : WebUtility.UrlDecode(pair[(eq + 1)..]);
+            form[key] = value;
+        }
+
+        return form;
+    }
+
+    /// <summary>Handles one request; never throws for bad input.</summary>
+    public async ValueTask<EmulatorResponse> HandleAsync(IReadOnlyDictionary<string, string> form, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(form);
+        var requestId = NewRequestId();
+        if (!form.TryGetValue("Action", out var action) || action.Length == 0)
+        {
+            return Error(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter Action", requestId);
+        }
+
+        var p = new Params(form);
+        try
+        {
+            if (!Actions.Contains(action))
+            {
+                return Error(Ec2ErrorCodes.InvalidAction, $"The action {action} is not valid for this web service.", requestId);
+            }
+
+            var filtered = form.Keys.Any(k => k.StartsWith("Filter.", StringComparison.Ordinal) || k.StartsWith("MaxResults", StringComparison.Ordinal)
+                || k.StartsWith("NetworkInterfaceId.", StringComparison.Ordinal) || k.StartsWith("InstanceId.", StringComparison.Ordinal));
+            await vpc.Requests.EnterAsync(action, filtered, cancellationToken).ConfigureAwait(false);
+            return Ok(action, requestId, w => Dispatch(action, p, w));
+        }
+        catch (SimulatedEc2Exception e)
+        {
+            return Error(e.Code, e.Message, requestId);
+        }
+        catch (BadParameterException e)
+        {
+            return Error(e.Code, e.Message, requestId);
+        }
+    }
+
+    private static readonly HashSet<string> Actions = new(StringComparer.Ordinal)
+    {
+        "CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "DeleteNetworkInterface",
+        "ModifyNetworkInterfaceAttribute", "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses",
+        "DescribeNetworkInterfaces", "DescribeInstances", "DescribeSubnets", "DescribeInstanceTypes", "CreateTags",
+    };
+
+    private void Dispatch(string action, Params p, XmlWriter w)
+    {
+        switch (action)
+        {
+            case "CreateNetworkInterface":
+            {
+                var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var n in p.Indexes("TagSpecification"))
+                {
+                    var type = p.Optional($"TagSpecification.{n}.ResourceType");
+                    if (type is not null && type != "network-interface")
+                    {
+                        throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"'{type}' is not a valid taggable resource type for this operation.");
+                    }
+
+                    foreach (var (key, value) in p.Tags($"TagSpecification.{n}.Tag"))
+                    {
+                        tags[key] = value;
+                    }
+                }
+
+                var eni = vpc.CreateNetworkInterface(
+                    p.Required("SubnetId"),
+                    p.Optional("Description"),
+                    p.List("SecurityGroupId"),
+                    p.Int("SecondaryPrivateIpAddressCount") ?? 0,
+                    p.Int("Ipv4PrefixCount") ?? 0,
+                    tags);
+                w.WriteStartElement("networkInterface");
+                WriteEni(w, eni);
+                w.WriteEndElement();
+                break;
+            }
+
+            case "AttachNetworkInterface":
+            {
+                var card = p.Int("NetworkCardIndex") ?? 0;
+                var id = vpc.AttachNetworkInterface(p.Required("NetworkInterfaceId"), p.Required("InstanceId"),
+                    p.Int("DeviceIndex") ?? throw new BadParameterException(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter DeviceIndex"), card);
+                w.WriteElementString("attachmentId", id);
+                w.WriteElementString("networkCardIndex", card.ToString(CultureInfo.InvariantCulture));
+                break;
+            }
+
+            case "DetachNetworkInterface":
+                vpc.DetachNetworkInterface(p.Required("AttachmentId"), p.Bool("Force") ?? false);
+                w.WriteElementString("return", "true");
+                break;
+            case "DeleteNetworkInterface":
+                vpc.DeleteNetworkInterface(p.Required("NetworkInterfaceId"));
+                w.WriteElementString("return", "true");
+                break;
+            case "ModifyNetworkInterfaceAttribute":
+            {
+                var groups = p.List("SecurityGroupId");
+                vpc.ModifyNetworkInterfaceAttribute(
+                    p.Required("NetworkInterfaceId"),
+                    p.Optional("Attachment.AttachmentId"),
+                    p.Bool("Attachment.DeleteOnTermination"),
+                    groups.Count > 0 ? groups : null,
+                    p.Optional("Description.Value"));
+                w.WriteElementString("return", "true");
+                break;
+            }
+
+            case "AssignPrivateIpAddresses":
+            {
+                var eniId = p.Required("NetworkInterfaceId");
+                var assigned = vpc.AssignPrivateIpAddresses(eniId, p.Int("SecondaryPrivateIpAddressCount") ?? 0, p.Int("Ipv4PrefixCount") ?? 0);
+                w.WriteElementString("networkInterfaceId", eniId);
+                w.WriteStartElement("assignedPrivateIpAddressesSet");
+                foreach (var a in assigned.Where(c => c.PrefixLength == 32))
+                {
+                    w.WriteStartElement("item");
+                    w.WriteElementString("privateIpAddress", a.BaseAddress.ToString());
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                w.WriteStartElement("assignedIpv4PrefixSet");
+                foreach (var a in assigned.Where(c => c.PrefixLength != 32))
+                {
+                    w.WriteStartElement("item");
+                    w.WriteElementString("ipv4Prefix", a.ToString());
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                w.WriteElementString("return", "true");
+                break;
+            }
+
+            case "UnassignPrivateIpAddresses":
+            {
+                var cidrs = p.List("PrivateIpAddress").Select(a => new IPNetwork(Params.ParseAddress(a, "PrivateIpAddress"), 32))
+                    .Concat(p.List("Ipv4Prefix").Select(c => Params.ParseCidr(c, "Ipv4Prefix")))
+                    .ToList();
+                vpc.UnassignPrivateIpAddresses(p.Required("NetworkInterfaceId"), cidrs);
+                w.WriteElementString("return", "true");
+                break;
+            }
+
+            case "CreateTags":
+            {
+                var resources = p.List("ResourceId");
+                if (resources.Count == 0)
+                {
+                    throw new BadParameterException(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter ResourceId");
+                }
+
+                vpc.CreateTags(resources, p.Tags("Tag").ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal));
+                w.WriteElementString("return", "true");
+                break;
+            }
+
+            case "DescribeNetworkInterfaces":
+            {
+                var page = vpc.DescribeNetworkInterfaces(NullIfEmpty(p.List("NetworkInterfaceId")), p.Filters(), p.Int("MaxResults"), p.Optional("NextToken"));
+                w.WriteStartElement("networkInterfaceSet");
+                foreach (var eni in page.Items)
+                {
+                    w.WriteStartElement("item");
+                    WriteEni(w, eni);
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                if (page.NextToken is not null)
+                {
+                    w.WriteElementString("nextToken", page.NextToken);
+                }
+
+                break;
+            }
+
+            case "DescribeInstances":
+            {
+                var instances = vpc.DescribeInstances(NullIfEmpty(p.List("InstanceId")), p.Filters());
+                w.WriteStartElement("reservationSet");
+                foreach (var i in instances)
+                {
+                    w.WriteStartElement("item");
+                    w.WriteElementString("reservationId", "r-" + i.InstanceId[2..]);
+                    w.WriteElementString("ownerId", OwnerId);
+                    w.WriteStartElement("instancesSet");
+                    w.WriteStartElement("item");
+                    w.WriteElementString("instanceId", i.InstanceId);
+                    w.WriteElementString("instanceType", i.InstanceType);
+                    w.WriteStartElement("placement");
+                    w.WriteElementString("availabilityZone", i.AvailabilityZone);
+                    w.WriteEndElement();
+                    w.WriteStartElement("instanceState");
+                    w.WriteElementString("code", "16");
+                    w.WriteElementString("name", i.State);
+                    w.WriteEndElement();
+                    w.WriteElementString("privateIpAddress", i.PrivateIPv4.ToString());
+                    w.WriteElementString("subnetId", i.SubnetId);
+                    w.WriteElementString("vpcId", i.VpcId);
+                    w.WriteStartElement("networkInterfaceSet");
+                    foreach (var eni in i.NetworkInterfaces)
+                    {
+                        w.WriteStartElement("item");
+                        WriteEni(w, eni);
+                        w.WriteEndElement();
+                    }
+
+                    w.WriteEndElement();
+                    w.WriteEndElement();
+                    w.WriteEndElement();
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                break;
+            }
+
+            case "DescribeSubnets":
+            {
+                var subnets = vpc.DescribeSubnets(NullIfEmpty(p.List("SubnetId")), p.Filters());
+                w.WriteStartElement("subnetSet");
+                foreach (var s in subnets)
+                {
+                    w.WriteStartElement("item");
+                    w.WriteElementString("subnetId", s.SubnetId);
+                    w.WriteElementString("state", "available");
+                    w.WriteElementString("vpcId", s.VpcId);
+                    w.WriteElementString("cidrBlock", s.Cidr.ToString());
+                    w.WriteElementString("availableIpAddressCount", s.AvailableIpAddressCount.ToString(CultureInfo.InvariantCulture));
+                    w.WriteElementString("availabilityZone", s.AvailabilityZone);
+                    WriteTags(w, s.Tags);
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                break;
+            }
+
+            case "DescribeInstanceTypes":
+            {
+                var types = vpc.DescribeInstanceTypes(p.List("InstanceType"));
+                w.WriteStartElement("instanceTypeSet");
+                foreach (var t in types)
+                {
+                    w.WriteStartElement("item");
+                    w.WriteElementString("instanceType", t.InstanceType);
+                    w.WriteElementString("bareMetal", t.IsBareMetal ? "true" : "false");
+                    w.WriteElementString("hypervisor", t.Hypervisor);
+                    w.WriteStartElement("networkInfo");
+                    w.WriteElementString("maximumNetworkInterfaces", t.MaxEnis.ToString(CultureInfo.InvariantCulture));
+                    w.WriteElementString("ipv4AddressesPerInterface", t.IPv4PerEni.ToString(CultureInfo.InvariantCulture));
+                    w.WriteElementString("maximumNetworkCards", t.NetworkCards.ToString(CultureInfo.InvariantCulture));
+                    w.WriteElementString("defaultNetworkCardIndex", t.DefaultNetworkCardIndex.ToString(CultureInfo.InvariantCulture));
+                    w.WriteEndElement();
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                break;
+            }
+
+            default:
+                throw new BadParameterException(Ec2ErrorCodes.InvalidAction, $"The action {action} is not valid for this web service.");
+        }
+    }
+
+    private const string OwnerId = "111122223333";
+
+    private static List<string>? NullIfEmpty(List<string> list) => list.Count == 0 ? null : list;
+
+    private static void WriteEni(XmlWriter w, SimulatedEni eni)
+    {
+        w.WriteElementString("networkInterfaceId", eni.NetworkInterfaceId);
+        w.WriteElementString("subnetId", eni.SubnetId);
+        w.WriteElementString("vpcId", eni.VpcId);
+        w.WriteElementString("availabilityZone", eni.AvailabilityZone);
+        w.WriteElementString("description", eni.Description);
+        w.WriteElementString("ownerId", OwnerId);
+        w.WriteElementString("requesterManaged", "false");
+        w.WriteElementString("status", eni.Status);
+        w.WriteElementString("macAddress", eni.MacAddress);
+        w.WriteElementString("privateIpAddress", eni.PrimaryIPv4.ToString());
+        w.WriteElementString("sourceDestCheck", "true");
+        w.WriteElementString("interfaceType", eni.InterfaceType);
+        w.WriteStartElement("groupSet");
+        foreach (var g in eni.SecurityGroupIds)
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("groupId", g);
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+        if (eni.Attachment is { } a)
+        {
+            w.WriteStartElement("attachment");
+            w.WriteElementString("attachmentId", a.AttachmentId);
+            w.WriteElementString("instanceId", a.InstanceId);
+            w.WriteElementString("instanceOwnerId", OwnerId);
+            w.WriteElementString("deviceIndex", a.DeviceIndex.ToString(CultureInfo.InvariantCulture));
+            w.WriteElementString("networkCardIndex", a.NetworkCardIndex.ToString(CultureInfo.InvariantCulture));
+            w.WriteElementString("status", a.Status);
+            w.WriteElementString("attachTime", a.AttachTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            w.WriteElementString("deleteOnTermination", a.DeleteOnTermination ? "true" : "false");
+            w.WriteEndElement();
+        }
+
+        WriteTags(w, eni.Tags);
+        w.WriteStartElement("privateIpAddressesSet");
+        foreach (var (address, primary) in eni.SecondaryIPv4.Select(x => (x, false)).Prepend((eni.PrimaryIPv4, true)))
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("privateIpAddress", address.ToString());
+            w.WriteElementString("primary", primary ? "true" : "false");
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+        w.WriteStartElement("ipv4PrefixSet");
+        foreach (var prefix in eni.IPv4Prefixes)
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("ipv4Prefix", prefix.ToString());
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+    }
+
+    private static void WriteTags(XmlWriter w, IReadOnlyDictionary<string, string> tags)
+    {
+        w.WriteStartElement("tagSet");
+        foreach (var (key, value) in tags.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("key", key);
+            w.WriteElementString("value", value);
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+    }
+
+    private static EmulatorResponse Ok(string action, string requestId, Action<XmlWriter> body)
+    {
+        var sb = new StringBuilder();
+        using (var w = XmlWriter.Create(sb, WriterSettings))
+        {
+            w.WriteStartElement(action + "Response", Namespace);
+            w.WriteElementString("requestId", requestId);
+            body(w);
+            w.WriteEndElement();
+        }
+
+        return new EmulatorResponse(200, "text/xml;charset=UTF-8", Declaration + sb.ToString());
+    }
+
+    /// <summary>EC2's error document.</summary>
+    public static EmulatorResponse Error(string code, string message, string requestId)
+    {
+        var sb = new StringBuilder();
+        using (var w = XmlWriter.Create(sb, WriterSettings))
+        {
+            w.WriteStartElement("Response");
+            w.WriteStartElement("Errors");
+            w.WriteStartElement("Error");
+            w.WriteElementString("Code", code);
+            w.WriteElementString("Message", message);
+            w.WriteEndElement();
+            w.WriteEndElement();
+            w.WriteElementString("RequestID", requestId);
+            w.WriteEndElement();
+        }
+
+        return new EmulatorResponse(Ec2ErrorCodes.HttpStatusFor(code), "text/xml;charset=UTF-8", Declaration + sb.ToString());
+    }
+
+    private string NewRequestId()
+    {
+        var n = Interlocked.Increment(ref _requestCounter);
+        return string.Create(CultureInfo.InvariantCulture, $"00000000-0000-4000-8000-{n:x12}");
+    }
+
+    private sealed class BadParameterException(string code, string message) : Exception(message)
+    {
+        public string Code { get; } = code;
+    }
+
+    private sealed class Params(IReadOnlyDictionary<string, string> form)
+    {
+        public string? Optional(string name) => form.TryGetValue(name, out var v) ? v : null;
+
+        public string Required(string name) =>
+            form.TryGetValue(name, out var v) && v.Length > 0 ? v
+                : throw new BadParameterException(Ec2ErrorCodes.MissingParameter, $"The request must contain the parameter {name}");
+
+        public int? Int(string name) =>
+            Optional(name) is not { } v ? null
+            : int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i) ? i
+            : throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Value ({v}) for parameter {name} is invalid. Expected an integer.");
+
+        public bool? Bool(string name) =>
+            Optional(name) is not { } v ? null
+            : bool.TryParse(v, out var b) ? b
+            : throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Value ({v}) for parameter {name} is invalid. Expected a boolean.");
+
+        /// <summary>The N of every <c>prefix.N…</c> key, ascending.</summary>
+        public List<int> Indexes(string prefix)
+        {
+            var result = new SortedSet<int>();
+            foreach (var key in form.Keys)
+            {
+                if (key.Length > prefix.Length + 1 && key.StartsWith(prefix + ".", StringComparison.Ordinal))
+                {
+                    var rest = key[(prefix.Length + 1)..];
+                    var dot = rest.IndexOf('.', StringComparison.Ordinal);
+                    var digits = dot < 0 ? rest : rest[..dot];
+                    if (!int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1 || n > 10_000)
+                    {
+                        throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"The parameter {key} is not recognized");
+                    }
+
+                    result.Add(n);
+                }
+            }
+
+            return [.. result];
+        }
+
+        public List<string> List(string prefix) =>
+            [.. Indexes(prefix).Select(n => Optional($"{prefix}.{n}")).OfType<string>()];
+
+        public List<KeyValuePair<string, string>> Tags(string prefix) =>
+            [.. Indexes(prefix).Select(n => new KeyValuePair<string, string>(Required($"{prefix}.{n}.Key"), Optional($"{prefix}.{n}.Value") ?? string.Empty))];
+
+        public List<Ec2Filter> Filters() =>
+            [.. Indexes("Filter").Select(n => new Ec2Filter(Required($"Filter.{n}.Name"), List($"Filter.{n}.Value")))];
+
+        public static IPAddress ParseAddress(string text, string name) =>
+            IPAddress.TryParse(text, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? a
+                : throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Invalid value '{text}' for {name}");
+
+        public static IPNetwork ParseCidr(string text, string name) =>
+            IPNetwork.TryParse(text, out var c) ? c
+                : throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Invalid value '{text}' for {name}");
+    }
+}

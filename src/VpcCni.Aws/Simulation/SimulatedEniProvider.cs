@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Net;
+using VpcCni.Cloud;
+
+namespace VpcCni.Aws.Simulation;
+
+/// <summary>
+/// The cloud port for one instance of a <see cref="SimulatedVpc"/>, in-process: the IPAM engine runs on it
+/// exactly as on the EC2 provider (same call sequence, tags and description, same error kinds), with no
+/// HTTP in between. Every call passes the simulation's request gate, so throttling, latency and faults apply.
+/// </summary>
+public sealed class SimulatedEniProvider : IEniProvider
+{
+    private const int DeleteAttempts = 12;
+    private readonly SimulatedVpc _vpc;
+    private readonly string _instanceId;
+    private readonly string? _clusterName;
+
+    public SimulatedEniProvider(SimulatedVpc vpc, string instanceId, string? clusterName = null)
+    {
+        ArgumentNullException.ThrowIfNull(vpc);
+        ArgumentException.ThrowIfNullOrEmpty(instanceId);
+        _vpc = vpc;
+        _instanceId = instanceId;
+        _clusterName = clusterName;
+    }
+
+    public string InstanceId => _instanceId;
+
+    public ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken) =>
+        CallAsync("DescribeInstances", true, () =>
+        {
+            var instance = _vpc.DescribeInstances([_instanceId])[0];
+            var primary = instance.NetworkInterfaces.First(e => e.Attachment is { DeviceIndex: 0, NetworkCardIndex: 0 });
+            var subnet = _vpc.DescribeSubnets([primary.SubnetId])[0];
+            return new InstanceIdentity(
+                instance.InstanceId,
+                instance.InstanceType,
+                instance.AvailabilityZone,
+                primary.MacAddress,
+                primary.PrimaryIPv4,
+                primary.NetworkInterfaceId,
+                subnet.SubnetId,
+                subnet.Cidr,
+                primary.SecurityGroupIds,
+                _vpc.DescribeVpc(instance.VpcId).Cidrs)
+            {
+                VpcId = instance.VpcId,
+            };
+        }, cancellationToken);
+
+    public ValueTask<InstanceLimits> GetInstanceLimitsAsync(string instanceType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceType);
+        if (Limits.InstanceLimitsCatalog.TryGet(instanceType, out var known))
+        {
+            return ValueTask.FromResult(known);
+        }
+
+        return CallAsync("DescribeInstanceTypes", true, () => _vpc.DescribeInstanceTypes([instanceType])[0], cancellationToken);
+    }
+
+    public ValueTask<IReadOnlyList<NetworkInterface>> DescribeInstanceEnisAsync(CancellationToken cancellationToken) =>
+        CallAsync<IReadOnlyList<NetworkInterface>>("DescribeNetworkInterfaces", true, () =>
+        {
+            var page = _vpc.DescribeNetworkInterfaces(filters: [new Ec2Filter("attachment.instance-id", [_instanceId])]);
+            return [.. page.Items
+                .OrderBy(e => e.Attachment!.NetworkCardIndex).ThenBy(e => e.Attachment!.DeviceIndex)
+                .Select(ToNetworkInterface)];
+        }, cancellationToken);
+
+    public async ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var instance = await CallAsync("DescribeInstances", true, () => _vpc.DescribeInstances([_instanceId])[0], cancellationToken).ConfigureAwait(false);
+        var limits = await GetInstanceLimitsAsync(instance.InstanceType, cancellationToken).ConfigureAwait(false);
+        var used = instance.NetworkInterfaces
+            .Where(e => e.Attachment!.NetworkCardIndex == request.NetworkCardIndex)
+            .Select(e => e.Attachment!.DeviceIndex)
+            .ToHashSet();
+        var deviceIndex = Enumerable.Range(0, 100).FirstOrDefault(i => !used.Contains(i), -1);
+        if (deviceIndex < 0 || instance.NetworkInterfaces.Count >= limits.MaxEnis)
+        {
+            throw new CloudException(CloudErrorKind.AttachmentLimitExceeded,
+                $"instance {_instanceId} ({instance.InstanceType}) has no free device index or reached its {limits.MaxEnis} ENIs");
+        }
+
+        var primary = instance.NetworkInterfaces.First(e => e.Attachment!.DeviceIndex == 0 && e.Attachment.NetworkCardIndex == 0);
+        var count = Math.Min(request.Count, limits.IPv4PerEni - 1);
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [EniTags.InstanceId] = _instanceId,
+            [EniTags.CreatedAt] = _vpc.TimeProvider.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+        };
+        if (_clusterName is not null)
+        {
+            tags[EniTags.ClusterName] = _clusterName;
+            tags[EniTags.Owner] = EniTags.OwnerValue;
+        }
+
+        foreach (var (key, value) in request.Tags ?? new Dictionary<string, string>())
+        {
+            tags[key] = value;
+        }
+
+        var groups = request.SecurityGroupIds ?? [.. primary.SecurityGroupIds.Order(StringComparer.Ordinal)];
+        var created = await CallAsync("CreateNetworkInterface", true, () => _vpc.CreateNetworkInterface(
+            request.SubnetId ?? primary.SubnetId,
+            EniTags.DescriptionPrefix + _instanceId,
+            groups,
+            request.Unit == AddressUnit.SecondaryIPv4 ? count : 0,
+            request.Unit == AddressUnit.IPv4Prefix ? count : 0,
+            tags), cancellationToken).ConfigureAwait(false);
+
+        string attachmentId;
+        try
+        {
+            attachmentId = await CallAsync("AttachNetworkInterface", true,
+                () => _vpc.AttachNetworkInterface(created.NetworkInterfaceId, _instanceId, deviceIndex, request.NetworkCardIndex),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            await DeleteWithRetriesAsync(created.NetworkInterfaceId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            await CallAsync("ModifyNetworkInterfaceAttribute", true, () =>
+            {
+                _vpc.ModifyNetworkInterfaceAttribute(created.NetworkInterfaceId, attachmentId, deleteOnTermination: true);
+                return true;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await DetachAndDeleteEniAsync(created.NetworkInterfaceId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        var attached = _vpc.DescribeNetworkInterfaces([created.NetworkInterfaceId]).Items[0];
+        return ToNetworkInterface(attached);
+    }
+
+    public ValueTask<IReadOnlyList<IPNetwork>> AssignAsync(string eniId, AddressUnit unit, int count, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        return CallAsync("AssignPrivateIpAddresses", true, () => _vpc.AssignPrivateIpAddresses(
+            eniId,
+            unit == AddressUnit.SecondaryIPv4 ? count : 0,
+            unit == AddressUnit.IPv4Prefix ? count : 0), cancellationToken);
+    }
+
+    public async ValueTask UnassignAsync(string eniId, IReadOnlyList<IPNetwork> cidrs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cidrs);
+        if (cidrs.Count == 0)
+        {
+            return;
+        }
+
+        await CallAsync("UnassignPrivateIpAddresses", true, () =>
+        {
+            _vpc.UnassignPrivateIpAddresses(eniId, cidrs);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DetachAndDeleteEniAsync(string eniId, CancellationToken cancellationToken)
+    {
+        SimulatedEni eni;
+        try
+        {
+            eni = await CallAsync("DescribeNetworkInterfaces", true, () => _vpc.DescribeNetworkInterfaces([eniId]).Items[0], cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+        {
+            return;
+        }
+
+        if (eni.Attachment is { } attachment && attachment.Status != "detaching")
+        {
+            if (attachment.DeviceIndex == 0 && attachment.NetworkCardIndex == 0)
+            {
+                throw new CloudException(CloudErrorKind.Other, $"refusing to delete the primary ENI {eniId}");
+            }
+
+            try
+            {
+                await CallAsync("DetachNetworkInterface", true, () =>
+                {
+                    _vpc.DetachNetworkInterface(attachment.AttachmentId);
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+            {
+                // Detached meanwhile; go on to delete.
+            }
+        }
+
+        await DeleteWithRetriesAsync(eniId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask DeleteWithRetriesAsync(string eniId, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(500);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await CallAsync("DeleteNetworkInterface", true, () =>
+                {
+                    _vpc.DeleteNetworkInterface(eniId);
+                    return true;
+                }, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+            {
+                return;
+            }
+            catch (CloudException e) when (attempt < DeleteAttempts && (e.IsRetryable || e.ErrorCode == Ec2ErrorCodes.NetworkInterfaceInUse))
+            {
+                // Detach takes a few seconds to finish; EC2 refuses the delete meanwhile.
+                await Task.Delay(delay, _vpc.TimeProvider, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
+    private NetworkInterface ToNetworkInterface(SimulatedEni eni)
+    {
+        var subnet = _vpc.DescribeSubnets([eni.SubnetId])[0];
+        return new NetworkInterface(
+            eni.NetworkInterfaceId,
+            eni.MacAddress,
+            eni.Attachment?.DeviceIndex ?? -1,
+            eni.Attachment?.NetworkCardIndex ?? 0,
+            eni.SubnetId,
+            subnet.Cidr,
+            eni.PrimaryIPv4,
+            eni.SecondaryIPv4,
+            eni.IPv4Prefixes)
+        {
+            AttachmentId = eni.Attachment?.AttachmentId,
+            Tags = eni.Tags,
+            Kind = EniTags.KindOf(eni.InterfaceType),
+        };
+    }
+
+    private async ValueTask<T> CallAsync<T>(string action, bool filtered, Func<T> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _vpc.Requests.EnterAsync(action, filtered, cancellationToken).ConfigureAwait(false);
+            return call();
+        }
+        catch (SimulatedEc2Exception e)
+        {
+            throw new CloudException(Ec2ErrorCodes.Classify(e.Code, e.HttpStatus), $"{action}: {e.Code}: {e.Message}", e.Code, e);
+        }
+    }
+}

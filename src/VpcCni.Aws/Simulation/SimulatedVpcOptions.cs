@@ -1,0 +1,29 @@
+namespace VpcCni.Aws.Simulation;
+
+/// <summary>Timing, limits and faults of a simulated VPC.</summary>
+public sealed class SimulatedVpcOptions
+{
+    /// <summary>Region the simulation pretends to be.</summary>
+    public string Region { get; set; } = "us-west-2";
+
+    /// <summary>How long an attachment stays "attaching".</summary>
+    public TimeSpan AttachDelay { get; set; }
+
+    /// <summary>How long an attachment stays "detaching" (the ENI cannot be deleted meanwhile).</summary>
+    public TimeSpan DetachDelay { get; set; }
+
+    /// <summary>How far IMDS lags behind EC2 (ENIs and addresses appear and vanish this much later).</summary>
+    public TimeSpan ImdsLag { get; set; }
+
+    /// <summary>Whether the account-wide request token buckets are enforced (RequestLimitExceeded).</summary>
+    public bool EnforceRequestLimits { get; set; } = true;
+
+    /// <summary>Scales every bucket's capacity and refill (1 = EC2's defaults).</summary>
+    public double RequestLimitScale { get; set; } = 1;
+
+    /// <summary>Seed of the random choices (address picking, fault injection): same seed, same run.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Address limit of an ENI that is not attached (EC2 checks the instance type's limit on attach).</summary>
+    public int UnattachedEniAddressLimit { get; set; } = 50;
+}

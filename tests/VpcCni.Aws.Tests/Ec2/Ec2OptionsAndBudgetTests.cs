@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using VpcCni.Aws.Ec2;
+using VpcCni.Aws.Imds;
+
+namespace VpcCni.Aws.Tests.Ec2;
+
+public class Ec2OptionsAndBudgetTests
+{
+    [Theory]
+    [InlineData("ADDITIONAL_ENI_TAGS", "{not json")]
+    [InlineData("ADDITIONAL_ENI_TAGS", "{\"node.k8s.amazonaws.com/x\":\"y\"}")]
+    [InlineData("ENABLE_SUBNET_DISCOVERY", "maybe")]
+    [InlineData("AWS_ENDPOINT_URL_EC2", "not a url")]
+    [InlineData("VPC_CNI_EC2_BUDGET_SHARE", "2")]
+    [InlineData("CLUSTER_NAME", "has space")]
+    public void FromEnvironment_BadValue_ErrorNamesVariable(string variable, string value)
+    {
+        var act = () => Ec2ProviderOptions.FromEnvironment(name => name == variable ? value : null);
+
+        act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(variable);
+    }
+
+    [Fact]
+    public void FromEnvironment_Valid_Binds()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["CLUSTER_NAME"] = "prod",
+            ["ADDITIONAL_ENI_TAGS"] = "{\"team\":\"net\"}",
+            ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9/",
+        };
+
+        var options = Ec2ProviderOptions.FromEnvironment(n => env.GetValueOrDefault(n));
+
+        options.ClusterName.Should().Be("prod");
+        options.AdditionalEniTags.Should().Contain("team", "net");
+        options.Ec2Endpoint.Should().Be(new Uri("http://127.0.0.1:9/"));
+    }
+
+    [Fact]
+    public void ImdsOptions_DisabledWithoutEndpoint_RefusesDefaultAddress()
+    {
+        var options = ImdsOptions.FromEnvironment(n => n == ImdsOptions.DisabledVariable ? "true" : null);
+
+        var act = () => options.ResolveEndpoint();
+
+        act.Should().Throw<InvalidOperationException>().Which.Message.Should().Contain("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+        ImdsOptions.FromEnvironment(n => n == ImdsOptions.EndpointVariable ? "http://127.0.0.1:1/" : "true")
+            .ResolveEndpoint().Should().Be(new Uri("http://127.0.0.1:1/"));
+    }
+
+    [Fact]
+    public async Task CallPolicy_MutatingBudget_WaitsForRefillOnTheClock()
+    {
+        var time = new FakeTimeProvider();
+        using var policy = new Ec2CallPolicy(new Ec2ProviderOptions(), time, NullLogger.Instance);
+        var ct = TestContext.Current.CancellationToken;
+        for (var i = 0; i < 50; i++)
+        {
+            await policy.ExecuteAsync("AttachNetworkInterface", true, _ => Task.FromResult(i), ct);
+        }
+
+        var waiting = policy.ExecuteAsync("AttachNetworkInterface", true, _ => Task.FromResult(51), ct).AsTask();
+        var other = await policy.ExecuteAsync("DescribeSubnets", true, _ => Task.FromResult(1), ct);
+
+        other.Should().Be(1, "another bucket is not affected");
+        waiting.IsCompleted.Should().BeFalse("the client-side Mutating bucket (50) is empty");
+        time.Advance(TimeSpan.FromMilliseconds(200));
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(10), ct)).Should().Be(51);
+        policy.Calls.Should().Be(52);
+    }
+}
