@@ -1,4 +1,5 @@
 using System.Net;
+using VpcCni.Aws.Limits;
 using VpcCni.Cni;
 using VpcCni.Hosting.Rpc;
 
@@ -19,6 +20,9 @@ var client = new CNIBackend.CNIBackendClient(channel);
 var reply = new AddNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.0.5" } } };
 var roundTrip = AddNetworkReply.Parser.ParseFrom(Google.Protobuf.MessageExtensions.ToByteArray(reply));
 Console.WriteLine($"{client.GetType().Name} {roundTrip.IPAllocationMetadata[0].IPv4Addr}");
+var limits = InstanceLimitsCatalog.Get("m5.large");
+var cluster = VpcCni.Aws.Simulation.SimulatedCluster.Create("m5.large");
+Console.WriteLine($"{limits.MaxEnis} {cluster.GetType().Name}");
 Console.WriteLine($"{request.Command} {version.Length} {config.Name} {converted.Ips.Count}");
 return converted.Ips.Count == 1 ? 0 : 1;
 
