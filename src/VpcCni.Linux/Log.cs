@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using Microsoft.Extensions.Logging;
 
 namespace VpcCni.Linux;
@@ -19,10 +20,10 @@ internal static partial class Log
     public static partial void PodTornDown(this ILogger logger, string @namespace, string pod, IPAddress address, string hostVeth);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "ENI {Mac} ({Link}) set up: {Address}/{Prefix} table {Table}")]
-    public static partial void EniConfigured(this ILogger logger, string mac, string link, string address, int prefix, int table);
+    public static partial void EniConfigured(this ILogger logger, PhysicalAddress mac, string link, IPAddress address, int prefix, int table);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "ENI with MAC {Mac} not visible yet (attempt {Attempt})")]
-    public static partial void EniNotFoundYet(this ILogger logger, string mac, int attempt);
+    public static partial void EniNotFoundYet(this ILogger logger, PhysicalAddress mac, int attempt);
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Primary ENI {Link} set up (MTU {Mtu}, fwmark rule {FwmarkRule})")]
     public static partial void PrimaryEniConfigured(this ILogger logger, string link, int mtu, bool fwmarkRule);
