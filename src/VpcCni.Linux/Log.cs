@@ -28,6 +28,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Primary ENI {Link} set up (MTU {Mtu}, fwmark rule {FwmarkRule})")]
     public static partial void PrimaryEniConfigured(this ILogger logger, string link, int mtu, bool fwmarkRule);
 
-    [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "SNAT/connmark rules reconciled with {Backend}: {Result}")]
-    public static partial void SnatReconciled(this ILogger logger, string backend, string result);
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "SNAT/connmark rules reconciled with {Backend}; changed: {Result}")]
+    public static partial void SnatReconciled(this ILogger logger, VpcCni.Linux.Snat.ConnmarkBackend backend, bool result);
 }
