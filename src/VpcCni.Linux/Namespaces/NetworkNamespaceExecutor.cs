@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+
+namespace VpcCni.Linux.Namespaces;
+
+/// <summary>
+/// Runs synchronous work inside a network namespace on a dedicated thread (never a pool thread).
+/// The worker switches in, runs, and switches back; if switching back fails the worker is poisoned and
+/// exits, and a fresh worker takes over. Only synchronous delegates are accepted: an await would resume
+/// on another thread in the wrong namespace.
+/// </summary>
+public sealed class NetworkNamespaceExecutor : IDisposable
+{
+    private readonly BlockingCollection<WorkItem> _queue = new();
+    private readonly Lock _lock = new();
+    private int _workerCount;
+    private Thread? _worker;
+    private bool _disposed;
+
+    /// <summary>A process-wide executor.</summary>
+    public static NetworkNamespaceExecutor Shared { get; } = new();
+
+    /// <summary>Number of worker threads started so far (a poisoned worker is replaced).</summary>
+    public int WorkersStarted => Volatile.Read(ref _workerCount);
+
+    /// <summary>Runs <paramref name="work"/> inside <paramref name="target"/> and returns its result (or rethrows).</summary>
+    public TResult Invoke<TState, TResult>(NetworkNamespace target, Func<TState, TResult> work, TState state)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(work);
+        var item = new WorkItem<TState, TResult>(target, work, state);
+        Enqueue(item);
+        item.Done.Wait();
+        item.Done.Dispose();
+        if (item.Failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(item.Failure);
+        }
+
+        return item.Result!;
+    }
+
+    /// <summary>Runs <paramref name="work"/> inside <paramref name="target"/>.</summary>
+    public void Invoke(NetworkNamespace target, Action work) =>
+        Invoke(target, static w => { w(); return 0; }, work);
+
+    private void Enqueue(WorkItem item)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_worker is null || !_worker.IsAlive)
+            {
+                StartWorker();
+            }
+
+            _queue.Add(item);
+        }
+    }
+
+    private void StartWorker()
+    {
+        var id = Interlocked.Increment(ref _workerCount);
+        _worker = new Thread(WorkerLoop) { IsBackground = true, Name = $"vpccni-netns-{id}" };
+        _worker.Start();
+    }
+
+    private void WorkerLoop()
+    {
+        using var home = NetworkNamespace.OpenCurrentThread();
+        foreach (var item in _queue.GetConsumingEnumerable())
+        {
+            var entered = false;
+            try
+            {
+                item.Target.EnterOnCurrentThread();
+                entered = true;
+                item.Run();
+            }
+            catch (Exception ex)
+            {
+                item.Fail(ex);
+            }
+
+            if (entered)
+            {
+                try
+                {
+                    home.EnterOnCurrentThread();
+                }
+                catch (IOException)
+                {
+                    // Poisoned: this thread is stuck in a foreign namespace. Let it die; the next Invoke starts a new worker.
+                    lock (_lock)
+                    {
+                        _worker = null;
+                        if (_queue.Count > 0 && !_disposed)
+                        {
+                            StartWorker();
+                        }
+                    }
+
+                    item.Complete();
+                    return;
+                }
+            }
+
+            item.Complete();
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _queue.CompleteAdding();
+        }
+    }
+
+    private abstract class WorkItem(NetworkNamespace target)
+    {
+        public NetworkNamespace Target { get; } = target;
+
+        public ManualResetEventSlim Done { get; } = new();
+
+        public Exception? Failure { get; private set; }
+
+        public abstract void Run();
+
+        public void Fail(Exception ex) => Failure = ex;
+
+        public void Complete() => Done.Set();
+    }
+
+    private sealed class WorkItem<TState, TResult>(NetworkNamespace target, Func<TState, TResult> work, TState state) : WorkItem(target)
+    {
+        public TResult? Result { get; private set; }
+
+        public override void Run() => Result = work(state);
+    }
+}

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.NetworkInformation;
+using Microsoft.Extensions.Time.Testing;
+using VpcCni.Linux.Host;
+using VpcCni.Linux.Netlink;
+using VpcCni.Linux.Sysctl;
+using VpcCni.Linux.Tests.Support;
+
+namespace VpcCni.Linux.Tests.Host;
+
+[Trait("Category", "Privileged")]
+public sealed class HostNetworkDatapathTests
+{
+    private static readonly PhysicalAddress SecondaryMac = PhysicalAddress.Parse("02-00-00-00-0e-01");
+    private static readonly PhysicalAddress PrimaryMac = PhysicalAddress.Parse("02-00-00-00-0e-00");
+
+    private static void AttachEni(TestNamespace vpc, TestNamespace node, string vpcEnd, string nodeName, PhysicalAddress mac) =>
+        vpc.Client.CreateLink(new VethCreateRequest(vpcEnd, nodeName) { PeerNamespace = node.Handle, PeerHardwareAddress = mac, Mtu = 1500 });
+
+    [Fact]
+    public async Task SetupSecondaryEni_FreshLink_ConfiguresAsUpstreamAndIsIdempotent()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n1", "eth1", SecondaryMac);
+        var eth1 = node.Client.FindLinkByName("eth1")!;
+        node.Client.AddAddress(new InterfaceAddress(eth1.Index, IPAddress.Parse("192.0.2.9"), 24)); // stale address to be removed
+        using var host = new HostNetworkDatapath(node.Handle);
+        var config = new SecondaryEniConfiguration(SecondaryMac, IPAddress.Parse("10.0.2.10"), IPNetwork.Parse("10.0.2.0/24"), 2) { Mtu = 9001 };
+
+        var link = await host.SetupSecondaryEniAsync(config, TestContext.Current.CancellationToken);
+        link.Name.Should().Be("eth1");
+        link.Mtu.Should().Be(9001);
+        link.IsUp.Should().BeTrue();
+        var addresses = node.Exec("ip", "-o", "-4", "addr", "show", "eth1");
+        addresses.Should().Contain("inet 10.0.2.10/24").And.NotContain("192.0.2.9");
+        var table = node.Exec("ip", "route", "show", "table", "2");
+        table.Should().Contain("default via 10.0.2.1 dev eth1").And.Contain("10.0.2.1 dev eth1 scope link");
+        node.Exec("ip", "route", "show", "table", "main").Should().NotContain("10.0.2.0/24");
+        node.Exec("ip", "rule", "show").Should().Contain("32765:\tfrom 10.0.2.10 lookup 2");
+
+        var once = StateSnapshot.Capture(node.Client);
+        await host.SetupSecondaryEniAsync(config, TestContext.Current.CancellationToken);
+        StateSnapshot.Capture(node.Client).Should().Equal(once);
+
+        host.RemoveSecondaryEniRules(config.PrimaryAddress);
+        node.Exec("ip", "rule", "show").Should().NotContain("32765:");
+    }
+
+    [Fact]
+    public async Task SetupSecondaryEni_TableAbove255_UsesIt()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n1", "ens6", SecondaryMac);
+        using var host = new HostNetworkDatapath(node.Handle);
+        await host.SetupSecondaryEniAsync(new SecondaryEniConfiguration(SecondaryMac, IPAddress.Parse("10.1.0.5"), IPNetwork.Parse("10.1.0.0/20"), 10101), TestContext.Current.CancellationToken);
+        node.Exec("ip", "route", "show", "table", "10101").Should().Contain("default via 10.1.0.1 dev ens6");
+        node.Exec("ip", "rule", "show").Should().Contain("32765:\tfrom 10.1.0.5 lookup 10101");
+    }
+
+    [Fact]
+    public async Task SetupSecondaryEni_MainTable_Rejected()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("hn");
+        using var host = new HostNetworkDatapath(node.Handle);
+        var act = () => host.SetupSecondaryEniAsync(new SecondaryEniConfiguration(SecondaryMac, IPAddress.Parse("10.0.2.10"), IPNetwork.Parse("10.0.2.0/24"), RouteTable.Main), TestContext.Current.CancellationToken);
+        await act.Should().ThrowAsync<ArgumentException>();
+    }
+
+    [Fact]
+    public async Task FindLinkByMac_AppearsLate_FoundAfterRetryOnFakeClock()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        var time = new FakeTimeProvider();
+        using var host = new HostNetworkDatapath(node.Handle, time);
+        var find = host.FindLinkByMacAsync(SecondaryMac, TestContext.Current.CancellationToken);
+        find.IsCompleted.Should().BeFalse("the ENI is not attached yet");
+        AttachEni(vpc, node, "n1", "eth1", SecondaryMac);
+        time.Advance(TimeSpan.FromSeconds(3));
+        (await find).Name.Should().Be("eth1");
+    }
+
+    [Fact]
+    public async Task FindLinkByMac_NeverAppears_FailsAfterFiveAttempts()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("hn");
+        var time = new FakeTimeProvider();
+        using var host = new HostNetworkDatapath(node.Handle, time);
+        var find = host.FindLinkByMacAsync(SecondaryMac, TestContext.Current.CancellationToken);
+        for (var i = 0; i < 4; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(3));
+        }
+
+        var act = async () => await find;
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("02:00:00:00:0e:01").And.Contain("5 attempts");
+    }
+
+    [Fact]
+    public async Task SetupPrimaryEni_SetsMtuSysctlsAndConnmarkRule()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        using var host = new HostNetworkDatapath(node.Handle);
+        var config = new PrimaryEniConfiguration(PrimaryMac) { Mtu = 9001 };
+        await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
+        node.Client.FindLinkByName("eth0")!.Mtu.Should().Be(9001);
+        var sysctl = new NamespaceSysctl();
+        sysctl.Read(node.Handle, "net/ipv4/conf/eth0/rp_filter").Should().Be("2");
+        sysctl.Read(node.Handle, "net/ipv4/tcp_early_demux").Should().Be("1");
+        node.Exec("ip", "rule", "show").Should().Contain("1024:\tfrom all fwmark 0x80/0x80 lookup main");
+        var once = StateSnapshot.Capture(node.Client);
+        await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
+        StateSnapshot.Capture(node.Client).Should().Equal(once);
+
+        await host.SetupPrimaryEniAsync(config with { ExternalSnat = true, NodePortSupport = false }, TestContext.Current.CancellationToken);
+        node.Exec("ip", "rule", "show").Should().NotContain("fwmark");
+    }
+}
