@@ -3,6 +3,8 @@ using VpcCni.Aws.Limits;
 using VpcCni.Cni;
 using VpcCni.Hosting.Rpc;
 
+[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
+
 // Run by a CNI runtime (CNI_COMMAND set): a minimal plugin on the codec's runner, so tests can drive the
 // Native AOT runner through libcni. Otherwise: exercise each library once and exit 0 when they work.
 if (Environment.GetEnvironmentVariable("CNI_COMMAND") is not null)
@@ -23,6 +25,8 @@ Console.WriteLine($"{client.GetType().Name} {roundTrip.IPAllocationMetadata[0].I
 var limits = InstanceLimitsCatalog.Get("m5.large");
 var cluster = VpcCni.Aws.Simulation.SimulatedCluster.Create("m5.large");
 Console.WriteLine($"{limits.MaxEnis} {cluster.GetType().Name}");
+var vethName = VpcCni.Linux.Pods.PodNetworkDatapath.HostVethName("eni", "default", "web-0");
+Console.WriteLine(vethName);
 Console.WriteLine($"{request.Command} {version.Length} {config.Name} {converted.Ips.Count}");
 return converted.Ips.Count == 1 ? 0 : 1;
 
