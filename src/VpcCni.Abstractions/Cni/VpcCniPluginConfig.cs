@@ -21,6 +21,7 @@ public sealed record VpcCniPluginConfig
     public const int MaxMtu = 9001;
     public const int MaxVethPrefixLength = 4;
     public const string PodAnnotationsCapability = "io.kubernetes.cri.pod-annotations";
+    public const string DefaultIpamdAddress = "/var/run/aws-node/ipamd.sock";
 
     public string VethPrefix { get; init; } = DefaultVethPrefix;
 
@@ -32,6 +33,9 @@ public sealed record VpcCniPluginConfig
     public string? PluginLogFile { get; init; }
 
     public string? PluginLogLevel { get; init; }
+
+    /// <summary>VpcCni extension "ipamdAddress": the daemon's socket ("unix:///path", a path, or host:port).</summary>
+    public string IpamdAddress { get; init; } = DefaultIpamdAddress;
 
     /// <summary>Pod annotations the runtime passed through runtimeConfig, if the capability was enabled.</summary>
     public IReadOnlyDictionary<string, string> PodAnnotations { get; init; } = new Dictionary<string, string>();
@@ -102,8 +106,22 @@ public sealed record VpcCniPluginConfig
             PodSGEnforcingMode = mode,
             PluginLogFile = string.IsNullOrEmpty(logFile) || logFile == "stderr" ? null : logFile,
             PluginLogLevel = NetworkConfig.ReadString(raw, "pluginLogLevel"),
+            IpamdAddress = ReadIpamdAddress(raw),
             PodAnnotations = annotations,
         };
+    }
+
+    private static string ReadIpamdAddress(JsonElement raw)
+    {
+        var address = NetworkConfig.ReadString(raw, "ipamdAddress");
+        if (address is null)
+        {
+            return DefaultIpamdAddress;
+        }
+
+        var isSocket = address.StartsWith('/') || address.StartsWith("unix:///", StringComparison.Ordinal);
+        var isTcp = !isSocket && address.Contains(':', StringComparison.Ordinal) && !address.Contains('/', StringComparison.Ordinal);
+        return isSocket || isTcp ? address : throw Invalid("ipamdAddress", address, "must be an absolute socket path, unix:///path, or host:port");
     }
 
     private static CniException Invalid(string field, string value, string rule) =>

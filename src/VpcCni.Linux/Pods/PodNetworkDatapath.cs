@@ -64,10 +64,14 @@ public sealed class PodNetworkDatapath : IDisposable
 
     private static int ContainerTable(PodNetworkRequest request) => request.InterfaceIndex == 0 ? RouteTable.Main : request.InterfaceIndex;
 
-    private static void Validate(PodNetworkRequest request)
+    private static void Validate(PodNetworkRequest request, bool requireNamespace = true)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentException.ThrowIfNullOrEmpty(request.PodNamespacePath);
+        if (requireNamespace)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(request.PodNamespacePath);
+        }
+
         ArgumentException.ThrowIfNullOrEmpty(request.KubernetesNamespace);
         ArgumentException.ThrowIfNullOrEmpty(request.PodName);
         Netlink.Protocol.RtCodecs.ValidateLinkName(request.InterfaceName);
@@ -239,7 +243,7 @@ public sealed class PodNetworkDatapath : IDisposable
     /// </summary>
     public void Teardown(PodNetworkRequest request)
     {
-        Validate(request);
+        Validate(request, requireNamespace: false); // DEL may come after the namespace is gone (CNI_NETNS empty).
         var hostVeth = HostVethName(_options.VethPrefix, request.KubernetesNamespace, request.PodName, request.InterfaceIndex);
         var (_, hostPrefix) = GatewayFor(request);
         var family = request.Address.AddressFamily;
@@ -261,7 +265,7 @@ public sealed class PodNetworkDatapath : IDisposable
             IgnoreNotFound(() => _host.DeleteRoute(route));
         }
 
-        if (request.InterfaceIndex > 0)
+        if (request.InterfaceIndex > 0 && !string.IsNullOrEmpty(request.PodNamespacePath))
         {
             TryTeardownInPod(request, podHost);
         }

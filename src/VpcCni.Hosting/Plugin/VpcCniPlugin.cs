@@ -1,0 +1,361 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using VpcCni.Cni;
+using VpcCni.Hosting.Rpc;
+using VpcCni.Linux.Pods;
+
+namespace VpcCni.Hosting.Plugin;
+
+/// <summary>
+/// The VpcCni CNI plugin's verbs (upstream aws-cni's ADD/DEL flows, plus a CHECK that checks, STATUS and GC).
+/// Addresses come from the daemon over gRPC; wiring is done in-process over netlink.
+/// </summary>
+internal sealed class VpcCniPlugin(
+    Func<string, IIpamdClient> clientFactory,
+    Func<VpcCniPluginConfig, IPodWiring> wiringFactory,
+    Func<VpcCniPluginConfig, ILogger> loggerFactory,
+    string clientVersion) : ICniPlugin, IDisposable
+{
+    private ILogger? _logger;
+    /// <summary>The name prefix of the placeholder interface appended to ADD results (upstream's convention).</summary>
+    public const string DummyInterfacePrefix = "dummy";
+
+    public async ValueTask<CniResult> AddAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        var config = VpcCniPluginConfig.From(request.Config);
+        var logger = Logger(config);
+        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        var env = request.Environment;
+        using var client = clientFactory(config.IpamdAddress);
+
+        AddNetworkReply reply;
+        try
+        {
+            reply = await client.AddNetworkAsync(new AddNetworkRequest
+            {
+                ClientVersion = clientVersion,
+                K8SPODNAME = pod.PodName,
+                K8SPODNAMESPACE = pod.PodNamespace,
+                K8SPODINFRACONTAINERID = pod.InfraContainerId,
+                Netns = env.NetNs,
+                IfName = env.IfName,
+                NetworkName = request.Config.Name,
+                ContainerID = env.ContainerId,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IpamdUnreachableException ex)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: ipamd is unreachable", ex.Message, ex);
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Status.Detail, ex);
+        }
+
+        if (!reply.Success || reply.IPAllocationMetadata.Count == 0)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: failed to assign an IP address to container",
+                string.IsNullOrEmpty(reply.FailureReason) ? "ipamd gave no address" : reply.FailureReason);
+        }
+
+        var allocation = reply.IPAllocationMetadata[0];
+        if (!IPAddress.TryParse(allocation.IPv4Addr, out var address))
+        {
+            await ReleaseAfterFailureAsync(client, request, pod, cancellationToken).ConfigureAwait(false);
+            throw new CniException(CniErrorCode.Internal, "add cmd: ipamd returned an invalid address", allocation.IPv4Addr);
+        }
+
+        var wiringRequest = new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, address, allocation.RouteTableId) { Mtu = config.Mtu };
+        PodNetworkSetupResult wired;
+        try
+        {
+            using var wiring = wiringFactory(config);
+            wired = wiring.Setup(wiringRequest);
+        }
+#pragma warning disable CA1031 // Any wiring failure must release the address before it is reported.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            PluginLog.AddRollback(logger, ex, env.ContainerId, env.IfName, allocation.IPv4Addr);
+            await ReleaseAfterFailureAsync(client, request, pod, cancellationToken).ConfigureAwait(false);
+            throw new CniException(CniErrorCode.Internal, "add command: failed to setup network", ex.Message, ex);
+        }
+
+        PluginLog.Added(logger, env.ContainerId, env.IfName, pod.PodNamespace, pod.PodName, allocation.IPv4Addr, allocation.RouteTableId, wired.HostVethName);
+        var result = new CniResult
+        {
+            CniVersion = CniVersion.V1_1_0,
+            Interfaces =
+            [
+                new CniInterface(wired.HostVethName) { Mac = FormatMac(wired.HostVethMac), Mtu = config.Mtu },
+                new CniInterface(env.IfName) { Mac = wired.ContainerMac is null ? null : FormatMac(wired.ContainerMac), Sandbox = env.NetNs, Mtu = config.Mtu },
+
+                // Marks the result as ours for DEL from prevResult; a host-side name, so no sandbox (spec-valid).
+                new CniInterface(DummyInterfaceName(pod)) { Mac = "0" },
+            ],
+            Ips = [new CniIPConfig(new IPAddressAndPrefix(address, 32)) { Interface = 1 }],
+        };
+
+        // A chained plugin's prevResult is ours to extend, not to drop.
+        return request.Config.PrevResult is { } prev ? Merge(prev, result) : result;
+    }
+
+    public async ValueTask DeleteAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        var config = VpcCniPluginConfig.From(request.Config);
+        var logger = Logger(config);
+        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        var env = request.Environment;
+        using var client = clientFactory(config.IpamdAddress);
+        DelNetworkReply reply;
+        try
+        {
+            reply = await client.DelNetworkAsync(new DelNetworkRequest
+            {
+                ClientVersion = clientVersion,
+                K8SPODNAME = pod.PodName,
+                K8SPODNAMESPACE = pod.PodNamespace,
+                K8SPODINFRACONTAINERID = pod.InfraContainerId,
+                K8SPODUID = pod.PodUid ?? "",
+                Reason = "PodDeleted",
+                IfName = env.IfName,
+                NetworkName = request.Config.Name,
+                ContainerID = env.ContainerId,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        {
+            // Upstream behaviour: the pod must be deletable while ipamd is down; the address is reclaimed later
+            // by GC or by the daemon's restore, which checks that the pod is gone.
+            PluginLog.DeleteWithoutDaemon(logger, ex, env.ContainerId, env.IfName);
+            TeardownFromPrevResult(request, config, pod);
+            return;
+        }
+
+        if (!reply.Success)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "del cmd: failed to process delete request", "ipamd refused to release the attachment");
+        }
+
+        if (reply.IPAllocationMetadata.Count == 0)
+        {
+            // Unknown to the daemon (already released, or never assigned): still remove any wiring prevResult shows.
+            TeardownFromPrevResult(request, config, pod);
+            return;
+        }
+
+        using var wiring = wiringFactory(config);
+        foreach (var released in reply.IPAllocationMetadata)
+        {
+            if (IPAddress.TryParse(released.IPv4Addr, out var address) && pod.PodName.Length > 0)
+            {
+                wiring.Teardown(new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, address, released.RouteTableId) { Mtu = config.Mtu });
+            }
+        }
+
+        PluginLog.Deleted(logger, env.ContainerId, env.IfName, reply.IPAllocationMetadata.Count);
+    }
+
+    public async ValueTask CheckAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        var config = VpcCniPluginConfig.From(request.Config);
+        var logger = Logger(config);
+        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        var env = request.Environment;
+        var prev = request.Config.PrevResult ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "check: prevResult is required", "CHECK compares the live state with the ADD result");
+        var expected = prev.Ips.FirstOrDefault(ip => ip.Interface is { } i && i < prev.Interfaces.Count && prev.Interfaces[i].Name == env.IfName && prev.Interfaces[i].Sandbox is not null)
+            ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "check: prevResult has no address on " + env.IfName);
+
+        using var client = clientFactory(config.IpamdAddress);
+        GetAttachmentReply record;
+        try
+        {
+            record = await client.GetAttachmentAsync(new GetAttachmentRequest { NetworkName = request.Config.Name, ContainerID = env.ContainerId, IfName = env.IfName }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IpamdUnreachableException ex)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "check: ipamd is unreachable", ex.Message, ex);
+        }
+
+        if (!record.Found)
+        {
+            throw new CniException(CniErrorCode.Internal, "check: ipamd has no record of this attachment", $"{request.Config.Name}/{env.ContainerId}/{env.IfName}");
+        }
+
+        if (record.IPv4Addr != expected.Address.Address.ToString())
+        {
+            throw new CniException(CniErrorCode.Internal, "check: address mismatch", $"prevResult has {expected.Address.Address}, ipamd has {record.IPv4Addr}");
+        }
+
+        using var wiring = wiringFactory(config);
+        var differences = wiring.Check(new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, expected.Address.Address, record.RouteTableId) { Mtu = config.Mtu });
+        if (differences.Count > 0)
+        {
+            throw new CniException(CniErrorCode.Internal, "check: pod wiring differs from what ADD set up", string.Join("; ", differences));
+        }
+    }
+
+    public async ValueTask StatusAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        var config = VpcCniPluginConfig.From(request.Config);
+        var logger = Logger(config);
+        using var client = clientFactory(config.IpamdAddress);
+        GetStatusReply status;
+        try
+        {
+            status = await client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        {
+            throw new CniException(CniErrorCode.PluginNotAvailable, "ipamd is unreachable", ex.Message, ex);
+        }
+
+        if (!status.Ready)
+        {
+            var code = status.LimitedConnectivity ? CniErrorCode.PluginNotAvailableLimitedConnectivity : CniErrorCode.PluginNotAvailable;
+            throw new CniException(code, "not ready to add pods", $"{status.Reason} (available {status.AvailableIPs}, assigned {status.AssignedIPs}, can grow: {status.CanGrow})");
+        }
+    }
+
+    public async ValueTask GarbageCollectAsync(CniRequest request, CancellationToken cancellationToken)
+    {
+        var config = VpcCniPluginConfig.From(request.Config);
+        var logger = Logger(config);
+        using var client = clientFactory(config.IpamdAddress);
+        var gc = new GarbageCollectRequest { NetworkName = request.Config.Name };
+        foreach (var attachment in request.Config.ValidAttachments ?? [])
+        {
+            gc.ValidAttachments.Add(new Attachment { ContainerID = attachment.ContainerId, IfName = attachment.IfName });
+        }
+
+        GarbageCollectReply reply;
+        try
+        {
+            reply = await client.GarbageCollectAsync(gc, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "gc: ipamd is unreachable", ex.Message, ex);
+        }
+
+        var errors = new List<string>(reply.Errors);
+        using (var wiring = wiringFactory(config))
+        {
+            foreach (var released in reply.Released)
+            {
+                if (!IPAddress.TryParse(released.IPv4Addr, out var address) || released.PodName.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    // The stale pod's namespace is gone (GC's premise); remove the host side only.
+                    wiring.Teardown(new PodNetworkRequest("", released.PodNamespace, released.PodName, released.IfName, address, released.RouteTableId) { Mtu = config.Mtu });
+                }
+#pragma warning disable CA1031 // GC continues past one failure and reports them all at the end.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    errors.Add($"{released.ContainerID}/{released.IfName}: {ex.Message}");
+                }
+            }
+        }
+
+        PluginLog.GarbageCollected(logger, request.Config.Name, reply.Released.Count);
+        if (errors.Count > 0)
+        {
+            throw new CniException(CniErrorCode.Internal, "gc: some stale attachments could not be released", string.Join("; ", errors));
+        }
+    }
+
+    public void Dispose() => (_logger as IDisposable)?.Dispose();
+
+    private ILogger Logger(VpcCniPluginConfig config) => _logger ??= loggerFactory(config);
+
+    internal static string DummyInterfaceName(KubernetesPodArgs pod)
+    {
+        var key = $"{pod.PodNamespace}.{pod.PodName}";
+        Span<byte> hash = stackalloc byte[20];
+#pragma warning disable CA5350 // Not security: matches upstream's SHA-1 based naming.
+        SHA1.HashData(Encoding.UTF8.GetBytes(key), hash);
+#pragma warning restore CA5350
+        return DummyInterfacePrefix + Convert.ToHexStringLower(hash)[..11];
+    }
+
+    private static string FormatMac(System.Net.NetworkInformation.PhysicalAddress mac) =>
+        string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+
+    private static CniResult Merge(CniResult prev, CniResult ours)
+    {
+        var offset = prev.Interfaces.Count;
+        return ours with
+        {
+            Interfaces = [.. prev.Interfaces, .. ours.Interfaces],
+            Ips = [.. prev.Ips, .. ours.Ips.Select(ip => ip with { Interface = ip.Interface + offset })],
+            Routes = [.. prev.Routes, .. ours.Routes],
+            Dns = prev.Dns ?? ours.Dns,
+        };
+    }
+
+    private async Task ReleaseAfterFailureAsync(IIpamdClient client, CniRequest request, KubernetesPodArgs pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await client.DelNetworkAsync(new DelNetworkRequest
+            {
+                ClientVersion = clientVersion,
+                K8SPODNAME = pod.PodName,
+                K8SPODNAMESPACE = pod.PodNamespace,
+                K8SPODINFRACONTAINERID = pod.InfraContainerId,
+                Reason = "SetupNSFailed",
+                IfName = request.Environment.IfName,
+                NetworkName = request.Config.Name,
+                ContainerID = request.Environment.ContainerId,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        {
+            // The runtime calls DEL after a failed ADD, which releases it then.
+            PluginLog.RollbackReleaseFailed(_logger!, ex, request.Environment.ContainerId, request.Environment.IfName);
+        }
+    }
+
+    private void TeardownFromPrevResult(CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod)
+    {
+        var prev = request.Config.PrevResult;
+        if (prev is null || pod.PodName.Length == 0)
+        {
+            return;
+        }
+
+        var ours = prev.Interfaces.Any(i => i.Name.StartsWith(DummyInterfacePrefix, StringComparison.Ordinal) && i.Sandbox is null);
+        if (!ours)
+        {
+            return;
+        }
+
+        using var wiring = wiringFactory(config);
+        foreach (var ip in prev.Ips)
+        {
+            if (ip.Interface is not { } index || index >= prev.Interfaces.Count || prev.Interfaces[index].Name != request.Environment.IfName)
+            {
+                continue;
+            }
+
+            try
+            {
+                // Table 0: the from-pod rule is removed whatever table it points at.
+                wiring.Teardown(new PodNetworkRequest(request.Environment.NetNs, pod.PodNamespace, pod.PodName, request.Environment.IfName, ip.Address.Address, 0) { Mtu = config.Mtu });
+            }
+#pragma warning disable CA1031 // Best effort: DEL without the daemon must still succeed.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                PluginLog.TeardownFailed(_logger!, ex, ip.Address.Address.ToString(), pod.PodNamespace, pod.PodName);
+            }
+        }
+    }
+}

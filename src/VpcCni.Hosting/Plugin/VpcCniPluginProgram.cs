@@ -1,0 +1,26 @@
+using System.Runtime.Versioning;
+using VpcCni.Cni;
+
+namespace VpcCni.Hosting.Plugin;
+
+/// <summary>Entry point of the VpcCni CNI plugin executable.</summary>
+[SupportedOSPlatform("linux")]
+public static class VpcCniPluginProgram
+{
+    /// <summary>The version the plugin reports to the daemon.</summary>
+    public static string Version { get; } = typeof(VpcCniPluginProgram).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+
+    /// <summary>
+    /// Runs one CNI invocation of the real process (environment, stdin, stdout) and returns its exit status.
+    /// The config's pluginLogFile/pluginLogLevel decide where logs go; never stdout.
+    /// </summary>
+    public static async Task<int> RunAsync(CancellationToken cancellationToken = default)
+    {
+        using var plugin = new VpcCniPlugin(
+            address => new GrpcIpamdClient(address, TimeSpan.FromSeconds(10)),
+            config => new LinuxPodWiring(config.VethPrefix),
+            config => PluginLogger.Create(config.PluginLogFile, config.PluginLogLevel, TimeProvider.System),
+            Version);
+        return await CniPluginRunner.RunProcessAsync(plugin, new CniPluginRunnerOptions { Diagnostics = Console.Error }, cancellationToken).ConfigureAwait(false);
+    }
+}
