@@ -1,0 +1,111 @@
+using System.Buffers;
+using System.Text.Json;
+using VpcCni.IO;
+using VpcCni.Linux.Namespaces;
+using VpcCni.Linux.Sysctl;
+
+namespace VpcCni.Hosting.Node;
+
+/// <summary>
+/// What upstream's init container and entrypoint do on a node: put the plugin binary into the CNI bin directory,
+/// write the conflist, and set the host sysctls — each file replaced atomically.
+/// </summary>
+public static class NodeInstaller
+{
+    /// <summary>Copies the plugin executable into <paramref name="cniBinDirectory"/> atomically; returns the destination.</summary>
+    public static string InstallPlugin(string pluginSource, string cniBinDirectory, string pluginType = "vpc-cni")
+    {
+        if (!File.Exists(pluginSource))
+        {
+            throw new FileNotFoundException($"plugin binary {pluginSource} not found", pluginSource);
+        }
+
+        var destination = Path.Combine(cniBinDirectory, pluginType);
+        AtomicFile.Copy(pluginSource, destination);
+        return destination;
+    }
+
+    /// <summary>Writes the conflist into <paramref name="cniConfDirectory"/> atomically; returns its path.</summary>
+    public static string WriteConflist(PluginInstallOptions options, string cniConfDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var path = Path.Combine(cniConfDirectory, PluginInstallOptions.ConflistFileName);
+        AtomicFile.Write(path, RenderConflist(options));
+        return path;
+    }
+
+    /// <summary>The conflist: our plugin (upstream's fields plus ipamdAddress), then portmap and optionally bandwidth.</summary>
+    public static byte[] RenderConflist(PluginInstallOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("cniVersion", options.CniVersion);
+            w.WriteString("name", options.NetworkName);
+            w.WriteBoolean("disableCheck", true);
+            w.WriteStartArray("plugins");
+
+            w.WriteStartObject();
+            w.WriteString("name", options.NetworkName);
+            w.WriteString("type", options.PluginType);
+            w.WriteString("vethPrefix", options.VethPrefix);
+            w.WriteString("mtu", options.PodMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteString("podSGEnforcingMode", options.PodSGEnforcingMode);
+            w.WriteString("pluginLogFile", options.PluginLogFile);
+            w.WriteString("pluginLogLevel", options.PluginLogLevel);
+            w.WriteString("ipamdAddress", options.IpamdAddress);
+            w.WriteStartObject("capabilities");
+            w.WriteBoolean(VpcCni.Cni.VpcCniPluginConfig.PodAnnotationsCapability, true);
+            w.WriteEndObject();
+            w.WriteEndObject();
+
+            if (options.EnablePortmap)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "portmap");
+                w.WriteStartObject("capabilities");
+                w.WriteBoolean("portMappings", true);
+                w.WriteEndObject();
+                w.WriteBoolean("snat", true);
+                w.WriteEndObject();
+            }
+
+            if (options.EnableBandwidthPlugin)
+            {
+                w.WriteStartObject();
+                w.WriteString("type", "bandwidth");
+                w.WriteStartObject("capabilities");
+                w.WriteBoolean("bandwidth", true);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// The sysctls upstream's init container sets, in the current network namespace: tcp_early_demux
+    /// (DISABLE_TCP_EARLY_DEMUX) and, for IPv6 clusters, disable_ipv6=0. Returns what was written.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> ApplyInitSysctls(Func<string, string?> environment)
+    {
+        var values = new List<KeyValuePair<string, string>>
+        {
+            new("net/ipv4/tcp_early_demux", PluginInstallOptions.ReadBool(environment, "DISABLE_TCP_EARLY_DEMUX", false) ? "0" : "1"),
+        };
+        if (PluginInstallOptions.ReadBool(environment, "ENABLE_IPv6", false))
+        {
+            values.Add(new("net/ipv6/conf/all/disable_ipv6", "0"));
+        }
+
+        using var current = NetworkNamespace.Open("/proc/self/ns/net");
+        new NamespaceSysctl().WriteAll(current, values, ignoreMissing: true);
+        return values;
+    }
+}

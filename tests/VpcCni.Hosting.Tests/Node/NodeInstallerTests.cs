@@ -1,0 +1,103 @@
+using System.Text.Json.Nodes;
+using VpcCni.Cni;
+using VpcCni.Hosting.Node;
+
+namespace VpcCni.Hosting.Tests.Node;
+
+public sealed class NodeInstallerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vpccni-install-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static PluginInstallOptions FromEnv(params (string Key, string Value)[] vars)
+    {
+        var map = vars.ToDictionary(v => v.Key, v => v.Value);
+        return PluginInstallOptions.FromEnvironment(k => map.GetValueOrDefault(k));
+    }
+
+    [Fact]
+    public void RenderConflist_Defaults_UpstreamShapeWithOurPluginAndPortmap()
+    {
+        var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(new PluginInstallOptions()));
+
+        conflist.CniVersion.Should().Be("0.4.0");
+        conflist.Name.Should().Be("aws-cni");
+        conflist.DisableCheck.Should().BeTrue();
+        conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "portmap");
+
+        var request = NetworkConfig.Parse(conflist.BuildRequestConfig(0, "0.4.0"));
+        var plugin = VpcCniPluginConfig.From(request);
+        plugin.Should().BeEquivalentTo(new VpcCniPluginConfig
+        {
+            VethPrefix = "eni", Mtu = 9001, PluginLogFile = "/var/log/aws-routed-eni/plugin.log", PluginLogLevel = "Debug",
+            IpamdAddress = "/var/run/aws-node/ipamd.sock",
+        });
+    }
+
+    [Fact]
+    public void FromEnvironment_UpstreamVariables_Applied()
+    {
+        var options = FromEnv(("AWS_VPC_K8S_CNI_VETHPREFIX", "abc"), ("AWS_VPC_ENI_MTU", "1500"), ("POD_SECURITY_GROUP_ENFORCING_MODE", "standard"),
+            ("AWS_VPC_K8S_PLUGIN_LOG_FILE", "/tmp/p.log"), ("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Info"), ("ENABLE_BANDWIDTH_PLUGIN", "true"));
+
+        options.Should().BeEquivalentTo(new PluginInstallOptions
+        {
+            VethPrefix = "abc", PodMtu = 1500, PodSGEnforcingMode = "standard", PluginLogFile = "/tmp/p.log", PluginLogLevel = "Info", EnableBandwidthPlugin = true,
+        });
+        JsonNode.Parse(NodeInstaller.RenderConflist(options))!["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>())
+            .Should().Equal("vpc-cni", "portmap", "bandwidth");
+    }
+
+    [Fact]
+    public void FromEnvironment_PodMtuOverridesEniMtu()
+    {
+        FromEnv(("AWS_VPC_ENI_MTU", "9001"), ("POD_MTU", "1400")).PodMtu.Should().Be(1400);
+    }
+
+    [Theory]
+    [InlineData("AWS_VPC_K8S_CNI_VETHPREFIX", "abcde")]
+    [InlineData("AWS_VPC_K8S_CNI_VETHPREFIX", "eth")]
+    [InlineData("AWS_VPC_K8S_CNI_VETHPREFIX", "")]
+    [InlineData("AWS_VPC_ENI_MTU", "575")]
+    [InlineData("AWS_VPC_ENI_MTU", "abc")]
+    [InlineData("POD_MTU", "9002")]
+    [InlineData("POD_SECURITY_GROUP_ENFORCING_MODE", "loose")]
+    [InlineData("AWS_VPC_K8S_PLUGIN_LOG_FILE", "stdout")]
+    [InlineData("ENABLE_BANDWIDTH_PLUGIN", "maybe")]
+    public void FromEnvironment_InvalidValue_ErrorNamesVariable(string name, string value)
+    {
+        var act = () => FromEnv((name, value));
+        act.Should().Throw<ArgumentException>().WithMessage($"*{name}*");
+    }
+
+    [Fact]
+    public void InstallPlugin_CopiesExecutableAtomically()
+    {
+        var source = Path.Combine(_dir, "src-plugin");
+        File.WriteAllBytes(source, [1, 2, 3]);
+        File.SetUnixFileMode(source, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        var installed = NodeInstaller.InstallPlugin(source, Path.Combine(_dir, "opt", "cni", "bin"));
+
+        installed.Should().EndWith("/opt/cni/bin/vpc-cni");
+        File.ReadAllBytes(installed).Should().Equal(1, 2, 3);
+        File.GetUnixFileMode(installed).Should().HaveFlag(UnixFileMode.UserExecute);
+    }
+
+    [Fact]
+    public void InstallPlugin_MissingSource_NamesIt()
+    {
+        var act = () => NodeInstaller.InstallPlugin(Path.Combine(_dir, "nope"), _dir);
+        act.Should().Throw<FileNotFoundException>().WithMessage("*nope*");
+    }
+
+    [Fact]
+    public void WriteConflist_WritesParsableFile()
+    {
+        var path = NodeInstaller.WriteConflist(new PluginInstallOptions { IpamdAddress = "/run/x/ipamd.sock" }, Path.Combine(_dir, "net.d"));
+
+        path.Should().EndWith("net.d/10-aws.conflist");
+        NetworkConfigList.Parse(File.ReadAllBytes(path)).Plugins[0].GetProperty("ipamdAddress").GetString().Should().Be("/run/x/ipamd.sock");
+    }
+}
