@@ -1,0 +1,615 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using VpcCni.Aws.Emulation;
+using VpcCni.Aws.Simulation;
+using VpcCni.Linux.Netlink;
+
+namespace VpcCni.Lab;
+
+/// <summary>A pod the lab added through the real plugin.</summary>
+internal sealed record LabPod(int Node, string Name, string Namespace, string ContainerId, IPAddress Address)
+{
+    public bool OnSecondaryEni { get; set; }
+}
+
+/// <summary>One row of the proof table.</summary>
+internal sealed record PathResult(string Path, string From, string To, string Expected, string Seen, bool Passed);
+
+/// <summary>
+/// The lab: a VPC made of network namespaces whose routes follow the simulated EC2, N nodes running the real daemon
+/// against the loopback emulator, pods added through the real plugin by libcni, and hosts that echo the source
+/// address they see.
+/// </summary>
+internal sealed class Lab : IAsyncDisposable
+{
+    private static readonly IPAddress Gateway = IPAddress.Parse("10.0.0.1");
+    private static readonly IPAddress ImdsAddress = IPAddress.Parse("169.254.169.254");
+    private static readonly IPAddress Ec2Address = IPAddress.Parse("10.0.255.254");
+    private static readonly IPAddress ServiceHost = IPAddress.Parse("10.0.200.10");
+    private static readonly IPAddress OnPremHost = IPAddress.Parse("203.0.113.10");
+    private static readonly IPAddress InternetHost = IPAddress.Parse("198.51.100.10");
+    private const string OnPremCidr = "203.0.113.0/24";
+
+    private readonly LabOptions _options;
+    private readonly TextWriter _progress;
+    private readonly LabFabric _fabric = new();
+    private readonly List<Process> _daemons = [];
+    private readonly List<LabPod> _pods = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly BlockingCollection<SimulatedVpcChangeEventArgs> _changes = new();
+    private readonly Dictionary<string, int> _nodeOfInstance = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _routerLinkOfEni = new(StringComparer.Ordinal);
+    private SimulatedCluster? _cluster;
+    private CloudEmulatorServer? _imds;
+    private CloudEmulatorServer? _ec2;
+    private Thread? _changeWorker;
+    private Exception? _changeFailure;
+
+    public Lab(LabOptions options, TextWriter progress)
+    {
+        _options = options;
+        _progress = progress;
+    }
+
+    public IReadOnlyList<LabPod> Pods => _pods;
+
+    public SimulatedCluster Cluster => _cluster ?? throw new InvalidOperationException("the lab is not built");
+
+    /// <summary>The process id of node <paramref name="node"/>'s daemon (0 if not started).</summary>
+    public int DaemonPid(int node) => node <= _daemons.Count ? _daemons[node - 1].Id : 0;
+
+    /// <summary>Builds the whole lab; throws <see cref="LabStepException"/> naming the step that failed.</summary>
+    public async Task BuildAsync(CancellationToken cancellationToken)
+    {
+        await Step("clean up leftovers of earlier runs", () =>
+        {
+            LabFabric.RemoveAll();
+            if (Directory.Exists(_options.WorkDirectory))
+            {
+                Directory.Delete(_options.WorkDirectory, recursive: true);
+            }
+
+            return Task.CompletedTask;
+        });
+
+        await Step($"simulated VPC with {_options.Nodes} × {_options.InstanceType}", () =>
+        {
+            _cluster = SimulatedCluster.Create(_options.InstanceType, _options.Nodes, subnetPrefixLength: 20);
+            for (var i = 0; i < _cluster.Nodes.Count; i++)
+            {
+                _nodeOfInstance[_cluster.Nodes[i].InstanceId] = i + 1;
+            }
+
+            return Task.CompletedTask;
+        });
+
+        await Step("VPC fabric, internet gateway and hosts", () =>
+        {
+            BuildFabric();
+            return Task.CompletedTask;
+        });
+
+        await Step("cloud emulator (EC2 at 10.0.255.254:8080, IMDS at 169.254.169.254) inside the VPC namespace", () =>
+        {
+            _ec2 = new CloudEmulatorServer(Cluster.Vpc, $"http://{Ec2Address}:8080/");
+            _imds = new CloudEmulatorServer(Cluster.Vpc, $"http://{ImdsAddress}:80/");
+            _fabric.Inside("vpc", () =>
+            {
+                _ec2.Start();
+                _imds.Start();
+            });
+            return Task.CompletedTask;
+        });
+
+        Cluster.Vpc.Changed += (_, change) => _changes.Add(change);
+        _changeWorker = new Thread(ApplyChanges) { IsBackground = true, Name = "vpclab-fabric" };
+        _changeWorker.Start();
+
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var n = node;
+            await Step($"node {n}: namespace and primary ENI", () =>
+            {
+                BuildNode(n);
+                return Task.CompletedTask;
+            });
+            await Step($"node {n}: vpc-cni-ipamd init (plugin + conflist into node-private directories)", () => InitNodeAsync(n, cancellationToken));
+            await Step($"node {n}: vpc-cni-ipamd run --cloud aws (real AWS provider over the wire)", () => StartDaemonAsync(n, cancellationToken));
+        }
+
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            for (var p = 1; p <= _options.PodsPerNode; p++)
+            {
+                var (n, m) = (node, p);
+                await Step($"node {n}: ADD pod {m} through the plugin (libcni)", () => AddPodAsync(n, m, cancellationToken));
+            }
+        }
+
+        ThrowIfFabricFailed();
+        foreach (var pod in _pods)
+        {
+            pod.OnSecondaryEni = _fabric.Netlink(NodeNs(pod.Node)).GetRules()
+                .Any(r => r.Priority == 1536 && r.Source is { } s && s.BaseAddress.Equals(pod.Address));
+        }
+    }
+
+    /// <summary>Sends real packets along every path and reports what the far end saw.</summary>
+    public async Task<IReadOnlyList<PathResult>> VerifyAsync(CancellationToken cancellationToken)
+    {
+        using var prober = new PathProber(_fabric, _pods, [.. Cluster.Nodes.Select(n => n.PrivateIPv4)]);
+        return await prober.RunAsync(cancellationToken);
+    }
+
+    /// <summary>DEL of every pod through the plugin, then waits for the pool to release everything and shrink.</summary>
+    public async Task<IReadOnlyList<string>> DrainAsync(CancellationToken cancellationToken)
+    {
+        var report = new List<string>();
+        foreach (var pod in _pods.ToList())
+        {
+            await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
+        }
+
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var n = node;
+            JsonNode pool = new JsonObject();
+            await Step($"node {n}: every address back in the pool", async () =>
+            {
+                pool = await PoolAsync(n, cancellationToken);
+                var assigned = pool["AssignedIPs"]?.GetValue<int>() ?? -1;
+                if (assigned != 0)
+                {
+                    throw new InvalidOperationException($"{assigned} addresses still assigned after deleting every pod: {pool.ToJsonString()}");
+                }
+            });
+
+            var peak = pool["Enis"]!.GetValue<int>();
+            await Step($"node {n}: warm pool shrinks back (WARM_ENI_TARGET=1: primary + one spare ENI)", async () =>
+            {
+                var deadline = DateTime.UtcNow + _options.ShrinkTimeout;
+                while (true)
+                {
+                    pool = await PoolAsync(n, cancellationToken);
+                    var enis = pool["Enis"]!.GetValue<int>();
+                    if (enis <= 2)
+                    {
+                        report.Add($"node {n}: pool shrank from {peak} to {enis} ENIs ({pool["TotalIPs"]} addresses, 0 assigned)");
+                        return;
+                    }
+
+                    if (DateTime.UtcNow > deadline)
+                    {
+                        throw new TimeoutException($"still {enis} ENIs after {_options.ShrinkTimeout.TotalSeconds:0} s: {pool.ToJsonString()}");
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+                }
+            });
+        }
+
+        return report;
+    }
+
+    /// <summary>Stops what the lab started (by process id) and deletes every namespace, link and file it made.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        foreach (var daemon in _daemons)
+        {
+            try
+            {
+                if (!daemon.HasExited)
+                {
+                    daemon.Kill(entireProcessTree: true);
+                    await daemon.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+                }
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception)
+            {
+            }
+
+            daemon.Dispose();
+        }
+
+        _changes.CompleteAdding();
+        _changeWorker?.Join(TimeSpan.FromSeconds(5));
+        if (_ec2 is not null)
+        {
+            await _ec2.DisposeAsync();
+        }
+
+        if (_imds is not null)
+        {
+            await _imds.DisposeAsync();
+        }
+
+        _fabric.Dispose();
+        LabFabric.RemoveAll();
+        try
+        {
+            if (Directory.Exists(_options.WorkDirectory))
+            {
+                Directory.Delete(_options.WorkDirectory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        _stop.Dispose();
+        _changes.Dispose();
+    }
+
+    private static string NodeNs(int node) => $"node{node}";
+
+    private string NodeDir(int node) => Path.Combine(_options.WorkDirectory, $"node{node}");
+
+    private async Task Step(string name, Func<Task> action)
+    {
+        _progress.WriteLine($"» {name}");
+        try
+        {
+            await action();
+            ThrowIfFabricFailed();
+        }
+        catch (LabStepException)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            throw new LabStepException(name, ex.Message, ex);
+        }
+    }
+
+    private void ThrowIfFabricFailed()
+    {
+        if (_changeFailure is { } failure)
+        {
+            throw new LabStepException("follow EC2 changes in the VPC fabric", failure.Message, failure);
+        }
+    }
+
+    private void BuildFabric()
+    {
+        _fabric.CreateNamespace("vpc", forwarding: true);
+        _fabric.CreateNamespace("igw", forwarding: true);
+        _fabric.CreateNamespace("svc", forwarding: false);
+        _fabric.CreateNamespace("onprem", forwarding: false);
+        _fabric.CreateNamespace("inet", forwarding: false);
+
+        var lo = _fabric.Netlink("vpc").FindLinkByName("lo")!.Index;
+        _fabric.Address("vpc", lo, ImdsAddress, 32);
+        _fabric.Address("vpc", lo, Ec2Address, 32);
+
+        Host("svc", "vsvc", IPAddress.Parse("10.0.200.1"), ServiceHost, 24);
+        Host("onprem", "vonprem", IPAddress.Parse("203.0.113.1"), OnPremHost, 24);
+
+        // VPC router ⇄ internet gateway (a documentation /30), gateway ⇄ internet host.
+        var (routerSide, igwSide) = _fabric.Connect("vpc", "vigw", "igw", "igwvpc");
+        _fabric.Up("vpc", routerSide);
+        _fabric.Address("vpc", routerSide, IPAddress.Parse("192.0.2.1"), 30);
+        _fabric.Address("igw", igwSide, IPAddress.Parse("192.0.2.2"), 30);
+        _fabric.Route("vpc", IPNetwork.Parse("0.0.0.0/0"), IPAddress.Parse("192.0.2.2"));
+        _fabric.Route("igw", IPNetwork.Parse("10.0.0.0/16"), IPAddress.Parse("192.0.2.1"));
+        var (igwInet, inetSide) = _fabric.Connect("igw", "igwinet", "inet", "eth0");
+        _fabric.Up("igw", igwInet);
+        _fabric.Address("igw", igwInet, IPAddress.Parse("198.51.100.1"), 24);
+        _fabric.Address("inet", inetSide, InternetHost, 24);
+        _fabric.Route("inet", IPNetwork.Parse("0.0.0.0/0"), IPAddress.Parse("198.51.100.1"));
+    }
+
+    private void Host(string ns, string routerLink, IPAddress routerAddress, IPAddress hostAddress, int prefix)
+    {
+        var (router, host) = _fabric.Connect("vpc", routerLink, ns, "eth0");
+        _fabric.Up("vpc", router);
+        _fabric.Address("vpc", router, routerAddress, prefix);
+        _fabric.Address(ns, host, hostAddress, prefix);
+        _fabric.Route(ns, IPNetwork.Parse("0.0.0.0/0"), routerAddress);
+    }
+
+    private void BuildNode(int node)
+    {
+        var instance = Cluster.Nodes[node - 1];
+        _fabric.CreateNamespace(NodeNs(node), forwarding: true);
+        var primary = instance.NetworkInterfaces.Single(e => e.Attachment?.DeviceIndex == 0);
+        PlugEni(node, primary);
+        var eth0 = _fabric.Netlink(NodeNs(node)).FindLinkByName("eth0")!.Index;
+        _fabric.Up(NodeNs(node), eth0);
+        _fabric.Address(NodeNs(node), eth0, primary.PrimaryIPv4, Cluster.Subnet.Cidr.PrefixLength);
+        _fabric.Route(NodeNs(node), IPNetwork.Parse("0.0.0.0/0"), Gateway);
+        Directory.CreateDirectory(Path.Combine(NodeDir(node), "bin"));
+        Directory.CreateDirectory(Path.Combine(NodeDir(node), "net.d"));
+        Directory.CreateDirectory(Path.Combine(NodeDir(node), "log"));
+    }
+
+    /// <summary>What EC2 does on attach: the ENI appears as a link with its MAC on the instance, wired to the VPC.</summary>
+    private void PlugEni(int node, SimulatedEni eni)
+    {
+        var device = eni.Attachment?.DeviceIndex ?? 0;
+        var routerLink = $"n{node}d{device}";
+        var (_, router) = _fabric.Connect(NodeNs(node), $"eth{device}", "vpc", routerLink, PhysicalAddress.Parse(eni.MacAddress.Replace(':', '-').ToUpperInvariant()));
+        _fabric.Address("vpc", router, Gateway, 32);
+        _fabric.Route("vpc", new IPNetwork(eni.PrimaryIPv4, 32), device: router);
+        _routerLinkOfEni[eni.NetworkInterfaceId] = routerLink;
+        RouteCidrs(eni.NetworkInterfaceId, eni.PrimaryIPv4, [.. eni.SecondaryIPv4.Select(a => new IPNetwork(a, 32)), .. eni.IPv4Prefixes]);
+    }
+
+    private void RouteCidrs(string eniId, IPAddress eniPrimary, IEnumerable<IPNetwork> cidrs)
+    {
+        if (!_routerLinkOfEni.TryGetValue(eniId, out var linkName))
+        {
+            return;
+        }
+
+        var link = _fabric.Netlink("vpc").FindLinkByName(linkName)!.Index;
+        foreach (var cidr in cidrs)
+        {
+            if (!cidr.BaseAddress.Equals(eniPrimary))
+            {
+                _fabric.Route("vpc", cidr, eniPrimary, link, RouteScope.Universe);
+            }
+        }
+    }
+
+    /// <summary>Applies EC2's attach/detach/assign/unassign to the fabric as they happen (events, not polling).</summary>
+    private void ApplyChanges()
+    {
+        try
+        {
+            foreach (var change in _changes.GetConsumingEnumerable())
+            {
+                var eni = change.Eni;
+                switch (change.Kind)
+                {
+                    case SimulatedVpcChangeKind.EniAttached when change.InstanceId is { } id && _nodeOfInstance.TryGetValue(id, out var node):
+                        if (!_routerLinkOfEni.ContainsKey(eni.NetworkInterfaceId))
+                        {
+                            PlugEni(node, eni);
+                            _progress.WriteLine($"  ↳ EC2 attached {eni.NetworkInterfaceId} ({eni.MacAddress}) to node {node} as eth{eni.Attachment?.DeviceIndex}");
+                        }
+
+                        break;
+                    case SimulatedVpcChangeKind.AddressesAssigned:
+                        RouteCidrs(eni.NetworkInterfaceId, eni.PrimaryIPv4, change.Cidrs);
+                        break;
+                    case SimulatedVpcChangeKind.AddressesUnassigned:
+                        foreach (var cidr in change.Cidrs)
+                        {
+                            _fabric.DeleteRoute("vpc", cidr);
+                        }
+
+                        break;
+                    case SimulatedVpcChangeKind.EniDetached:
+                        if (_routerLinkOfEni.TryRemove(eni.NetworkInterfaceId, out var link))
+                        {
+                            foreach (var cidr in change.Cidrs)
+                            {
+                                _fabric.DeleteRoute("vpc", cidr);
+                            }
+
+                            _fabric.DeleteRoute("vpc", new IPNetwork(eni.PrimaryIPv4, 32));
+                            _fabric.DeleteLink("vpc", link);
+                            _progress.WriteLine($"  ↳ EC2 detached {eni.NetworkInterfaceId}");
+                        }
+
+                        break;
+                }
+            }
+        }
+#pragma warning disable CA1031 // Reported by the next step instead of tearing down the process.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            _changeFailure = ex;
+        }
+    }
+
+    private Dictionary<string, string> DaemonEnvironment(int node) => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = "vpclab",
+        ["AWS_SECRET_ACCESS_KEY"] = "vpclab-secret",
+        ["AWS_REGION"] = "us-west-2",
+        ["AWS_ENDPOINT_URL_EC2"] = $"http://{Ec2Address}:8080/",
+        ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = $"http://{ImdsAddress}/",
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+        ["AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"] = OnPremCidr,
+        ["AWS_VPC_K8S_PLUGIN_LOG_FILE"] = Path.Combine(NodeDir(node), "log", "plugin.log"),
+        ["AWS_VPC_K8S_PLUGIN_LOG_LEVEL"] = "Debug",
+        ["WARM_ENI_TARGET"] = "1",
+        ["IP_COOLDOWN_PERIOD"] = "5",
+        ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "Information",
+    };
+
+    private async Task InitNodeAsync(int node, CancellationToken cancellationToken)
+    {
+        var dir = NodeDir(node);
+        var result = await RunInNodeAsync(node, Path.Combine(_options.BinDirectory, "vpc-cni-ipamd"),
+            ["init", "--plugin-source", Path.Combine(_options.BinDirectory, "vpc-cni"), "--cni-bin-dir", Path.Combine(dir, "bin"),
+             "--cni-conf-dir", Path.Combine(dir, "net.d"), "--socket", Path.Combine(dir, "ipamd.sock")],
+            DaemonEnvironment(node), cancellationToken);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"init exited {result.ExitCode}: {result.Stderr}{result.Stdout}");
+        }
+
+        File.Copy(_options.PortmapPlugin, Path.Combine(dir, "bin", "portmap"), overwrite: true);
+    }
+
+    private async Task StartDaemonAsync(int node, CancellationToken cancellationToken)
+    {
+        var dir = NodeDir(node);
+        var log = Path.Combine(dir, "log", "ipamd.log");
+        var start = new ProcessStartInfo("ip")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "netns", "exec", LabFabric.FullName(NodeNs(node)), Path.Combine(_options.BinDirectory, "vpc-cni-ipamd"), "run", "--cloud", "aws",
+                     "--socket", Path.Combine(dir, "ipamd.sock"), "--checkpoint", Path.Combine(dir, "ipam.json") })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in DaemonEnvironment(node))
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start vpc-cni-ipamd");
+        _daemons.Add(process);
+        var writer = new StreamWriter(log) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"vpc-cni-ipamd exited with {process.ExitCode}; last log lines:\n{Tail(log)}");
+            }
+
+            var health = await RunInNodeAsync(node, Path.Combine(_options.BinDirectory, "vpc-cni-ipamd"),
+                ["health", "--socket", Path.Combine(dir, "ipamd.sock"), "--timeout", "2s"], new Dictionary<string, string>(), cancellationToken);
+            if (health.ExitCode == 0)
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"vpc-cni-ipamd not SERVING after 90 s ({health.Stdout.Trim()} {health.Stderr.Trim()}); last log lines:\n{Tail(log)}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+
+    private async Task AddPodAsync(int node, int index, CancellationToken cancellationToken)
+    {
+        var name = $"n{node}p{index}";
+        _fabric.CreateNamespace(name, forwarding: false);
+        var containerId = $"vpclab{node}{index:D2}{Guid.NewGuid():N}"[..24];
+        var driver = await CniDriverAsync(node, "add", name, containerId, cancellationToken);
+        var address = driver["result"]?["ips"]?[0]?["address"]?.GetValue<string>() ?? throw new InvalidOperationException($"ADD result has no address: {driver.ToJsonString()}");
+        var pod = new LabPod(node, name, LabFabric.FullName(name), containerId, IPAddress.Parse(address.Split('/')[0]));
+        _pods.Add(pod);
+        _progress.WriteLine($"  ↳ {name}: {pod.Address}");
+    }
+
+    private async Task DeletePodAsync(LabPod pod, CancellationToken cancellationToken)
+    {
+        await CniDriverAsync(pod.Node, "del", pod.Name, pod.ContainerId, cancellationToken);
+        _pods.Remove(pod);
+    }
+
+    private async Task<JsonNode> CniDriverAsync(int node, string verb, string podNs, string containerId, CancellationToken cancellationToken)
+    {
+        var dir = NodeDir(node);
+        var result = await RunInNodeAsync(node, _options.CniDriver,
+            [verb, "-conflist", Path.Combine(dir, "net.d", "10-aws.conflist"), "-plugin-dir", Path.Combine(dir, "bin"),
+             "-netns", $"/run/netns/{LabFabric.FullName(podNs)}", "-cache-dir", Path.Combine(dir, "cache"),
+             "-container-id", containerId, "-ifname", "eth0",
+             "-args", $"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={podNs};K8S_POD_INFRA_CONTAINER_ID={containerId}",
+             "-cap-args", """{"io.kubernetes.cri.pod-annotations":{},"portMappings":[]}"""],
+            new Dictionary<string, string>(), cancellationToken);
+        var report = JsonNode.Parse(result.Stdout) ?? throw new InvalidOperationException($"cnidriver printed nothing: {result.Stderr}");
+        if (report["ok"]?.GetValue<bool>() != true)
+        {
+            throw new InvalidOperationException($"{verb} failed: {report["error"]?.ToJsonString()}");
+        }
+
+        return report;
+    }
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunInNodeAsync(
+        int node, string executable, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("netns");
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add(LabFabric.FullName(NodeNs(node)));
+        start.ArgumentList.Add(executable);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {executable}");
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{Path.GetFileName(executable)} {string.Join(' ', args.Take(1))} did not finish in 60 s");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private async Task<JsonNode> PoolAsync(int node, CancellationToken cancellationToken)
+    {
+        // Introspection listens on 127.0.0.1 inside the node namespace: connect from a socket made there.
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = _fabric.Socket(NodeNs(node), SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    await socket.ConnectAsync(IPAddress.Loopback, 61679, ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
+        var body = await http.GetStringAsync(new Uri("http://127.0.0.1:61679/v1/pool"), cancellationToken);
+        return JsonNode.Parse(body)!;
+    }
+
+    private static string Tail(string path)
+    {
+        try
+        {
+            return string.Join('\n', File.ReadLines(path).TakeLast(15));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+}
+
+/// <summary>A lab step failed; <see cref="Step"/> says which.</summary>
+internal sealed class LabStepException(string step, string reason, Exception? inner = null)
+    : Exception($"step \"{step}\" failed: {reason}", inner)
+{
+    public string Step { get; } = step;
+}

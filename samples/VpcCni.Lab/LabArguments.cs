@@ -1,0 +1,87 @@
+using System.Globalization;
+
+namespace VpcCni.Lab;
+
+internal static class LabArguments
+{
+    public const string Usage = """
+        usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--keep] [--json]
+               vpc-cni-lab up     [--nodes N] [--pods-per-node M] [--instance-type T] [--json]   (stays in the foreground)
+               vpc-cni-lab verify
+               vpc-cni-lab down
+        common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
+                --cnidriver PATH (default: ../shared/tools/bin/cnidriver) --work-dir DIR (default /run/vpclab)
+        """;
+
+    public static (string Command, LabOptions Options) Parse(string[] args)
+    {
+        var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "run";
+        var repo = FindRepo();
+        var options = new LabOptions
+        {
+            BinDirectory = Path.Combine(repo, "artifacts", "lab-bin"),
+            CniDriver = Path.GetFullPath(Path.Combine(repo, "..", "shared", "tools", "bin", "cnidriver")),
+        };
+        for (var i = command == "run" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? 0 : 1; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int(int min, int max)
+            {
+                var name = args[i];
+                var text = Value();
+                return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max
+                    ? v
+                    : throw new ArgumentException($"{name} \"{text}\" must be an integer from {min} to {max}");
+            }
+
+            options = args[i] switch
+            {
+                "--nodes" => options with { Nodes = Int(1, 8) },
+                "--pods-per-node" => options with { PodsPerNode = Int(1, 64) },
+                "--instance-type" => options with { InstanceType = Value() },
+                "--keep" => options with { Keep = true },
+                "--json" => options with { Json = true },
+                "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },
+                "--cnidriver" => options with { CniDriver = Path.GetFullPath(Value()) },
+                "--work-dir" => options with { WorkDirectory = Path.GetFullPath(Value()) },
+                _ => throw new ArgumentException($"unknown option \"{args[i]}\""),
+            };
+        }
+
+        if (!VpcCni.Aws.Limits.InstanceLimitsCatalog.TryGet(options.InstanceType, out var limits))
+        {
+            throw new ArgumentException($"--instance-type \"{options.InstanceType}\" is not a known instance type");
+        }
+
+        if (limits.MaxEnis < 2)
+        {
+            throw new ArgumentException($"--instance-type \"{options.InstanceType}\" has a single ENI; the lab needs at least 2");
+        }
+
+        if (command is "run" or "up")
+        {
+            foreach (var binary in new[] { Path.Combine(options.BinDirectory, "vpc-cni"), Path.Combine(options.BinDirectory, "vpc-cni-ipamd"), options.CniDriver, options.PortmapPlugin })
+            {
+                if (!File.Exists(binary))
+                {
+                    throw new ArgumentException($"{binary} not found; build the lab first with scripts/lab.sh (it publishes the binaries and builds cnidriver)");
+                }
+            }
+        }
+
+        return (command, options);
+    }
+
+    private static string FindRepo()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "VpcCni.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return Directory.GetCurrentDirectory();
+    }
+}

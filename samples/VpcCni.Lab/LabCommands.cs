@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace VpcCni.Lab;
+
+/// <summary>run / up / verify / down.</summary>
+internal static class LabCommands
+{
+    public const string StateFile = "state.json";
+
+    public static async Task<int> RunAsync(LabOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        var lab = new Lab(options, output);
+        var exit = 1;
+        try
+        {
+            await lab.BuildAsync(cancellationToken);
+            WriteState(options, lab);
+            var results = await lab.VerifyAsync(cancellationToken);
+            PrintTable(output, results);
+            var drained = await lab.DrainAsync(cancellationToken);
+            foreach (var line in drained)
+            {
+                output.WriteLine($"  {line}");
+            }
+
+            var failed = results.Count(r => !r.Passed);
+            output.WriteLine(failed == 0
+                ? $"PASS: all {results.Count} path checks passed; every address returned; warm pools shrank back."
+                : $"FAIL: {failed} of {results.Count} path checks failed.");
+            if (options.Json)
+            {
+                output.WriteLine(new JsonObject
+                {
+                    ["passed"] = failed == 0,
+                    ["paths"] = new JsonArray([.. results.Select(r => (JsonNode)new JsonObject
+                    {
+                        ["path"] = r.Path, ["from"] = r.From, ["to"] = r.To, ["expected"] = r.Expected, ["seen"] = r.Seen, ["passed"] = r.Passed,
+                    })]),
+                    ["drain"] = new JsonArray([.. drained.Select(d => (JsonNode)d)]),
+                }.ToJsonString());
+            }
+
+            exit = failed == 0 ? 0 : 1;
+        }
+        catch (LabStepException ex)
+        {
+            output.WriteLine($"FAIL at step \"{ex.Step}\": {ex.InnerException?.Message ?? ex.Message}");
+        }
+        finally
+        {
+            if (options.Keep && exit == 0)
+            {
+                output.WriteLine("--keep: the lab stays up; run `vpc-cni-lab down` to remove it.");
+                await WaitForSignalAsync(cancellationToken);
+            }
+
+            output.WriteLine("» tear down");
+            await lab.DisposeAsync();
+            var left = LabFabric.RemoveAll();
+            output.WriteLine(left.Count == 0 ? "  nothing left behind" : $"  removed leftovers: {string.Join(", ", left)}");
+        }
+
+        return exit;
+    }
+
+    /// <summary>Builds the lab, prints its description, and keeps it (and the emulator) running until signalled.</summary>
+    public static async Task<int> UpAsync(LabOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        var lab = new Lab(options, options.Json ? TextWriter.Null : output);
+        try
+        {
+            await lab.BuildAsync(cancellationToken);
+            var state = WriteState(options, lab);
+            output.WriteLine(options.Json ? state.ToJsonString() : $"lab is up; state in {Path.Combine(options.WorkDirectory, StateFile)}");
+            output.Flush();
+            await WaitForSignalAsync(cancellationToken);
+            return 0;
+        }
+        catch (LabStepException ex)
+        {
+            await Console.Error.WriteLineAsync($"FAIL at step \"{ex.Step}\": {ex.InnerException?.Message ?? ex.Message}");
+            return 1;
+        }
+        finally
+        {
+            await lab.DisposeAsync();
+        }
+    }
+
+    /// <summary>Removes a lab: signals its `up`/`run` process (recorded by id), then deletes leftovers by name.</summary>
+    public static int Down(LabOptions options, TextWriter output)
+    {
+        var statePath = Path.Combine(options.WorkDirectory, StateFile);
+        if (File.Exists(statePath) && JsonNode.Parse(File.ReadAllText(statePath)) is { } state)
+        {
+            foreach (var pid in new[] { state["pid"] }.Concat(state["nodes"]?.AsArray().Select(n => n?["daemonPid"]) ?? []))
+            {
+                if (pid?.GetValue<int>() is int id && IsOurs(id))
+                {
+                    try
+                    {
+                        using var process = Process.GetProcessById(id);
+                        process.Kill(entireProcessTree: true);
+                        process.WaitForExit(10_000);
+                        output.WriteLine($"stopped process {id}");
+                    }
+                    catch (ArgumentException)
+                    {
+                    }
+                }
+            }
+        }
+
+        var removed = LabFabric.RemoveAll();
+        if (Directory.Exists(options.WorkDirectory))
+        {
+            Directory.Delete(options.WorkDirectory, recursive: true);
+        }
+
+        output.WriteLine(removed.Count == 0 ? "no lab namespaces found" : $"removed {string.Join(", ", removed)}");
+        return 0;
+    }
+
+    private static bool IsOurs(int pid)
+    {
+        try
+        {
+            var cmdline = File.ReadAllText($"/proc/{pid}/cmdline");
+            return cmdline.Contains("vpc-cni-lab", StringComparison.Ordinal) || cmdline.Contains("vpc-cni-ipamd", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static JsonObject WriteState(LabOptions options, Lab lab)
+    {
+        var state = new JsonObject
+        {
+            ["pid"] = Environment.ProcessId,
+            ["vpc"] = new JsonObject { ["namespace"] = LabFabric.FullName("vpc"), ["cidr"] = lab.Cluster.VpcInfo.Cidrs[0].ToString(), ["ec2"] = "http://10.0.255.254:8080/", ["imds"] = "http://169.254.169.254/" },
+            ["hosts"] = new JsonObject
+            {
+                ["awsService"] = new JsonObject { ["namespace"] = LabFabric.FullName("svc"), ["address"] = "10.0.200.10" },
+                ["onPremises"] = new JsonObject { ["namespace"] = LabFabric.FullName("onprem"), ["address"] = "203.0.113.10" },
+                ["internet"] = new JsonObject { ["namespace"] = LabFabric.FullName("inet"), ["address"] = "198.51.100.10" },
+                ["internetGateway"] = new JsonObject { ["namespace"] = LabFabric.FullName("igw") },
+            },
+            ["nodes"] = new JsonArray([.. Enumerable.Range(1, options.Nodes).Select(n => (JsonNode)new JsonObject
+            {
+                ["namespace"] = LabFabric.FullName($"node{n}"),
+                ["instanceId"] = lab.Cluster.Nodes[n - 1].InstanceId,
+                ["primaryAddress"] = lab.Cluster.Nodes[n - 1].PrivateIPv4.ToString(),
+                ["daemonSocket"] = Path.Combine(options.WorkDirectory, $"node{n}", "ipamd.sock"),
+                ["conflistDirectory"] = Path.Combine(options.WorkDirectory, $"node{n}", "net.d"),
+                ["pluginDirectory"] = Path.Combine(options.WorkDirectory, $"node{n}", "bin"),
+                ["daemonPid"] = lab.DaemonPid(n),
+            })]),
+            ["pods"] = new JsonArray([.. lab.Pods.Select(p => (JsonNode)new JsonObject
+            {
+                ["node"] = p.Node, ["name"] = p.Name, ["namespace"] = p.Namespace, ["containerId"] = p.ContainerId,
+                ["address"] = p.Address.ToString(), ["secondaryEni"] = p.OnSecondaryEni,
+            })]),
+        };
+        Directory.CreateDirectory(options.WorkDirectory);
+        File.WriteAllText(Path.Combine(options.WorkDirectory, StateFile), state.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        return state;
+    }
+
+    public static void PrintTablePublic(TextWriter output, IReadOnlyList<PathResult> results) => PrintTable(output, results);
+
+    private static void PrintTable(TextWriter output, IReadOnlyList<PathResult> results)
+    {
+        output.WriteLine();
+        output.WriteLine($"{"PATH",-44} {"FROM",-22} {"TO",-26} {"EXPECTED SOURCE",-15} {"SEEN SOURCE",-15} RESULT");
+        foreach (var r in results)
+        {
+            output.WriteLine($"{r.Path,-44} {r.From,-22} {r.To,-26} {r.Expected,-15} {r.Seen,-15} {(r.Passed ? "pass" : "FAIL")}");
+        }
+
+        output.WriteLine();
+    }
+
+    private static async Task WaitForSignalAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}
