@@ -1,0 +1,85 @@
+namespace VpcCni.Ipam;
+
+/// <summary>
+/// Sizes the idle pool from demand: idle target = ceil(recent ADD rate × lead time), at least
+/// <see cref="IpamOptions.DemandMinimumIdle"/>, never more than the idle ceiling the static targets would hold
+/// (WARM_IP_TARGET; or WARM_ENI_TARGET × addresses per ENI; or WARM_PREFIX_TARGET × 16; MINIMUM_IP_TARGET stays a floor
+/// of the total). ADDs already waiting are added to the shortfall, and growth may run on several ENIs at once
+/// (each ENI still gets one operation at a time). The rest is upstream's WARM_IP_TARGET logic.
+/// </summary>
+public sealed class DemandAwarePoolPolicy : IPoolPolicy
+{
+    public static DemandAwarePoolPolicy Instance { get; } = new();
+
+    /// <inheritdoc />
+    public PoolDecision Decide(PoolSnapshot snapshot, PoolLimits limits, IpamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(options);
+        var idle = IdleTarget(snapshot, limits, options);
+        var effective = CloneWithWarmIp(options, idle);
+        return UpstreamPoolPolicy.Decide(snapshot, limits, effective, growOnSeveralEnis: true, extraShort: Math.Max(0, snapshot.WaitingAssignments));
+    }
+
+    /// <summary>The idle-address target for this snapshot (exposed for diagnostics and tests).</summary>
+    public static int IdleTarget(PoolSnapshot snapshot, PoolLimits limits, IpamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(options);
+        var ceiling = StaticIdleCeiling(snapshot.Stats, limits, options);
+        var fromRate = (int)Math.Ceiling(Math.Max(0, snapshot.AddsPerSecond) * options.DemandLeadTime.TotalSeconds);
+        return Math.Clamp(Math.Max(fromRate, options.DemandMinimumIdle), 1, Math.Max(1, ceiling));
+    }
+
+    /// <summary>The most idle addresses the static targets would keep.</summary>
+    public static int StaticIdleCeiling(PoolStats stats, PoolLimits limits, IpamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(options);
+        if (limits.IsSecondaryCard)
+        {
+            return 1;
+        }
+
+        if (options.WarmIpTarget > 0)
+        {
+            return options.WarmIpTarget;
+        }
+
+        if (options.MinimumIpTarget > 0)
+        {
+            return Math.Max(1, options.MinimumIpTarget - stats.AssignedIPs);
+        }
+
+        return options.EnablePrefixDelegation
+            ? Math.Max(1, options.WarmPrefixTarget) * UpstreamPoolPolicy.AddressesPerPrefix
+            : Math.Max(1, options.WarmEniTarget) * limits.CidrsPerEni;
+    }
+
+    private static IpamOptions CloneWithWarmIp(IpamOptions options, int warmIp) => new()
+    {
+        WarmEniTarget = options.WarmEniTarget,
+        WarmIpTarget = warmIp,
+        MinimumIpTarget = options.MinimumIpTarget,
+        WarmPrefixTarget = options.WarmPrefixTarget,
+        EnablePrefixDelegation = options.EnablePrefixDelegation,
+        MaxEni = options.MaxEni,
+        IpCooldownPeriod = options.IpCooldownPeriod,
+        MaxPods = options.MaxPods,
+        UseCustomNetworking = options.UseCustomNetworking,
+        EnablePodEni = options.EnablePodEni,
+        PoolPolicy = options.PoolPolicy,
+        AssignWaitTimeout = options.AssignWaitTimeout,
+        CountCoolingAsAvailable = options.CountCoolingAsAvailable,
+        PoolInterval = options.PoolInterval,
+        ReconcileInterval = options.ReconcileInterval,
+        DecreaseThrottle = options.DecreaseThrottle,
+        MinEniLifetime = options.MinEniLifetime,
+        InsufficientCapacityBackoff = options.InsufficientCapacityBackoff,
+        DemandWindow = options.DemandWindow,
+        DemandLeadTime = options.DemandLeadTime,
+        DemandMinimumIdle = options.DemandMinimumIdle,
+    };
+}
