@@ -81,6 +81,14 @@ public sealed class IpamOptions
     /// <summary>Demand-aware: idle addresses always kept (at least 1).</summary>
     public int DemandMinimumIdle { get; set; } = 2;
 
+    /// <summary>A copy with <paramref name="change"/> applied.</summary>
+    internal IpamOptions With(Action<IpamOptions> change)
+    {
+        var copy = (IpamOptions)MemberwiseClone();
+        change(copy);
+        return copy;
+    }
+
     /// <summary>The effective targets for network cards > 0: upstream forces WARM_IP_TARGET = MINIMUM_IP_TARGET = 1.</summary>
     internal IpamOptions ForSecondaryCard()
     {

@@ -18,7 +18,7 @@ public sealed class DemandAwarePoolPolicy : IPoolPolicy
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(options);
         var idle = IdleTarget(snapshot, limits, options);
-        var effective = CloneWithWarmIp(options, idle);
+        var effective = options.With(o => o.WarmIpTarget = idle);
         return UpstreamPoolPolicy.Decide(snapshot, limits, effective, growOnSeveralEnis: true, extraShort: Math.Max(0, snapshot.WaitingAssignments));
     }
 
@@ -57,29 +57,4 @@ public sealed class DemandAwarePoolPolicy : IPoolPolicy
             ? Math.Max(1, options.WarmPrefixTarget) * UpstreamPoolPolicy.AddressesPerPrefix
             : Math.Max(1, options.WarmEniTarget) * limits.CidrsPerEni;
     }
-
-    private static IpamOptions CloneWithWarmIp(IpamOptions options, int warmIp) => new()
-    {
-        WarmEniTarget = options.WarmEniTarget,
-        WarmIpTarget = warmIp,
-        MinimumIpTarget = options.MinimumIpTarget,
-        WarmPrefixTarget = options.WarmPrefixTarget,
-        EnablePrefixDelegation = options.EnablePrefixDelegation,
-        MaxEni = options.MaxEni,
-        IpCooldownPeriod = options.IpCooldownPeriod,
-        MaxPods = options.MaxPods,
-        UseCustomNetworking = options.UseCustomNetworking,
-        EnablePodEni = options.EnablePodEni,
-        PoolPolicy = options.PoolPolicy,
-        AssignWaitTimeout = options.AssignWaitTimeout,
-        CountCoolingAsAvailable = options.CountCoolingAsAvailable,
-        PoolInterval = options.PoolInterval,
-        ReconcileInterval = options.ReconcileInterval,
-        DecreaseThrottle = options.DecreaseThrottle,
-        MinEniLifetime = options.MinEniLifetime,
-        InsufficientCapacityBackoff = options.InsufficientCapacityBackoff,
-        DemandWindow = options.DemandWindow,
-        DemandLeadTime = options.DemandLeadTime,
-        DemandMinimumIdle = options.DemandMinimumIdle,
-    };
 }
