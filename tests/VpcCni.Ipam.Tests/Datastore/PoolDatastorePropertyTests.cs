@@ -87,3 +87,44 @@ public sealed class PoolDatastorePropertyTests
         }
     }
 }
+
+public sealed class PoolDatastoreConcurrencyTests
+{
+    [Fact]
+    public async Task ConcurrentAssignUnassign_NoAddressTwiceAndCountsAddUp()
+    {
+        var ds = new PoolDatastore(0, false, TimeSpan.Zero, TimeProvider.System);
+        for (var e = 0; e < 4; e++)
+        {
+            ds.AddEni(new EniRegistration($"eni-{e}", e, e == 0, e, "s"));
+            for (var i = 0; i < 20; i++)
+            {
+                ds.AddCidr($"eni-{e}", new System.Net.IPNetwork(new PodAddress((uint)(0x0A000000 + e * 256 + i)).ToIPAddress(), 32));
+            }
+        }
+
+        var owners = new System.Collections.Concurrent.ConcurrentDictionary<uint, int>();
+        var violations = 0;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(() =>
+        {
+            for (var round = 0; round < 2000; round++)
+            {
+                var key = new AttachmentKey("n", $"w{worker}-{round % 10}", "eth0");
+                var r = ds.Assign(key, PodMetadata.None);
+                if (r.Status == AssignStatus.Assigned)
+                {
+                    if (!owners.TryAdd(r.Address.Value, worker))
+                    {
+                        Interlocked.Increment(ref violations);
+                    }
+
+                    owners.TryRemove(r.Address.Value, out _);
+                    ds.Unassign(key);
+                }
+            }
+        })));
+
+        violations.Should().Be(0);
+        ds.GetStats().Should().Be(new PoolStats(80, 0, 0, 0, 0, 0));
+    }
+}
