@@ -211,7 +211,7 @@ public sealed class PoolController : IDisposable
         {
             try
             {
-                await _store.AppendUnassignAsync(key, cancellationToken).ConfigureAwait(false);
+                await _store.AppendUnassignAsync(key, outcome.Address, PoolDatastore.UnixNanoseconds(_time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is DurableRecordException or IOException or OperationCanceledException or ObjectDisposedException)
             {
@@ -440,6 +440,13 @@ public sealed class PoolController : IDisposable
             {
                 Log.RestoreConflict(_logger, record.Key, record.Address);
             }
+        }
+
+        // Releases made shortly before the restart are still cooling: a terminating pod may still use the address.
+        foreach (var (address, releasedAt) in loaded.Releases)
+        {
+            var until = DateTimeOffset.UnixEpoch.AddTicks(releasedAt / 100) + _options.IpCooldownPeriod;
+            ds.HoldInCooldown(address, until);
         }
 
         foreach (var unplaced in ds.GetUnplacedAllocations())

@@ -408,6 +408,59 @@ public sealed class PoolDatastore
         }
     }
 
+    /// <summary>
+    /// Keeps a free address out of use until <paramref name="until"/> (a release recorded before a restart still
+    /// cooling). Returns false when no CIDR holds the address or it is assigned.
+    /// </summary>
+    public bool HoldInCooldown(PodAddress address, DateTimeOffset until)
+    {
+        lock (_lock)
+        {
+            var remaining = until - _time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            foreach (var eni in _enis.Values)
+            {
+                foreach (var c in eni.Cidrs)
+                {
+                    if (!c.Overlaps(address.Value, 1))
+                    {
+                        continue;
+                    }
+
+                    var index = (int)(address.Value - c.Base);
+                    ref var s = ref c.Slots[index];
+                    if (s.State != SlotState.Free)
+                    {
+                        return false;
+                    }
+
+                    s.State = SlotState.Cooling;
+                    s.CoolUntil = _time.GetTimestamp() + (long)(remaining.TotalSeconds * _time.TimestampFrequency);
+                    c.Cooling++;
+                    if (IsUsable(c))
+                    {
+                        _coolingCount++;
+                    }
+
+                    if (c.IsPrefix && c.Assigned == 0 && c.Cooling == 1)
+                    {
+                        _coolingFreePrefixes++;
+                    }
+
+                    // Shorter than the FIFO's constant cooldown, so it never frees an address early (at worst late).
+                    _cooling.Enqueue(new SlotRef(c, index));
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Drops an assignment made by <see cref="Assign"/> whose durable write failed; the address is free again at once.</summary>
     public void RollbackAssign(in AttachmentKey key)
     {

@@ -212,7 +212,15 @@ internal static class CheckpointCodec
         InterfacesCount = r.Metadata.InterfacesCount,
     };
 
-    public static JournalEntry UnassignEntry(AttachmentKey key) => new() { Op = "u", NetworkName = key.NetworkName, ContainerId = key.ContainerId, IfName = key.IfName };
+    public static JournalEntry UnassignEntry(AttachmentKey key, PodAddress? address = null, long releasedAtUnixNs = 0) => new()
+    {
+        Op = "u",
+        NetworkName = key.NetworkName,
+        ContainerId = key.ContainerId,
+        IfName = key.IfName,
+        IPv4 = address?.ToString(),
+        Timestamp = releasedAtUnixNs,
+    };
 }
 
 /// <summary>Table-driven CRC-32 (IEEE), to detect torn or damaged journal lines.</summary>

@@ -7,7 +7,11 @@ namespace VpcCni.Ipam.Durable;
 /// <param name="Problems">Human-readable reports of everything corrupt, truncated or skipped.</param>
 /// <param name="Complete">False when the checkpoint and its backup were both unreadable: allocations made before the
 /// last compaction may be missing, so the caller must not treat unlisted cloud addresses as certainly free.</param>
-public sealed record DurableLoadResult(IReadOnlyList<AllocationRecord> Allocations, IReadOnlyList<string> Problems, bool Complete);
+public sealed record DurableLoadResult(IReadOnlyList<AllocationRecord> Allocations, IReadOnlyList<string> Problems, bool Complete)
+{
+    /// <summary>Releases found in the journals (address, Unix ns), so the cooldown survives a restart.</summary>
+    public IReadOnlyList<(PodAddress Address, long ReleasedAtUnixNanoseconds)> Releases { get; init; } = [];
+}
 
 /// <summary>
 /// Crash-safe record of the allocations of one datastore. The checkpoint at <c>Path</c> is upstream's
@@ -86,8 +90,9 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
             }
         }
 
-        Replay(PreviousJournalPath, state, problems);
-        Replay(JournalPath, state, problems);
+        var releases = new List<(PodAddress, long)>();
+        Replay(PreviousJournalPath, state, problems, releases);
+        Replay(JournalPath, state, problems, releases);
 
         lock (_gate)
         {
@@ -109,7 +114,7 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
             _journal = OpenJournal();
         }
 
-        return new DurableLoadResult([.. state.Values], problems, complete);
+        return new DurableLoadResult([.. state.Values], problems, complete) { Releases = releases };
     }
 
     /// <summary>Records an assignment; completes once it is on disk.</summary>
@@ -122,6 +127,10 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     /// <summary>Records a release; completes once it is on disk.</summary>
     public Task AppendUnassignAsync(AttachmentKey key, CancellationToken cancellationToken) =>
         AppendAsync(new PendingWrite(CheckpointCodec.WriteJournalLine(CheckpointCodec.UnassignEntry(key)), key, null), cancellationToken);
+
+    /// <summary>Records a release with its address and time (the cooldown is restored after a restart); completes once on disk.</summary>
+    public Task AppendUnassignAsync(AttachmentKey key, PodAddress address, long releasedAtUnixNanoseconds, CancellationToken cancellationToken) =>
+        AppendAsync(new PendingWrite(CheckpointCodec.WriteJournalLine(CheckpointCodec.UnassignEntry(key, address, releasedAtUnixNanoseconds)), key, null), cancellationToken);
 
     /// <summary>The allocations that are durable now.</summary>
     public IReadOnlyList<AllocationRecord> GetDurableAllocations()
@@ -391,7 +400,7 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
         }
     }
 
-    private static void Replay(string path, Dictionary<AttachmentKey, AllocationRecord> state, List<string> problems)
+    private static void Replay(string path, Dictionary<AttachmentKey, AllocationRecord> state, List<string> problems, List<(PodAddress, long)> releases)
     {
         if (!File.Exists(path))
         {
@@ -446,6 +455,10 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
             if (entry.Op == "u")
             {
                 state.Remove(key);
+                if (entry.Timestamp != 0 && System.Net.IPAddress.TryParse(entry.IPv4, out var released))
+                {
+                    releases.Add((PodAddress.From(released), entry.Timestamp));
+                }
             }
             else if (entry.Op == "a" && System.Net.IPAddress.TryParse(entry.IPv4, out var ip))
             {

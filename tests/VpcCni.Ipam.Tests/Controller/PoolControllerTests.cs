@@ -263,6 +263,33 @@ public sealed class PoolControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task Restart_WithinCooldown_ReleasedAddressStaysCooling()
+    {
+        var cloud = new InMemoryPlanningCloud(M5Large);
+        var path = Path.Combine(_dir, "ipam.json");
+        PodAddress released;
+        using (var store = new DurableAllocationStore(path))
+        using (var first = Controller(cloud, store: store))
+        {
+            await first.InitializeAsync(CancellationToken.None);
+            released = (await first.AssignAsync(Key(1), PodMetadata.None, CancellationToken.None)).Address;
+            await first.UnassignAsync(Key(1), CancellationToken.None);
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        using (var store2 = new DurableAllocationStore(path))
+        using (var second = Controller(cloud, store: store2))
+        {
+            await second.InitializeAsync(CancellationToken.None);
+            second.Datastore.GetStats().CoolingIPs.Should().Be(1);
+            (await second.AssignAsync(Key(2), PodMetadata.None, CancellationToken.None)).Address.Should().NotBe(released);
+            _time.Advance(TimeSpan.FromSeconds(20));
+            second.Datastore.GetStats().CoolingIPs.Should().Be(0);
+            (await second.AssignAsync(Key(3), PodMetadata.None, CancellationToken.None)).Address.Should().Be(released);
+        }
+    }
+
+    [Fact]
     public async Task Restore_PodPositivelyGone_IsDropped()
     {
         var cloud = new InMemoryPlanningCloud(M5Large);
