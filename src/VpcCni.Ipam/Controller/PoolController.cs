@@ -175,6 +175,19 @@ public sealed class PoolController : IDisposable
             }
         }
 
+        if (outcome.Status == AssignStatus.AlreadyAssigned && _store is not null && !_store.IsDurable(key, outcome.Address))
+        {
+            // A repeated ADD raced the first one's durable write: acknowledge only once the record is on disk.
+            try
+            {
+                await _store.AppendAssignAsync(new AllocationRecord(key, outcome.Address, PoolDatastore.UnixNanoseconds(_time.GetUtcNow()), metadata), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is DurableRecordException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                return new AssignResult(AssignFailureReason.RecordFailed, default, -1, -1, false, $"the allocation could not be recorded durably: {ex.Message}");
+            }
+        }
+
         if (outcome.Status == AssignStatus.Assigned)
         {
             _demand.RecordAdd();

@@ -132,6 +132,15 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     public Task AppendUnassignAsync(AttachmentKey key, PodAddress address, long releasedAtUnixNanoseconds, CancellationToken cancellationToken) =>
         AppendAsync(new PendingWrite(CheckpointCodec.WriteJournalLine(CheckpointCodec.UnassignEntry(key, address, releasedAtUnixNanoseconds)), key, null), cancellationToken);
 
+    /// <summary>True when the key's allocation of <paramref name="address"/> is already on disk.</summary>
+    public bool IsDurable(AttachmentKey key, PodAddress address)
+    {
+        lock (_gate)
+        {
+            return _durable.TryGetValue(key, out var r) && r.Address == address;
+        }
+    }
+
     /// <summary>The allocations that are durable now.</summary>
     public IReadOnlyList<AllocationRecord> GetDurableAllocations()
     {
