@@ -31,7 +31,6 @@ public sealed class WorkloadSimulatorTests
     {
         var trace = WorkloadTrace.Parse(File.ReadAllText(SamplePath(file)));
         var reports = WorkloadSimulator.Run(trace, new SimulationSettings(M54xlarge), Policies);
-        File.AppendAllText("/tmp/ipam-sim.txt", file + "\n" + WorkloadSimulator.FormatTable(reports));
         foreach (var r in reports)
         {
             r.PodsNeverStarted.Should().Be(0, $"{r.Policy} starts every pod of {file}");
