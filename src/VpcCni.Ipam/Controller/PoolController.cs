@@ -1,0 +1,925 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using VpcCni.Cloud;
+using VpcCni.Ipam.Durable;
+
+namespace VpcCni.Ipam;
+
+/// <summary>
+/// Drives the cloud port for one network card: keeps the datastore's pool at the policy's target, serves ADD/DEL
+/// with durable records, and reconciles with the cloud's view.
+/// </summary>
+/// <remarks>
+/// Event-driven: an ADD that leaves the pool low (or finds it empty) wakes the loop at once; the loop also runs
+/// every <see cref="IpamOptions.PoolInterval"/> and reconciles against the cloud every
+/// <see cref="IpamOptions.ReconcileInterval"/>. At most one mutating cloud operation runs per ENI at a time; growth
+/// on distinct ENIs may run concurrently. Continuations run inline (no thread hops), so on a fake clock the whole
+/// controller advances deterministically inside <c>FakeTimeProvider.Advance</c> — the planner relies on that.
+/// </remarks>
+public sealed class PoolController : IDisposable
+{
+    private readonly IEniProvider _cloud;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly DurableAllocationStore? _store;
+    private readonly IPodLivenessEvidence? _liveness;
+    private readonly IPoolPolicy _policy;
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _busyEnis = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _roundGate = new(1, 1);
+    private readonly DemandTracker _demand;
+    private readonly TaskCreationOptions _signalOptions;
+    private readonly bool _inlineSignals;
+    private TaskCompletionSource _poolChanged;
+    private TaskCompletionSource _wake;
+    private IpamOptions _options;
+    private PoolDatastore? _datastore;
+    private PoolLimits? _limits;
+    private InstanceIdentity? _instance;
+    private DateTimeOffset? _lastDecrease;
+    private DateTimeOffset? _lastInsufficientCapacity;
+    private CloudErrorKind? _lastGrowError;
+    private DateTimeOffset _lastGrowErrorAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastCloudReconcile;
+    private PoolDecision _lastDecision = PoolDecision.None;
+    private int _waiting;
+    private volatile bool _loopRunning;
+    private long _cloudMutations;
+
+    /// <param name="cloud">The cloud port.</param>
+    /// <param name="options">Validated options (see <see cref="IpamOptionsValidator"/>).</param>
+    /// <param name="timeProvider">Clock for every wait and timestamp.</param>
+    /// <param name="store">Durable record; null keeps allocations in memory only (planner, simulator).</param>
+    /// <param name="liveness">Evidence that restored pods are gone; null means "never positively gone".</param>
+    /// <param name="networkCard">The card this controller manages.</param>
+    public PoolController(
+        IEniProvider cloud,
+        IpamOptions options,
+        TimeProvider timeProvider,
+        DurableAllocationStore? store = null,
+        IPodLivenessEvidence? liveness = null,
+        ILogger<PoolController>? logger = null,
+        int networkCard = 0)
+        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false)
+    {
+    }
+
+    /// <param name="inlineSignals">Run woken waiters and the pool loop inline on the signalling thread: deterministic on a
+    /// fake clock (planner, simulator); production uses asynchronous continuations so an ADD never runs a pool round.</param>
+    internal PoolController(
+        IEniProvider cloud,
+        IpamOptions options,
+        TimeProvider timeProvider,
+        DurableAllocationStore? store,
+        IPodLivenessEvidence? liveness,
+        ILogger<PoolController>? logger,
+        int networkCard,
+        bool inlineSignals)
+    {
+        ArgumentNullException.ThrowIfNull(cloud);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        var validation = new IpamOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new ArgumentException(validation.FailureMessage, nameof(options));
+        }
+
+        _cloud = cloud;
+        _options = options;
+        _time = timeProvider;
+        _store = store;
+        _liveness = liveness;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        NetworkCard = networkCard;
+        _policy = options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance;
+        _demand = new DemandTracker(timeProvider, options.DemandWindow);
+        _inlineSignals = inlineSignals;
+        _signalOptions = inlineSignals ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
+        _poolChanged = new TaskCompletionSource(_signalOptions);
+        _wake = new TaskCompletionSource(_signalOptions);
+    }
+
+    public int NetworkCard { get; }
+
+    /// <summary>The datastore (after <see cref="InitializeAsync"/>).</summary>
+    public PoolDatastore Datastore => _datastore ?? throw new InvalidOperationException("call InitializeAsync first.");
+
+    /// <summary>The limits in force (after <see cref="InitializeAsync"/>).</summary>
+    public PoolLimits Limits => _limits ?? throw new InvalidOperationException("call InitializeAsync first.");
+
+    /// <summary>The options in force (PD is switched off on types that cannot do it, as upstream).</summary>
+    public IpamOptions Options => _options;
+
+    /// <summary>ADDs currently waiting for the pool to grow.</summary>
+    public int WaitingAssignments => Volatile.Read(ref _waiting);
+
+    /// <summary>Mutating cloud calls made (create, assign, unassign, delete).</summary>
+    public long CloudMutations => Interlocked.Read(ref _cloudMutations);
+
+    /// <summary>The most recent policy decision (diagnostics).</summary>
+    public PoolDecision LastDecision => _lastDecision;
+
+    /// <summary>
+    /// Start-up: limits, the cloud's ENIs and addresses, the durable record validated against them, then one
+    /// pool round. Addresses are taken only from the cloud's (EC2) view; a recorded allocation whose address the
+    /// cloud does not list is kept unplaced, never handed out, and never dropped without evidence the pod is gone.
+    /// </summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        _instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+        var limits = await _cloud.GetInstanceLimitsAsync(_instance.InstanceType, cancellationToken).ConfigureAwait(false);
+        if (_options.EnablePrefixDelegation && !limits.SupportsPrefixDelegation)
+        {
+            Log.PrefixDelegationUnsupported(_logger, limits.InstanceType);
+            _options = _options.With(o => o.EnablePrefixDelegation = false);
+        }
+
+        var maxEnis = _options.MaxEni >= 1 ? Math.Min(_options.MaxEni, limits.MaxEnis) : limits.MaxEnis;
+        _limits = new PoolLimits(maxEnis, limits.IPv4PerEni, _options.MaxPods ?? MaxPodsCalculator.SecondaryIp(limits))
+        {
+            SkipPrimaryEni = _options.UseCustomNetworking,
+            IsSecondaryCard = NetworkCard != 0,
+        };
+        _datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
+        var supportsTrunk = limits.SupportsTrunking;
+        await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+        _limits = _limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !_datastore.GetEniStates().Any(e => e.IsTrunk) };
+
+        if (_store is not null)
+        {
+            await RestoreAsync(_store, cancellationToken).ConfigureAwait(false);
+        }
+
+        await ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
+        Log.Initialized(_logger, NetworkCard, _datastore.EniCount, _datastore.GetStats(), _limits.MaxEnis, _limits.MaxPods, _options.EnablePrefixDelegation);
+        await RunPoolRoundAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// ADD: binds an address to the key, durable before returning. If the pool is empty, waits up to
+    /// <see cref="IpamOptions.AssignWaitTimeout"/> for a grow, then fails with the reason.
+    /// </summary>
+    public async ValueTask<AssignResult> AssignAsync(AttachmentKey key, PodMetadata metadata, CancellationToken cancellationToken)
+    {
+        var ds = Datastore;
+        var outcome = ds.Assign(key, metadata);
+        if (outcome.Status == AssignStatus.NoFreeAddress)
+        {
+            outcome = await WaitForAddressAsync(key, metadata, cancellationToken).ConfigureAwait(false);
+            if (outcome.Status == AssignStatus.NoFreeAddress)
+            {
+                var (reason, detail) = ExplainFailure();
+                return new AssignResult(reason, default, -1, -1, false, detail);
+            }
+        }
+
+        if (outcome.Status == AssignStatus.AlreadyAssigned && _store is not null && !_store.IsDurable(key, outcome.Address))
+        {
+            // A repeated ADD raced the first one's durable write: acknowledge only once the record is on disk.
+            try
+            {
+                await _store.AppendAssignAsync(new AllocationRecord(key, outcome.Address, PoolDatastore.UnixNanoseconds(_time.GetUtcNow()), metadata), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is DurableRecordException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                return new AssignResult(AssignFailureReason.RecordFailed, default, -1, -1, false, $"the allocation could not be recorded durably: {ex.Message}");
+            }
+        }
+
+        if (outcome.Status == AssignStatus.Assigned)
+        {
+            _demand.RecordAdd();
+            if (_store is not null)
+            {
+                try
+                {
+                    await _store.AppendAssignAsync(new AllocationRecord(key, outcome.Address, PoolDatastore.UnixNanoseconds(_time.GetUtcNow()), metadata), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is DurableRecordException or IOException or OperationCanceledException or ObjectDisposedException)
+                {
+                    ds.RollbackAssign(key);
+                    return new AssignResult(AssignFailureReason.RecordFailed, default, -1, -1, false, $"the allocation could not be recorded durably: {ex.Message}");
+                }
+            }
+
+            Wake();
+        }
+
+        return new AssignResult(AssignFailureReason.None, outcome.Address, outcome.DeviceNumber, outcome.RouteTableId, outcome.Status == AssignStatus.AlreadyAssigned, null);
+    }
+
+    /// <summary>DEL: releases the key's address (it cools down), durable before returning. Unknown keys report Known = false.</summary>
+    public async ValueTask<UnassignResult> UnassignAsync(AttachmentKey key, CancellationToken cancellationToken)
+    {
+        var ds = Datastore;
+        var outcome = ds.Unassign(key);
+        if (outcome.Status == UnassignStatus.Unknown)
+        {
+            return new UnassignResult(false, default, -1, -1, 0);
+        }
+
+        if (_store is not null)
+        {
+            try
+            {
+                await _store.AppendUnassignAsync(key, outcome.Address, PoolDatastore.UnixNanoseconds(_time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is DurableRecordException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Not durable: put the allocation back so memory and record agree; the runtime retries the DEL.
+                ds.Restore(new AllocationRecord(key, outcome.Address, PoolDatastore.UnixNanoseconds(_time.GetUtcNow()), PodMetadata.None));
+                throw;
+            }
+        }
+
+        Wake();
+        return new UnassignResult(true, outcome.Address, outcome.DeviceNumber, outcome.RouteTableId, outcome.InterfacesCount);
+    }
+
+    /// <summary>The pool loop: rounds on wake-ups and every PoolInterval, cloud reconcile every ReconcileInterval.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        _loopRunning = true;
+        try
+        {
+            await RunLoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _loopRunning = false;
+        }
+    }
+
+    private async Task RunLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (_time.GetUtcNow() - _lastCloudReconcile >= _options.ReconcileInterval)
+                {
+                    await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                await RunPoolRoundAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is CloudException or DatastoreException or IOException)
+            {
+                Log.LoopFailed(_logger, ex);
+            }
+
+            Task wake;
+            lock (_gate)
+            {
+                wake = _wake.Task;
+            }
+
+            using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = ClockDelay.Wait(_time, _options.PoolInterval, _inlineSignals, delayCancel.Token);
+            await Task.WhenAny(wake, delay).ConfigureAwait(false);
+            delayCancel.Cancel();
+            lock (_gate)
+            {
+                if (_wake.Task.IsCompleted)
+                {
+                    _wake = new TaskCompletionSource(_signalOptions);
+                }
+            }
+        }
+    }
+
+    /// <summary>Evaluates the policy and carries out its decisions until the pool is where it should be (bounded).</summary>
+    public async Task<PoolDecision> RunPoolRoundAsync(CancellationToken cancellationToken)
+    {
+        await _roundGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var decision = PoolDecision.None;
+            for (var i = 0; i < 16; i++)
+            {
+                decision = Decide();
+                _lastDecision = decision;
+                if (decision.IsEmpty || !await ExecuteAsync(decision, cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+
+            return decision;
+        }
+        finally
+        {
+            _roundGate.Release();
+        }
+    }
+
+    /// <summary>The policy's decision for the current state (no side effects).</summary>
+    public PoolDecision Decide()
+    {
+        var ds = Datastore;
+        var snapshot = new PoolSnapshot(ds.GetStats(), ds.GetEniStates(), _time.GetUtcNow())
+        {
+            LastDecrease = _lastDecrease,
+            LastInsufficientCapacity = _lastInsufficientCapacity,
+            AddsPerSecond = _demand.AddsPerSecond(),
+            WaitingAssignments = Volatile.Read(ref _waiting),
+        };
+        return _policy.Decide(snapshot, Limits, _options);
+    }
+
+    /// <summary>
+    /// Aligns the datastore with the cloud's view: ENIs attached or detached behind our back, addresses added or
+    /// removed. Allocations on addresses the cloud dropped are kept unplaced (never handed out again).
+    /// </summary>
+    public async Task ReconcileWithCloudAsync(CancellationToken cancellationToken)
+    {
+        var ds = Datastore;
+        var enis = await _cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+        _lastCloudReconcile = _time.GetUtcNow();
+        var managed = new List<NetworkInterface>();
+        var unmanaged = 0;
+        foreach (var eni in enis)
+        {
+            if (eni.NetworkCardIndex != NetworkCard || eni.Kind == EniKind.EfaOnly)
+            {
+                continue;
+            }
+
+            if (!eni.IsPrimary && eni.Tags.TryGetValue("node.k8s.amazonaws.com/no_manage", out var noManage) && noManage == "true")
+            {
+                unmanaged++;
+                continue;
+            }
+
+            managed.Add(eni);
+        }
+
+        _limits = Limits with { UnmanagedEnis = unmanaged };
+        foreach (var eni in managed)
+        {
+            if (!TryLockEni(eni.Id))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (!ds.ContainsEni(eni.Id))
+                {
+                    AddEniToDatastore(eni);
+                    continue;
+                }
+
+                var cloudCidrs = CidrsOf(eni).ToHashSet();
+                var known = ds.GetCidrs(eni.Id);
+                foreach (var cidr in known)
+                {
+                    if (!cloudCidrs.Contains(cidr))
+                    {
+                        RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
+                    }
+                }
+
+                foreach (var cidr in cloudCidrs)
+                {
+                    if (!known.Contains(cidr))
+                    {
+                        TryAddCidr(eni.Id, cidr);
+                    }
+                }
+            }
+            finally
+            {
+                UnlockEni(eni.Id);
+            }
+        }
+
+        var attached = managed.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var id in ds.GetEniIds())
+        {
+            if (!attached.Contains(id) && TryLockEni(id))
+            {
+                try
+                {
+                    var dropped = ds.RemoveEni(id, force: true);
+                    Log.EniVanished(_logger, id, dropped.Count);
+                    RestoreUnplaced(dropped);
+                }
+                finally
+                {
+                    UnlockEni(id);
+                }
+            }
+        }
+
+        SignalPoolChanged();
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _roundGate.Dispose();
+
+    /// <summary>Folds the journal into the checkpoint (call on shutdown so upstream can read the file).</summary>
+    public Task CompactRecordAsync(CancellationToken cancellationToken) => _store?.CompactAsync(cancellationToken) ?? Task.CompletedTask;
+
+    private async Task RestoreAsync(DurableAllocationStore store, CancellationToken cancellationToken)
+    {
+        var ds = Datastore;
+        var loaded = store.Load();
+        foreach (var problem in loaded.Problems)
+        {
+            Log.RecordProblem(_logger, problem);
+        }
+
+        if (!loaded.Complete)
+        {
+            Log.RecordIncomplete(_logger);
+        }
+
+        foreach (var record in loaded.Allocations)
+        {
+            if (_liveness?.IsPodGone(record) == true)
+            {
+                Log.DroppedGonePod(_logger, record.Key, record.Address);
+                continue;
+            }
+
+            if (!ds.Restore(record))
+            {
+                Log.RestoreConflict(_logger, record.Key, record.Address);
+            }
+        }
+
+        // Releases made shortly before the restart are still cooling: a terminating pod may still use the address.
+        foreach (var (address, releasedAt) in loaded.Releases)
+        {
+            var until = DateTimeOffset.UnixEpoch.AddTicks(releasedAt / 100) + _options.IpCooldownPeriod;
+            ds.HoldInCooldown(address, until);
+        }
+
+        foreach (var unplaced in ds.GetUnplacedAllocations())
+        {
+            Log.UnplacedAllocation(_logger, unplaced.Key, unplaced.Address);
+        }
+
+        await store.ReplaceAllAsync(ds.GetAllocations(), cancellationToken).ConfigureAwait(false);
+    }
+
+    // Upstream nodeInit step 12: after a mode switch, give back the other mode's unused CIDRs.
+    private async Task ReleaseMismatchedCidrsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var eni in Datastore.GetEniStates())
+        {
+            if (eni.MismatchedFreeCidrs.Count == 0 || !TryLockEni(eni.Id))
+            {
+                continue;
+            }
+
+            try
+            {
+                var removed = new List<IPNetwork>();
+                foreach (var cidr in eni.MismatchedFreeCidrs)
+                {
+                    try
+                    {
+                        Datastore.RemoveCidr(eni.Id, cidr, force: false);
+                        removed.Add(cidr);
+                    }
+                    catch (DatastoreException)
+                    {
+                    }
+                }
+
+                await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(eni.Id, removed, cancellationToken)).ConfigureAwait(false);
+            }
+            catch (CloudException)
+            {
+            }
+            finally
+            {
+                UnlockEni(eni.Id);
+            }
+        }
+    }
+
+    private async ValueTask<AssignOutcome> WaitForAddressAsync(AttachmentKey key, PodMetadata metadata, CancellationToken cancellationToken)
+    {
+        var waitStart = _time.GetUtcNow();
+        var deadline = waitStart + _options.AssignWaitTimeout;
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            while (true)
+            {
+                Task changed;
+                lock (_gate)
+                {
+                    changed = _poolChanged.Task;
+                }
+
+                var outcome = Datastore.Assign(key, metadata);
+                if (outcome.Status != AssignStatus.NoFreeAddress)
+                {
+                    return outcome;
+                }
+
+                var remaining = deadline - _time.GetUtcNow();
+                var blocked = Decide().Blocked;
+                if (remaining <= TimeSpan.Zero ||
+                    (!AnyEniBusy() && (blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _lastGrowErrorAt >= waitStart)))
+                {
+                    // Nothing in flight can help: fail now with the reason instead of waiting out the timeout.
+                    return outcome;
+                }
+
+                Task round = Task.CompletedTask;
+                if (!_loopRunning)
+                {
+                    // No pool loop (embedded use): start a round from here.
+                    var before = CloudMutations;
+                    round = RunPoolRoundAsync(cancellationToken);
+                    if (round.IsCompleted)
+                    {
+                        await round.ConfigureAwait(false);
+                        if (CloudMutations == before && !AnyEniBusy())
+                        {
+                            return Datastore.Assign(key, metadata);
+                        }
+
+                        continue;
+                    }
+                }
+                else
+                {
+                    Wake();
+                }
+
+                using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                var delay = ClockDelay.Wait(_time, remaining, _inlineSignals, delayCancel.Token);
+                await (round.IsCompleted ? Task.WhenAny(changed, delay) : Task.WhenAny(changed, delay, round)).ConfigureAwait(false);
+                delayCancel.Cancel();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    private bool AnyEniBusy()
+    {
+        lock (_gate)
+        {
+            return _busyEnis.Count > 0;
+        }
+    }
+
+    private (AssignFailureReason, string) ExplainFailure()
+    {
+        var decision = Decide();
+        return decision.Blocked switch
+        {
+            GrowthBlock.MaxPods => (AssignFailureReason.MaxPodsReached, $"no free address: the pool holds max pods ({Limits.MaxPods}) addresses"),
+            GrowthBlock.NoRoom => (AssignFailureReason.NoRoom, $"no free address: every ENI is full and no ENI can be added (max {Limits.MaxEnis} ENIs, {Limits.UnmanagedEnis} unmanaged)"),
+            _ => _lastGrowError switch
+            {
+                CloudErrorKind.SubnetFull => (AssignFailureReason.SubnetFull, "no free address: the subnet has no free addresses (InsufficientFreeAddressesInSubnet)"),
+                CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
+                CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
+                { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
+                null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {_options.AssignWaitTimeout.TotalSeconds:0.#} s"),
+            },
+        };
+    }
+
+    private async Task<bool> ExecuteAsync(PoolDecision decision, CancellationToken cancellationToken)
+    {
+        var progressed = false;
+        if (decision.Grow.Count > 0)
+        {
+            var tasks = new List<Task<bool>>(decision.Grow.Count);
+            for (var i = 0; i < decision.Grow.Count; i++)
+            {
+                tasks.Add(GrowAsync(decision.Grow[i], i == 0 ? decision.FallbackNewEniUnits : 0, cancellationToken));
+            }
+
+            foreach (var ok in await Task.WhenAll(tasks).ConfigureAwait(false))
+            {
+                progressed |= ok;
+            }
+        }
+
+        foreach (var release in decision.Release)
+        {
+            progressed |= await ReleaseAsync(release, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (decision.DeleteEniId is { } deleteId)
+        {
+            progressed |= await DeleteEniAsync(deleteId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return progressed;
+    }
+
+    private async Task<bool> GrowAsync(GrowAction action, int fallbackNewEniUnits, CancellationToken cancellationToken)
+    {
+        var unit = _options.EnablePrefixDelegation ? AddressUnit.IPv4Prefix : AddressUnit.SecondaryIPv4;
+        if (action.IsNewEni)
+        {
+            return await CreateEniAsync(unit, action.Units, cancellationToken).ConfigureAwait(false);
+        }
+
+        var eniId = action.EniId!;
+        if (!TryLockEni(eniId))
+        {
+            return false;
+        }
+
+        try
+        {
+            IReadOnlyList<IPNetwork> added;
+            try
+            {
+                added = await CloudCallAsync("AssignAsync", () => _cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
+            }
+            catch (CloudException ex) when (ex.Kind == CloudErrorKind.EniAddressLimitExceeded)
+            {
+                // Our view is out of date: trust the cloud's list of this ENI's addresses.
+                UnlockEni(eniId);
+                await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+                return fallbackNewEniUnits > 0 && await CreateEniAsync(unit, fallbackNewEniUnits, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException ex) when (action.Units > 1 && ex.Kind is not (CloudErrorKind.Throttled or CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix))
+            {
+                // Upstream: a failed bulk request is retried for a single unit.
+                added = await CloudCallAsync("AssignAsync", () => _cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
+            }
+
+            foreach (var cidr in added)
+            {
+                TryAddCidr(eniId, cidr);
+            }
+
+            _lastGrowError = null;
+            Log.Grew(_logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
+            SignalPoolChanged();
+            return added.Count > 0;
+        }
+        catch (CloudException ex)
+        {
+            NoteGrowFailure(ex);
+            return false;
+        }
+        finally
+        {
+            UnlockEni(eniId);
+        }
+    }
+
+    private async Task<bool> CreateEniAsync(AddressUnit unit, int units, CancellationToken cancellationToken)
+    {
+        if (units <= 0)
+        {
+            return false;
+        }
+
+        NetworkInterface eni;
+        try
+        {
+            eni = await CloudCallAsync("CreateAndAttachEniAsync", () => _cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = NetworkCard }, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (CloudException ex)
+        {
+            NoteGrowFailure(ex);
+            return false;
+        }
+
+        if (TryLockEni(eni.Id))
+        {
+            try
+            {
+                if (Datastore.ContainsEni(eni.Id))
+                {
+                    foreach (var cidr in CidrsOf(eni))
+                    {
+                        TryAddCidr(eni.Id, cidr);
+                    }
+                }
+                else
+                {
+                    AddEniToDatastore(eni);
+                }
+            }
+            finally
+            {
+                UnlockEni(eni.Id);
+            }
+        }
+
+        _lastGrowError = null;
+        Log.Grew(_logger, units, unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
+        SignalPoolChanged();
+        return true;
+    }
+
+    private async Task<bool> ReleaseAsync(ReleaseAction release, CancellationToken cancellationToken)
+    {
+        if (!TryLockEni(release.EniId))
+        {
+            return false;
+        }
+
+        try
+        {
+            var removed = new List<IPNetwork>();
+            foreach (var cidr in release.Cidrs)
+            {
+                try
+                {
+                    Datastore.RemoveCidr(release.EniId, cidr, force: false);
+                    removed.Add(cidr);
+                }
+                catch (DatastoreException)
+                {
+                    // Taken by a pod since the snapshot: keep it.
+                }
+            }
+
+            if (removed.Count == 0)
+            {
+                return false;
+            }
+
+            _lastDecrease = _time.GetUtcNow();
+            try
+            {
+                await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(release.EniId, removed, cancellationToken)).ConfigureAwait(false);
+                Log.Released(_logger, removed.Count, release.EniId);
+            }
+            catch (CloudException)
+            {
+                // Still ours in the cloud: the next reconcile adds the addresses back.
+            }
+
+            return true;
+        }
+        finally
+        {
+            UnlockEni(release.EniId);
+        }
+    }
+
+    private async Task<bool> DeleteEniAsync(string eniId, CancellationToken cancellationToken)
+    {
+        if (!TryLockEni(eniId))
+        {
+            return false;
+        }
+
+        try
+        {
+            try
+            {
+                Datastore.RemoveEni(eniId, force: false);
+            }
+            catch (DatastoreException)
+            {
+                return false;
+            }
+
+            try
+            {
+                await CloudCallAsync("DetachAndDeleteEniAsync", () => _cloud.DetachAndDeleteEniAsync(eniId, cancellationToken)).ConfigureAwait(false);
+                Log.DeletedEni(_logger, eniId);
+            }
+            catch (CloudException)
+            {
+                // Still attached: the next reconcile sees it and adds it back.
+            }
+
+            return true;
+        }
+        finally
+        {
+            UnlockEni(eniId);
+        }
+    }
+
+    private async Task<T> CloudCallAsync<T>(string operation, Func<ValueTask<T>> call)
+    {
+        Interlocked.Increment(ref _cloudMutations);
+        try
+        {
+            return await call().ConfigureAwait(false);
+        }
+        catch (CloudException ex)
+        {
+            Log.CloudFailure(_logger, operation, ex.Kind, ex.Message);
+            throw;
+        }
+    }
+
+    private async Task CloudCallAsync(string operation, Func<ValueTask> call)
+    {
+        await CloudCallAsync<bool>(operation, async () =>
+        {
+            await call().ConfigureAwait(false);
+            return true;
+        }).ConfigureAwait(false);
+    }
+
+    private void NoteGrowFailure(CloudException ex)
+    {
+        _lastGrowError = ex.Kind;
+        _lastGrowErrorAt = _time.GetUtcNow();
+        if (ex.Kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix)
+        {
+            _lastInsufficientCapacity = _time.GetUtcNow();
+        }
+
+        // Let waiting ADDs re-check: they fail now with the reason instead of waiting out the timeout.
+        SignalPoolChanged();
+    }
+
+    private void AddEniToDatastore(NetworkInterface eni)
+    {
+        Datastore.AddEni(new EniRegistration(eni.Id, eni.DeviceIndex, eni.IsPrimary, eni.IsPrimary ? 0 : eni.DeviceIndex + 1, eni.SubnetId)
+        {
+            IsTrunk = eni.Kind == EniKind.Trunk,
+            IsEfa = eni.Kind == EniKind.Efa,
+        });
+        foreach (var cidr in CidrsOf(eni))
+        {
+            TryAddCidr(eni.Id, cidr);
+        }
+    }
+
+    private void TryAddCidr(string eniId, IPNetwork cidr)
+    {
+        try
+        {
+            Datastore.AddCidr(eniId, cidr);
+        }
+        catch (DatastoreException)
+        {
+            // Already known (a reconcile raced the grow that added it).
+        }
+    }
+
+    private static IEnumerable<IPNetwork> CidrsOf(NetworkInterface eni) =>
+        eni.SecondaryIPv4.Where(a => !a.Equals(eni.PrimaryIPv4)).Select(a => new IPNetwork(a, 32)).Concat(eni.IPv4Prefixes);
+
+    private void RestoreUnplaced(IReadOnlyList<AllocationRecord> dropped)
+    {
+        foreach (var record in dropped)
+        {
+            Datastore.Restore(record);
+        }
+    }
+
+    private bool TryLockEni(string eniId)
+    {
+        lock (_gate)
+        {
+            return _busyEnis.Add(eniId);
+        }
+    }
+
+    private void UnlockEni(string eniId)
+    {
+        lock (_gate)
+        {
+            _busyEnis.Remove(eniId);
+        }
+    }
+
+    private void Wake()
+    {
+        TaskCompletionSource wake;
+        lock (_gate)
+        {
+            wake = _wake;
+        }
+
+        wake.TrySetResult();
+    }
+
+    private void SignalPoolChanged()
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            changed = _poolChanged;
+            _poolChanged = new TaskCompletionSource(_signalOptions);
+        }
+
+        changed.TrySetResult();
+    }
+}

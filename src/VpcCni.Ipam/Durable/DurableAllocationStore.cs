@@ -1,0 +1,493 @@
+using System.Text.Json;
+
+namespace VpcCni.Ipam.Durable;
+
+/// <summary>What <see cref="DurableAllocationStore.Load"/> found.</summary>
+/// <param name="Allocations">The recovered live allocations (last record per key wins).</param>
+/// <param name="Problems">Human-readable reports of everything corrupt, truncated or skipped.</param>
+/// <param name="Complete">False when the checkpoint and its backup were both unreadable: allocations made before the
+/// last compaction may be missing, so the caller must not treat unlisted cloud addresses as certainly free.</param>
+public sealed record DurableLoadResult(IReadOnlyList<AllocationRecord> Allocations, IReadOnlyList<string> Problems, bool Complete)
+{
+    /// <summary>Releases found in the journals (address, Unix ns), so the cooldown survives a restart.</summary>
+    public IReadOnlyList<(PodAddress Address, long ReleasedAtUnixNanoseconds)> Releases { get; init; } = [];
+}
+
+/// <summary>
+/// Crash-safe record of the allocations of one datastore. The checkpoint at <c>Path</c> is upstream's
+/// <c>vpc-cni-ipam/1</c> file; every assign/unassign is appended to <c>Path.journal</c> (one line per record:
+/// CRC-32 in hex, a space, compact JSON) and is durable (fsynced) before the returned task completes. Concurrent
+/// writers share one write+fsync (group commit). After <c>compactEvery</c> records the journal is folded into the
+/// checkpoint: copy checkpoint → <c>.prev</c>, rotate journal → <c>.journal.prev</c>, write the new checkpoint (temp,
+/// fsync, rename, fsync directory). Recovery replays checkpoint + previous journal + journal (replay is idempotent:
+/// the last record per key wins), falling back to <c>.prev</c> when the checkpoint is damaged.
+/// </summary>
+/// <remarks>
+/// Moving a node to upstream: upstream reads only the checkpoint, so call <see cref="CompactAsync"/> on shutdown
+/// (the daemon does) to leave a complete upstream-readable file.
+/// </remarks>
+public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly int _compactEvery;
+    private readonly Dictionary<AttachmentKey, AllocationRecord> _durable = [];
+    private List<PendingWrite> _pending = [];
+    private bool _flushing;
+    private FileStream? _journal;
+    private int _recordsSinceCompaction;
+    private bool _disposed;
+
+    /// <param name="path">Checkpoint path (AWS_VPC_K8S_CNI_BACKING_STORE; card N: <c>…-nic-N.json</c>).</param>
+    /// <param name="compactEvery">Fold the journal into the checkpoint after this many records.</param>
+    public DurableAllocationStore(string path, int compactEvery = 4096)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentOutOfRangeException.ThrowIfLessThan(compactEvery, 1);
+        CheckpointPath = Path.GetFullPath(path);
+        _compactEvery = compactEvery;
+    }
+
+    public string CheckpointPath { get; }
+
+    public string JournalPath => CheckpointPath + ".journal";
+
+    internal string PreviousJournalPath => CheckpointPath + ".journal.prev";
+
+    internal string PreviousCheckpointPath => CheckpointPath + ".prev";
+
+    /// <summary>Number of fsyncs of the journal so far (group commit makes this smaller than the record count).</summary>
+    public long JournalSyncs { get; private set; }
+
+    /// <summary>Upstream's per-card path rule: card 0 uses the path, card N replaces ".json" by "-nic-N.json".</summary>
+    public static string PathForCard(string basePath, int networkCard)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(basePath);
+        if (networkCard == 0)
+        {
+            return basePath;
+        }
+
+        var stem = basePath.EndsWith(".json", StringComparison.Ordinal) ? basePath[..^5] : basePath;
+        return $"{stem}-nic-{networkCard}.json";
+    }
+
+    /// <summary>Reads checkpoint and journals, reporting (not throwing on) damage, and opens the journal for appends.</summary>
+    public DurableLoadResult Load()
+    {
+        var problems = new List<string>();
+        var state = new Dictionary<AttachmentKey, AllocationRecord>();
+        var complete = true;
+        if (!TryLoadCheckpoint(CheckpointPath, state, problems))
+        {
+            if (File.Exists(PreviousCheckpointPath) && TryLoadCheckpoint(PreviousCheckpointPath, state, problems))
+            {
+                problems.Add($"recovered from the previous checkpoint {PreviousCheckpointPath} plus journals.");
+            }
+            else if (File.Exists(CheckpointPath))
+            {
+                complete = false;
+                problems.Add("no readable checkpoint: allocations older than the last compaction may be missing.");
+            }
+        }
+
+        var releases = new List<(PodAddress, long)>();
+        Replay(PreviousJournalPath, state, problems, releases);
+        Replay(JournalPath, state, problems, releases);
+
+        lock (_gate)
+        {
+            _durable.Clear();
+            foreach (var (k, v) in state)
+            {
+                _durable[k] = v;
+            }
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(CheckpointPath)!);
+        if (problems.Count > 0)
+        {
+            // Start clean from what was recovered: the damaged files are replaced by a fresh checkpoint.
+            CompactCore();
+        }
+        else
+        {
+            _journal = OpenJournal();
+        }
+
+        return new DurableLoadResult([.. state.Values], problems, complete) { Releases = releases };
+    }
+
+    /// <summary>Records an assignment; completes once it is on disk.</summary>
+    public Task AppendAssignAsync(AllocationRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return AppendAsync(new PendingWrite(CheckpointCodec.WriteJournalLine(CheckpointCodec.ToEntry(record)), record.Key, record), cancellationToken);
+    }
+
+    /// <summary>Records a release; completes once it is on disk.</summary>
+    public Task AppendUnassignAsync(AttachmentKey key, CancellationToken cancellationToken) =>
+        AppendAsync(new PendingWrite(CheckpointCodec.WriteJournalLine(CheckpointCodec.UnassignEntry(key)), key, null), cancellationToken);
+
+    /// <summary>Records a release with its address and time (the cooldown is restored after a restart); completes once on disk.</summary>
+    public Task AppendUnassignAsync(AttachmentKey key, PodAddress address, long releasedAtUnixNanoseconds, CancellationToken cancellationToken) =>
+        AppendAsync(new PendingWrite(CheckpointCodec.WriteJournalLine(CheckpointCodec.UnassignEntry(key, address, releasedAtUnixNanoseconds)), key, null), cancellationToken);
+
+    /// <summary>True when the key's allocation of <paramref name="address"/> is already on disk.</summary>
+    public bool IsDurable(AttachmentKey key, PodAddress address)
+    {
+        lock (_gate)
+        {
+            return _durable.TryGetValue(key, out var r) && r.Address == address;
+        }
+    }
+
+    /// <summary>The allocations that are durable now.</summary>
+    public IReadOnlyList<AllocationRecord> GetDurableAllocations()
+    {
+        lock (_gate)
+        {
+            return [.. _durable.Values];
+        }
+    }
+
+    /// <summary>Replaces the whole durable state (after restore validation) and compacts.</summary>
+    public async Task ReplaceAllAsync(IEnumerable<AllocationRecord> allocations, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(allocations);
+        await RunExclusiveAsync(() =>
+        {
+            _durable.Clear();
+            foreach (var a in allocations)
+            {
+                _durable[a.Key] = a;
+            }
+
+            CompactCore();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Folds the journal into an upstream-format checkpoint now.</summary>
+    public Task CompactAsync(CancellationToken cancellationToken) => RunExclusiveAsync(CompactCore, cancellationToken);
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _journal?.Dispose();
+            _journal = null;
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task AppendAsync(PendingWrite write, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        bool leader;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _pending.Add(write);
+            leader = !_flushing;
+            _flushing = true;
+        }
+
+        if (leader)
+        {
+            // Yield once so writers arriving at the same moment join this batch.
+            await Task.Yield();
+            FlushLoop();
+        }
+
+        await write.Done.Task.ConfigureAwait(false);
+    }
+
+    private void FlushLoop()
+    {
+        while (true)
+        {
+            List<PendingWrite> batch;
+            lock (_gate)
+            {
+                if (_pending.Count == 0)
+                {
+                    _flushing = false;
+                    return;
+                }
+
+                batch = _pending;
+                _pending = [];
+            }
+
+            try
+            {
+                var journal = _journal ?? throw new InvalidOperationException("the durable store was not loaded (call Load first).");
+                foreach (var w in batch)
+                {
+                    journal.Write(w.Line);
+                }
+
+                journal.Flush(flushToDisk: true);
+                JournalSyncs++;
+                lock (_gate)
+                {
+                    foreach (var w in batch)
+                    {
+                        if (w.Record is { } r)
+                        {
+                            _durable[w.Key] = r;
+                        }
+                        else
+                        {
+                            _durable.Remove(w.Key);
+                        }
+                    }
+                }
+
+                foreach (var w in batch)
+                {
+                    w.Done.TrySetResult();
+                }
+
+                _recordsSinceCompaction += batch.Count;
+                if (_recordsSinceCompaction >= _compactEvery)
+                {
+                    CompactCore();
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ObjectDisposedException)
+            {
+                foreach (var w in batch)
+                {
+                    w.Done.TrySetException(new DurableRecordException($"could not make the allocation record durable in {JournalPath}: {ex.Message}", ex));
+                }
+            }
+        }
+    }
+
+    private async Task RunExclusiveAsync(Action action, CancellationToken cancellationToken)
+    {
+        // Take the writer role so no journal write interleaves; pending writers queue up meanwhile.
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            lock (_gate)
+            {
+                if (!_flushing)
+                {
+                    _flushing = true;
+                    break;
+                }
+            }
+
+            await Task.Yield();
+        }
+
+        try
+        {
+            action();
+        }
+        finally
+        {
+            FlushLoop();
+        }
+    }
+
+    private void CompactCore()
+    {
+        List<AllocationRecord> snapshot;
+        lock (_gate)
+        {
+            snapshot = [.. _durable.Values];
+        }
+
+        var dir = Path.GetDirectoryName(CheckpointPath)!;
+        if (File.Exists(CheckpointPath))
+        {
+            AtomicWrite(PreviousCheckpointPath, File.ReadAllBytes(CheckpointPath));
+        }
+
+        _journal?.Dispose();
+        _journal = null;
+        if (File.Exists(JournalPath))
+        {
+            File.Move(JournalPath, PreviousJournalPath, overwrite: true);
+            FsyncDirectory(dir);
+        }
+
+        AtomicWrite(CheckpointPath, CheckpointCodec.WriteCheckpoint(snapshot.OrderBy(a => a.Address.Value)));
+        _journal = OpenJournal();
+        _recordsSinceCompaction = 0;
+    }
+
+    private FileStream OpenJournal() => new(JournalPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.None);
+
+    /// <summary>Temp file in the same directory, fsync, rename over the target, fsync the directory.</summary>
+    internal static void AtomicWrite(string path, ReadOnlySpan<byte> bytes)
+    {
+        var dir = Path.GetDirectoryName(path)!;
+        var temp = Path.Combine(dir, $"{Path.GetFileName(path)}.tmp{Environment.ProcessId}");
+        using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            fs.Write(bytes);
+            fs.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        FsyncDirectory(dir);
+    }
+
+    private static void FsyncDirectory(string dir)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        // Opening a directory read-only and flushing it fsyncs the directory entry (rename durability).
+        try
+        {
+            using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
+            RandomAccess.FlushToDisk(handle);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Some file systems refuse opening directories; the rename itself is still atomic.
+        }
+    }
+
+    private static bool TryLoadCheckpoint(string path, Dictionary<AttachmentKey, AllocationRecord> state, List<string> problems)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        try
+        {
+            var records = CheckpointCodec.ReadCheckpoint(File.ReadAllBytes(path), path, problems);
+            state.Clear();
+            var byAddress = new Dictionary<uint, AttachmentKey>();
+            foreach (var r in records)
+            {
+                if (byAddress.TryGetValue(r.Address.Value, out var owner) && owner != r.Key)
+                {
+                    problems.Add($"checkpoint {path}: address {r.Address} is recorded for both {owner} and {r.Key}; keeping {owner}, dropping the duplicate.");
+                    continue;
+                }
+
+                byAddress[r.Address.Value] = r.Key;
+                state[r.Key] = r;
+            }
+
+            return true;
+        }
+        catch (DurableRecordException ex)
+        {
+            problems.Add(ex.Message);
+            var aside = $"{path}.corrupt";
+            for (var n = 1; File.Exists(aside) && n < 100; n++)
+            {
+                aside = $"{path}.corrupt.{n}";
+            }
+
+            try
+            {
+                File.Copy(path, aside, overwrite: true);
+                problems.Add($"the damaged file was copied to {aside} for inspection.");
+            }
+            catch (IOException)
+            {
+            }
+
+            return false;
+        }
+    }
+
+    private static void Replay(string path, Dictionary<AttachmentKey, AllocationRecord> state, List<string> problems, List<(PodAddress, long)> releases)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        var lineNo = 0;
+        var start = 0;
+        while (start < bytes.Length)
+        {
+            lineNo++;
+            var end = Array.IndexOf(bytes, (byte)'\n', start);
+            if (end < 0)
+            {
+                problems.Add($"journal {path}: line {lineNo} is truncated (torn write at crash); ignored.");
+                break;
+            }
+
+            var line = bytes.AsSpan(start, end - start);
+            start = end + 1;
+            if (line.Length < 10 || line[8] != (byte)' ' || !uint.TryParse(System.Text.Encoding.ASCII.GetString(line[..8]), System.Globalization.NumberStyles.HexNumber, null, out var crc))
+            {
+                problems.Add($"journal {path}: line {lineNo} is malformed; skipped.");
+                continue;
+            }
+
+            var json = line[9..];
+            if (Crc32.Compute(json) != crc)
+            {
+                problems.Add($"journal {path}: line {lineNo} fails its checksum (corrupt); skipped.");
+                continue;
+            }
+
+            JournalEntry? entry;
+            try
+            {
+                entry = JsonSerializer.Deserialize(json, DurableJsonContext.Default.JournalEntry);
+            }
+            catch (JsonException)
+            {
+                problems.Add($"journal {path}: line {lineNo} is not valid JSON; skipped.");
+                continue;
+            }
+
+            if (entry is null)
+            {
+                continue;
+            }
+
+            var key = new AttachmentKey(entry.NetworkName, entry.ContainerId, entry.IfName);
+            if (entry.Op == "u")
+            {
+                state.Remove(key);
+                if (entry.Timestamp != 0 && System.Net.IPAddress.TryParse(entry.IPv4, out var released))
+                {
+                    releases.Add((PodAddress.From(released), entry.Timestamp));
+                }
+            }
+            else if (entry.Op == "a" && System.Net.IPAddress.TryParse(entry.IPv4, out var ip))
+            {
+                state[key] = new AllocationRecord(key, PodAddress.From(ip), entry.Timestamp, new PodMetadata(entry.Namespace, entry.PodName, entry.InterfacesCount));
+            }
+            else
+            {
+                problems.Add($"journal {path}: line {lineNo} has an unknown operation '{entry.Op}'; skipped.");
+            }
+        }
+    }
+
+    private sealed class PendingWrite(byte[] line, AttachmentKey key, AllocationRecord? record)
+    {
+        public byte[] Line { get; } = line;
+
+        public AttachmentKey Key { get; } = key;
+
+        public AllocationRecord? Record { get; } = record;
+
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,178 @@
+using Microsoft.Extensions.Options;
+
+namespace VpcCni.Ipam;
+
+/// <summary>Which pool policy sizes the warm pool.</summary>
+public enum PoolPolicyKind
+{
+    /// <summary>Upstream's exact WARM_ENI_TARGET / WARM_IP_TARGET / MINIMUM_IP_TARGET / WARM_PREFIX_TARGET semantics.</summary>
+    Upstream,
+
+    /// <summary>Sizes the idle pool from the recent ADD rate and waiting ADDs, capped by the static targets.</summary>
+    DemandAware,
+}
+
+/// <summary>
+/// IPAM engine settings. Property docs name the upstream environment variable each one binds to
+/// (VpcCni.Hosting binds them; embedders may bind from IConfiguration with the same names).
+/// </summary>
+public sealed class IpamOptions
+{
+    /// <summary><c>WARM_ENI_TARGET</c> (default 1): whole free ENIs' worth of addresses to keep. Ignored when a WARM_IP_TARGET or MINIMUM_IP_TARGET is set, and in PD mode.</summary>
+    public int WarmEniTarget { get; set; } = 1;
+
+    /// <summary><c>WARM_IP_TARGET</c> (default 0 = unset): free addresses to keep; overrides WARM_ENI_TARGET and WARM_PREFIX_TARGET.</summary>
+    public int WarmIpTarget { get; set; }
+
+    /// <summary><c>MINIMUM_IP_TARGET</c> (default 0 = unset): floor for the total number of addresses.</summary>
+    public int MinimumIpTarget { get; set; }
+
+    /// <summary><c>WARM_PREFIX_TARGET</c> (default 0; upstream's manifest sets 1): free /28 prefixes to keep in PD mode.</summary>
+    public int WarmPrefixTarget { get; set; }
+
+    /// <summary><c>ENABLE_PREFIX_DELEGATION</c> (default false): hand out addresses from /28 prefixes.</summary>
+    public bool EnablePrefixDelegation { get; set; }
+
+    /// <summary><c>MAX_ENI</c> (default -1 = the instance limit): at most this many ENIs.</summary>
+    public int MaxEni { get; set; } = -1;
+
+    /// <summary><c>IP_COOLDOWN_PERIOD</c> (default 30 s): a released address is not handed out again before this.</summary>
+    public TimeSpan IpCooldownPeriod { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Max pods of the node (kubelet capacity or eni-max-pods.txt); null = derive from the instance limits.</summary>
+    public int? MaxPods { get; set; }
+
+    /// <summary><c>AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG</c>: the primary ENI gets no pod addresses.</summary>
+    public bool UseCustomNetworking { get; set; }
+
+    /// <summary><c>ENABLE_POD_ENI</c>: keep one ENI slot for the trunk ENI on trunking-capable types.</summary>
+    public bool EnablePodEni { get; set; }
+
+    /// <summary><c>VPC_CNI_POOL_POLICY</c> (VpcCni only): <c>Upstream</c> (default) or <c>DemandAware</c>.</summary>
+    public PoolPolicyKind PoolPolicy { get; set; } = PoolPolicyKind.Upstream;
+
+    /// <summary><c>VPC_CNI_ASSIGN_WAIT</c> (VpcCni only, default 3 s): how long an ADD that finds the pool empty waits for a grow.</summary>
+    public TimeSpan AssignWaitTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary><c>VPC_CNI_COUNT_COOLING_AS_AVAILABLE</c> (VpcCni only, default false): count cooling addresses as available like upstream (§8.1.7).</summary>
+    public bool CountCoolingAsAvailable { get; set; }
+
+    /// <summary>Pool loop period (upstream: 5 s).</summary>
+    public TimeSpan PoolInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Reconcile against the cloud's view at least this often (upstream: 60 s).</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>No address/prefix release within this time of the previous one (upstream: 30 s).</summary>
+    public TimeSpan DecreaseThrottle { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A new ENI is not deleted before this age (upstream: 1 min).</summary>
+    public TimeSpan MinEniLifetime { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>No growth for this long after the subnet ran out of addresses or /28 blocks (upstream: 120 s).</summary>
+    public TimeSpan InsufficientCapacityBackoff { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Demand-aware: window over which the ADD rate is measured.</summary>
+    public TimeSpan DemandWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Demand-aware: expected time to bring new addresses (new ENI) online; idle target = rate × this.</summary>
+    public TimeSpan DemandLeadTime { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Demand-aware: idle addresses always kept (at least 1).</summary>
+    public int DemandMinimumIdle { get; set; } = 2;
+
+    /// <summary>A copy with <paramref name="change"/> applied.</summary>
+    internal IpamOptions With(Action<IpamOptions> change)
+    {
+        var copy = (IpamOptions)MemberwiseClone();
+        change(copy);
+        return copy;
+    }
+
+    /// <summary>The effective targets for network cards > 0: upstream forces WARM_IP_TARGET = MINIMUM_IP_TARGET = 1.</summary>
+    internal IpamOptions ForSecondaryCard()
+    {
+        var copy = (IpamOptions)MemberwiseClone();
+        copy.WarmIpTarget = 1;
+        copy.MinimumIpTarget = 1;
+        return copy;
+    }
+
+    /// <summary>True when WARM_IP_TARGET or MINIMUM_IP_TARGET is set (upstream's warmIPTargetsDefined).</summary>
+    public bool IpTargetsDefined => WarmIpTarget != 0 || MinimumIpTarget != 0;
+}
+
+/// <summary>Rejects invalid IPAM settings at start with messages that name the variable.</summary>
+public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, IpamOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        void NonNegative(int value, string variable)
+        {
+            if (value < 0)
+            {
+                errors.Add($"{variable} must be 0 or more (got {value}).");
+            }
+        }
+
+        NonNegative(options.WarmEniTarget, "WARM_ENI_TARGET");
+        NonNegative(options.WarmIpTarget, "WARM_IP_TARGET");
+        NonNegative(options.MinimumIpTarget, "MINIMUM_IP_TARGET");
+        NonNegative(options.WarmPrefixTarget, "WARM_PREFIX_TARGET");
+        if (options.MaxEni == 0 || options.MaxEni < -1)
+        {
+            errors.Add($"MAX_ENI must be 1 or more, or -1 for the instance limit (got {options.MaxEni}).");
+        }
+
+        if (options.IpCooldownPeriod < TimeSpan.Zero)
+        {
+            errors.Add($"IP_COOLDOWN_PERIOD must be 0 or more seconds (got {options.IpCooldownPeriod.TotalSeconds}).");
+        }
+
+        if (options.MaxPods is < 1)
+        {
+            errors.Add($"max pods must be 1 or more (got {options.MaxPods}).");
+        }
+
+        if (options.EnablePrefixDelegation && options.WarmPrefixTarget == 0 && options.WarmIpTarget == 0 && options.MinimumIpTarget == 0)
+        {
+            errors.Add("ENABLE_PREFIX_DELEGATION=true needs WARM_PREFIX_TARGET, or WARM_IP_TARGET/MINIMUM_IP_TARGET, above 0: with every target 0 no prefix would be kept warm.");
+        }
+
+        if (options.AssignWaitTimeout < TimeSpan.Zero || options.AssignWaitTimeout > TimeSpan.FromMinutes(2))
+        {
+            errors.Add($"VPC_CNI_ASSIGN_WAIT must be between 0 and 120 seconds (got {options.AssignWaitTimeout.TotalSeconds}).");
+        }
+
+        void Positive(TimeSpan value, string what)
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                errors.Add($"{what} must be positive (got {value}).");
+            }
+        }
+
+        Positive(options.PoolInterval, "pool interval");
+        Positive(options.ReconcileInterval, "reconcile interval");
+        Positive(options.DemandWindow, "demand window");
+        if (options.DecreaseThrottle < TimeSpan.Zero || options.MinEniLifetime < TimeSpan.Zero || options.InsufficientCapacityBackoff < TimeSpan.Zero || options.DemandLeadTime < TimeSpan.Zero)
+        {
+            errors.Add("decrease throttle, minimum ENI lifetime, capacity backoff and demand lead time must not be negative.");
+        }
+
+        if (options.DemandMinimumIdle < 1)
+        {
+            errors.Add($"VPC_CNI_DEMAND_MIN_IDLE must be 1 or more (got {options.DemandMinimumIdle}).");
+        }
+
+        if (!Enum.IsDefined(options.PoolPolicy))
+        {
+            errors.Add($"VPC_CNI_POOL_POLICY must be Upstream or DemandAware (got {options.PoolPolicy}).");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

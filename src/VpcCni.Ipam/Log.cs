@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+
+namespace VpcCni.Ipam;
+
+/// <summary>Source-generated log messages of the IPAM engine (EventId 1000–1999).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1000, LogLevel.Information, "IPAM card {Card}: {Enis} ENIs, pool {Stats}; max ENIs {MaxEnis}, max pods {MaxPods}, prefix delegation {PrefixDelegation}")]
+    public static partial void Initialized(ILogger logger, int card, int enis, PoolStats stats, int maxEnis, int maxPods, bool prefixDelegation);
+
+    [LoggerMessage(1001, LogLevel.Warning, "Durable allocation record: {Problem}")]
+    public static partial void RecordProblem(ILogger logger, string problem);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Restored allocation {Key} ({Address}) is not on any ENI the cloud lists; kept (pod presumed live), never handed out")]
+    public static partial void UnplacedAllocation(ILogger logger, AttachmentKey key, PodAddress address);
+
+    [LoggerMessage(1003, LogLevel.Information, "Restored allocation {Key} ({Address}) dropped: its pod is positively gone")]
+    public static partial void DroppedGonePod(ILogger logger, AttachmentKey key, PodAddress address);
+
+    [LoggerMessage(1004, LogLevel.Error, "Restored allocation {Key} ({Address}) conflicts with another key holding the address; not restored")]
+    public static partial void RestoreConflict(ILogger logger, AttachmentKey key, PodAddress address);
+
+    [LoggerMessage(1010, LogLevel.Information, "Pool grew: {Units} {Unit} on {EniId}")]
+    public static partial void Grew(ILogger logger, int units, AddressUnitName unit, string eniId);
+
+    [LoggerMessage(1011, LogLevel.Information, "Pool shrank: released {Count} CIDRs from {EniId}")]
+    public static partial void Released(ILogger logger, int count, string eniId);
+
+    [LoggerMessage(1012, LogLevel.Information, "Deleted ENI {EniId}")]
+    public static partial void DeletedEni(ILogger logger, string eniId);
+
+    [LoggerMessage(1013, LogLevel.Warning, "Cloud call {Operation} failed ({Kind}): {Message}")]
+    public static partial void CloudFailure(ILogger logger, string operation, Cloud.CloudErrorKind kind, string message);
+
+    [LoggerMessage(1014, LogLevel.Warning, "Reconcile: ENI {EniId} is no longer attached; {Pods} allocations kept as unplaced")]
+    public static partial void EniVanished(ILogger logger, string eniId, int pods);
+
+    [LoggerMessage(1015, LogLevel.Error, "Pool loop iteration failed")]
+    public static partial void LoopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(1016, LogLevel.Warning, "ENABLE_PREFIX_DELEGATION is set but instance type {InstanceType} supports neither Nitro nor bare metal; using secondary IPs (upstream behaviour)")]
+    public static partial void PrefixDelegationUnsupported(ILogger logger, string instanceType);
+
+    [LoggerMessage(1017, LogLevel.Critical, "The durable allocation record is incomplete; addresses may be handed out that a pod from before the damage still uses")]
+    public static partial void RecordIncomplete(ILogger logger);
+}
+
+/// <summary>Names for log output.</summary>
+internal enum AddressUnitName
+{
+    Addresses,
+    Prefixes,
+    NewEniAddresses,
+    NewEniPrefixes,
+}

@@ -1,0 +1,65 @@
+using VpcCni.Cloud;
+
+namespace VpcCni.Ipam.Tests.Planning;
+
+public sealed class MaxPodsCalculatorTests
+{
+    private static readonly Lazy<InstanceLimitsTable> Table = new(() =>
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "shared", "data", "instance-limits.csv")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        return InstanceLimitsTable.Load(Path.Combine(dir ?? throw new FileNotFoundException("instance-limits.csv"), "shared", "data", "instance-limits.csv"));
+    });
+
+    [Theory]
+    // Values from upstream's misc/eni-max-pods.txt.
+    [InlineData("t3.small", 11)]
+    [InlineData("m5.large", 29)]
+    [InlineData("m5.xlarge", 58)]
+    [InlineData("m5.4xlarge", 234)]
+    [InlineData("p3dn.24xlarge", 737)]
+    [InlineData("t3.nano", 4)]
+    public void SecondaryIp_MatchesUpstreamEniMaxPods(string type, int expected)
+    {
+        MaxPodsCalculator.SecondaryIp(Table.Value.Get(type)).Should().Be(expected);
+        MaxPodsCalculator.Calculate(Table.Value.Get(type), new MaxPodsOptions()).Should().Be(expected);
+    }
+
+    [Fact]
+    public void Calculate_PrefixDelegation_UsesSixteenPerPrefixAndTheCpuCeiling()
+    {
+        var m5Large = new InstanceLimits("m5.large", 3, 10);
+        MaxPodsCalculator.Calculate(m5Large, new MaxPodsOptions(PrefixDelegation: true)).Should().Be(3 * 9 * 16 + 2);
+        MaxPodsCalculator.Calculate(m5Large, new MaxPodsOptions(PrefixDelegation: true, VCpus: 2)).Should().Be(110);
+        MaxPodsCalculator.Calculate(m5Large with { VCpus = 48 }, new MaxPodsOptions(PrefixDelegation: true)).Should().Be(250);
+    }
+
+    [Fact]
+    public void Calculate_PrefixDelegationOnXen_FallsBackToSecondaryIp()
+    {
+        var xen = new InstanceLimits("m4.large", 2, 10) { Hypervisor = "xen" };
+        MaxPodsCalculator.Calculate(xen, new MaxPodsOptions(PrefixDelegation: true)).Should().Be(20);
+    }
+
+    [Fact]
+    public void Calculate_CustomNetworkingAndMaxEni_ReduceEnis()
+    {
+        var m5Large = new InstanceLimits("m5.large", 3, 10);
+        MaxPodsCalculator.Calculate(m5Large, new MaxPodsOptions(CustomNetworking: true)).Should().Be(2 * 9 + 2);
+        MaxPodsCalculator.Calculate(m5Large, new MaxPodsOptions(MaxEni: 2)).Should().Be(2 * 9 + 2);
+        MaxPodsCalculator.Calculate(m5Large, new MaxPodsOptions(MaxEni: 9)).Should().Be(29);
+        MaxPodsCalculator.Calculate(m5Large, new MaxPodsOptions(CustomNetworking: true, VCpus: 2)).Should().Be(20);
+    }
+
+    [Fact]
+    public void Table_AllTypes_ParseAndUnknownTypeIsNamed()
+    {
+        Table.Value.All.Count.Should().BeGreaterThan(1000);
+        var act = () => Table.Value.Get("m99.huge");
+        act.Should().Throw<KeyNotFoundException>().WithMessage("*m99.huge*");
+    }
+}
