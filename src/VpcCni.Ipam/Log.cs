@@ -43,6 +43,9 @@ internal static partial class Log
 
     [LoggerMessage(1017, LogLevel.Critical, "The durable allocation record is incomplete; addresses may be handed out that a pod from before the damage still uses")]
     public static partial void RecordIncomplete(ILogger logger);
+
+    [LoggerMessage(1018, LogLevel.Warning, "Host networking for ENI {EniId} failed; its addresses stay out of the pool until the next reconcile: {Reason}")]
+    public static partial void EniHookFailed(ILogger logger, string eniId, string reason);
 }
 
 /// <summary>Names for log output.</summary>

@@ -24,6 +24,8 @@ public sealed class PoolController : IDisposable
     private readonly ILogger _logger;
     private readonly DurableAllocationStore? _store;
     private readonly IPodLivenessEvidence? _liveness;
+    private readonly IEniLifecycleHook? _eniHook;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NetworkInterface> _eniDetails = new(StringComparer.Ordinal);
     private readonly IPoolPolicy _policy;
     private readonly Lock _gate = new();
     private readonly HashSet<string> _busyEnis = new(StringComparer.Ordinal);
@@ -60,8 +62,9 @@ public sealed class PoolController : IDisposable
         DurableAllocationStore? store = null,
         IPodLivenessEvidence? liveness = null,
         ILogger<PoolController>? logger = null,
-        int networkCard = 0)
-        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false)
+        int networkCard = 0,
+        IEniLifecycleHook? eniHook = null)
+        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false, eniHook)
     {
     }
 
@@ -75,7 +78,8 @@ public sealed class PoolController : IDisposable
         IPodLivenessEvidence? liveness,
         ILogger<PoolController>? logger,
         int networkCard,
-        bool inlineSignals)
+        bool inlineSignals,
+        IEniLifecycleHook? eniHook = null)
     {
         ArgumentNullException.ThrowIfNull(cloud);
         ArgumentNullException.ThrowIfNull(options);
@@ -91,6 +95,7 @@ public sealed class PoolController : IDisposable
         _time = timeProvider;
         _store = store;
         _liveness = liveness;
+        _eniHook = eniHook;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         NetworkCard = networkCard;
         _policy = options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance;
@@ -372,7 +377,7 @@ public sealed class PoolController : IDisposable
             {
                 if (!ds.ContainsEni(eni.Id))
                 {
-                    AddEniToDatastore(eni);
+                    await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -410,6 +415,7 @@ public sealed class PoolController : IDisposable
                     var dropped = ds.RemoveEni(id, force: true);
                     Log.EniVanished(_logger, id, dropped.Count);
                     RestoreUnplaced(dropped);
+                    await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -714,7 +720,7 @@ public sealed class PoolController : IDisposable
                 }
                 else
                 {
-                    AddEniToDatastore(eni);
+                    await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
                 }
             }
             finally
@@ -798,6 +804,7 @@ public sealed class PoolController : IDisposable
             {
                 await CloudCallAsync("DetachAndDeleteEniAsync", () => _cloud.DetachAndDeleteEniAsync(eniId, cancellationToken)).ConfigureAwait(false);
                 Log.DeletedEni(_logger, eniId);
+                await NotifyRemovedAsync(eniId, cancellationToken).ConfigureAwait(false);
             }
             catch (CloudException)
             {
@@ -846,6 +853,43 @@ public sealed class PoolController : IDisposable
 
         // Let waiting ADDs re-check: they fail now with the reason instead of waiting out the timeout.
         SignalPoolChanged();
+    }
+
+    private async ValueTask AddEniToDatastoreAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        if (_eniHook is not null)
+        {
+            try
+            {
+                await _eniHook.OnEniAddedAsync(eni, eni.IsPrimary ? 0 : eni.DeviceIndex + 1, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Its addresses must not reach pods without the host routes; the next reconcile retries.
+                Log.EniHookFailed(_logger, eni.Id, ex.Message);
+                return;
+            }
+        }
+
+        _eniDetails[eni.Id] = eni;
+        AddEniToDatastore(eni);
+    }
+
+    private async ValueTask NotifyRemovedAsync(string eniId, CancellationToken cancellationToken)
+    {
+        if (_eniHook is null || !_eniDetails.TryRemove(eniId, out var eni))
+        {
+            return;
+        }
+
+        try
+        {
+            await _eniHook.OnEniRemovedAsync(eni, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.EniHookFailed(_logger, eniId, ex.Message);
+        }
     }
 
     private void AddEniToDatastore(NetworkInterface eni)

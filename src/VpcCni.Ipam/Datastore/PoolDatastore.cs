@@ -623,6 +623,27 @@ public sealed class PoolDatastore
         }
     }
 
+    /// <summary>The placed allocation of a key with its ENI's device number and route table (CHECK support).</summary>
+    public bool TryGetAssignment(in AttachmentKey key, out AllocationRecord record, out int deviceNumber, out int routeTableId)
+    {
+        lock (_lock)
+        {
+            if (_byKey.TryGetValue(key, out var slot))
+            {
+                ref var s = ref slot.Cidr.Slots[slot.Index];
+                record = new AllocationRecord(key, new PodAddress(slot.Cidr.Base + (uint)slot.Index), s.AssignedAtUnixNs, s.Metadata ?? PodMetadata.None);
+                deviceNumber = slot.Cidr.Eni.DeviceNumber;
+                routeTableId = slot.Cidr.Eni.RouteTableId;
+                return true;
+            }
+
+            record = null!;
+            deviceNumber = -1;
+            routeTableId = -1;
+            return false;
+        }
+    }
+
     /// <summary>Looks up the key's address without changing anything.</summary>
     public bool TryGetAddress(in AttachmentKey key, out PodAddress address)
     {

@@ -344,20 +344,10 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
 
     private static void FsyncDirectory(string dir)
     {
-        if (OperatingSystem.IsWindows())
+        if (OperatingSystem.IsLinux())
         {
-            return;
-        }
-
-        // Opening a directory read-only and flushing it fsyncs the directory entry (rename durability).
-        try
-        {
-            using var handle = File.OpenHandle(dir, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, FileOptions.None);
-            RandomAccess.FlushToDisk(handle);
-        }
-        catch (UnauthorizedAccessException)
-        {
-            // Some file systems refuse opening directories; the rename itself is still atomic.
+            // .NET cannot open a directory as a file; AtomicFile goes through libc to make the rename durable.
+            VpcCni.IO.AtomicFile.SyncDirectory(dir);
         }
     }
 

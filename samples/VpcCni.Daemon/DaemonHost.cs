@@ -1,0 +1,138 @@
+using Grpc.Health.V1;
+using Grpc.HealthCheck;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using OpenTelemetry.Metrics;
+using VpcCni.Hosting.Daemon;
+using VpcCni.Hosting.Node;
+
+namespace VpcCni.Daemon;
+
+/// <summary>The ASP.NET Core side of the daemon: listeners, gRPC services, introspection and metrics endpoints.</summary>
+internal static class DaemonHost
+{
+    public static async Task<int> RunAsync(DaemonSettings settings, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("AWS_VPC_K8S_CNI_LOGLEVEL"), ignoreCase: true, out var level) ? level : LogLevel.Information);
+        PrepareSocket(settings.SocketPath);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenUnixSocket(settings.SocketPath, o => o.Protocols = HttpProtocols.Http2);
+            if (settings.GrpcTcpEndpoint is { } tcp)
+            {
+                kestrel.Listen(tcp, o => o.Protocols = HttpProtocols.Http2);
+            }
+
+            if (settings.IntrospectionEndpoint is { } introspection)
+            {
+                kestrel.Listen(introspection, o => o.Protocols = HttpProtocols.Http1);
+            }
+
+            if (settings.MetricsEndpoint is { } metrics)
+            {
+                kestrel.Listen(metrics, o => o.Protocols = HttpProtocols.Http1);
+            }
+        });
+
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 64 * 1024);
+        var health = new HealthServiceImpl();
+        builder.Services.AddSingleton(health);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton<IpamdMetrics>();
+        IpamdNode? nodeReference = null;
+        builder.Services.AddSingleton(_ => nodeReference ?? throw new InvalidOperationException("the node is not built yet"));
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddMeter(IpamdMetrics.MeterName)
+            .AddPrometheusExporter(o => o.DisableTotalNameSuffixForCounters = true));
+
+        await using var app = builder.Build();
+        var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
+        var logger = loggerFactory.CreateLogger("vpc-cni-ipamd");
+        var metricsInstance = app.Services.GetRequiredService<IpamdMetrics>();
+        var (cloud, cloudResources) = await CloudFactory.CreateAsync(settings, Environment.GetEnvironmentVariable, TimeProvider.System, loggerFactory, cancellationToken);
+        await using var cloudLifetime = cloudResources;
+        INodeNetwork network = settings.ManageHostNetwork ? new LinuxNodeNetwork(settings, TimeProvider.System, loggerFactory) : new NoNodeNetwork();
+        await using var node = new IpamdNode(cloud, settings, network, TimeProvider.System, loggerFactory, metricsInstance);
+        metricsInstance.Observe(node.Controller);
+
+        nodeReference = node;
+        app.MapGrpcService<CniBackendService>();
+        app.MapGrpcService<PluginBackendService>();
+        app.MapGrpcService<HealthServiceImpl>();
+        if (settings.IntrospectionEndpoint is { } introspectionEndpoint)
+        {
+            app.MapGet("/{**path}", async (HttpContext context) =>
+            {
+                var (status, body) = Introspection.Handle(context.Request.Path.Value ?? "/", node, settings);
+                context.Response.StatusCode = status;
+                context.Response.ContentType = "application/json";
+                await context.Response.Body.WriteAsync(body);
+            }).RequireHost($"*:{introspectionEndpoint.Port}");
+        }
+
+        if (settings.MetricsEndpoint is { } metricsEndpoint)
+        {
+            app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{metricsEndpoint.Port}");
+        }
+
+        health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);
+        health.SetStatus("grpc.health.v1.aws-node", HealthCheckResponse.Types.ServingStatus.NotServing);
+        await app.StartAsync(cancellationToken);
+        File.SetUnixFileMode(settings.SocketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite);
+
+        try
+        {
+            await node.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var message = ex.Message;
+            logger.LogCritical(ex, "node initialisation failed: {Message}", message);
+            await app.StopAsync(CancellationToken.None);
+            return 1;
+        }
+
+        health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
+        health.SetStatus("grpc.health.v1.aws-node", HealthCheckResponse.Types.ServingStatus.Serving);
+        if (settings.CniConfDirectory is { } confDir)
+        {
+            var options = PluginInstallOptions.FromEnvironment(Environment.GetEnvironmentVariable) with { IpamdAddress = settings.SocketPath };
+            var written = NodeInstaller.WriteConflist(options, confDir);
+            logger.LogInformation("wrote {Path}", written);
+        }
+
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = cancellationToken.Register(() => stopped.TrySetResult());
+        using var appStopping = app.Lifetime.ApplicationStopping.Register(() => stopped.TrySetResult());
+        await stopped.Task;
+
+        // Graceful: stop growing and compact the record while gRPC still serves DELs, then stop the server.
+        await node.StopAsync(CancellationToken.None);
+        await app.StopAsync(CancellationToken.None);
+        TryDelete(settings.SocketPath);
+        return 0;
+    }
+
+    private static void PrepareSocket(string path)
+    {
+        var directory = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        TryDelete(path);
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

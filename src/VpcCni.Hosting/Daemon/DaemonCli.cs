@@ -1,0 +1,243 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Grpc.Health.V1;
+using VpcCni.Aws.Limits;
+using VpcCni.Hosting.Configuration;
+using VpcCni.Hosting.Node;
+using VpcCni.Hosting.Rpc;
+using VpcCni.Ipam;
+
+namespace VpcCni.Hosting.Daemon;
+
+/// <summary>
+/// The vpc-cni-ipamd command line: run (the daemon), init, status, health, max-pods, plan. The executable passes in
+/// the server (it owns the ASP.NET Core host); everything else is here so tests can reach it.
+/// </summary>
+public static class DaemonCli
+{
+    public const string Usage = """
+        usage: vpc-cni-ipamd [COMMAND] [OPTIONS]
+
+          run (default)  the daemon: --cloud aws|simulated, --instance-type T (simulated), --socket PATH,
+                         --grpc-tcp 127.0.0.1:50051, --checkpoint PATH, --cni-conf-dir DIR (write the conflist when
+                         ready), --no-host-network; every upstream variable (WARM_ENI_TARGET, ...) from the environment
+          init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]:
+                         install the plugin and conflist atomically and set the host sysctls
+          status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
+          health         [--socket PATH] [--timeout 5s]: gRPC health check; exit 0 when SERVING
+          max-pods       --instance-type T | --all [--prefix-delegation] [--custom-networking] [--max-eni N] [--cpus N]
+          plan           --instance-type T --pods N [--warm-eni-target N] [--warm-ip-target N] [--minimum-ip-target N]
+                         [--warm-prefix-target N] [--prefix-delegation] [--json] [--workload FILE [--svg FILE]]
+
+        max-pods rules: secondary-IP mode = ENIs × (IPv4 per ENI − 1) + 2, as upstream's eni-max-pods.txt.
+        Prefix delegation = ENIs × (IPv4 per ENI − 1) × 16 + 2; custom networking uses one ENI fewer. With the vCPU
+        count known (--cpus), the EKS calculator's cap applies: 110 below 30 vCPUs, else 250.
+        """;
+
+    private static readonly HashSet<string> Flags = new(StringComparer.Ordinal)
+    {
+        "no-host-network", "skip-sysctls", "all", "prefix-delegation", "custom-networking", "json", "help",
+    };
+
+    /// <summary>Runs a command; returns the process exit code (2 for usage errors).</summary>
+    public static async Task<int> RunAsync(
+        IReadOnlyList<string> args,
+        Func<DaemonSettings, CancellationToken, Task<int>> runServer,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runServer);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            var line = CommandLine.Parse(args, "run", Flags);
+            if (line.Flag("help") || line.Command is "help" or "-h")
+            {
+                await output.WriteLineAsync(Usage).ConfigureAwait(false);
+                return 0;
+            }
+
+            switch (line.Command)
+            {
+                case "run":
+                    var settings = ReadRunSettings(line, EnvironmentReader.Process);
+                    line.EnsureAllUsed();
+                    return await runServer(settings, cancellationToken).ConfigureAwait(false);
+                case "init":
+                    return Init(line, output);
+                case "status":
+                    return await StatusAsync(line, output, error, cancellationToken).ConfigureAwait(false);
+                case "health":
+                    return await HealthAsync(line, output, error, cancellationToken).ConfigureAwait(false);
+                case "max-pods":
+                    return MaxPods(line, output);
+                case "plan":
+                    return await PlanCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false);
+                default:
+                    throw new CommandLineException($"unknown command \"{line.Command}\"");
+            }
+        }
+        catch (CommandLineException ex)
+        {
+            await error.WriteLineAsync($"vpc-cni-ipamd: {ex.Message}\n\n{Usage}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (InvalidSettingException ex)
+        {
+            await error.WriteLineAsync($"vpc-cni-ipamd: invalid setting {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (ArgumentException ex)
+        {
+            await error.WriteLineAsync($"vpc-cni-ipamd: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+    }
+
+    /// <summary>The run command's settings: the environment, then the flags.</summary>
+    public static DaemonSettings ReadRunSettings(CommandLine line, EnvironmentReader environment)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var settings = DaemonSettings.FromEnvironment(environment);
+        var cloud = line.Get("cloud") ?? "aws";
+        settings = settings with
+        {
+            Cloud = cloud switch
+            {
+                "aws" => CloudKind.Aws,
+                "simulated" => CloudKind.Simulated,
+                _ => throw new CommandLineException($"--cloud \"{cloud}\" must be aws or simulated"),
+            },
+            SimulatedInstanceType = line.Get("instance-type") ?? settings.SimulatedInstanceType,
+            SocketPath = line.Get("socket") ?? settings.SocketPath,
+            CheckpointPath = line.Get("checkpoint") ?? settings.CheckpointPath,
+            CniConfDirectory = line.Get("cni-conf-dir"),
+            ManageHostNetwork = !line.Flag("no-host-network"),
+        };
+        if (line.Get("grpc-tcp") is { } tcp)
+        {
+            settings = settings with
+            {
+                GrpcTcpEndpoint = IPEndPoint.TryParse(tcp, out var endpoint) && endpoint.Port > 0
+                    ? endpoint
+                    : throw new CommandLineException($"--grpc-tcp \"{tcp}\" must be host:port"),
+            };
+        }
+
+        if (settings.Cloud == CloudKind.Simulated && !InstanceLimitsCatalog.TryGet(settings.SimulatedInstanceType, out _))
+        {
+            throw new CommandLineException($"--instance-type \"{settings.SimulatedInstanceType}\" is not a known instance type");
+        }
+
+        return settings;
+    }
+
+    private static int Init(CommandLine line, TextWriter output)
+    {
+        var source = line.Require("plugin-source");
+        var binDir = line.Require("cni-bin-dir");
+        var confDir = line.Get("cni-conf-dir");
+        var socket = line.Get("socket");
+        var skipSysctls = line.Flag("skip-sysctls");
+        line.EnsureAllUsed();
+
+        var options = PluginInstallOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+        if (socket is not null)
+        {
+            options = options with { IpamdAddress = socket };
+        }
+
+        output.WriteLine($"installed {NodeInstaller.InstallPlugin(source, binDir, options.PluginType)}");
+        if (confDir is not null)
+        {
+            output.WriteLine($"wrote {NodeInstaller.WriteConflist(options, confDir)}");
+        }
+
+        if (!skipSysctls)
+        {
+            foreach (var (key, value) in NodeInstaller.ApplyInitSysctls(Environment.GetEnvironmentVariable))
+            {
+                output.WriteLine($"sysctl {key.Replace('/', '.')}={value}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> StatusAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var address = line.Get("introspection") ?? "127.0.0.1:61679";
+        line.EnsureAllUsed();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        JsonDocument enis;
+        try
+        {
+            var body = await http.GetByteArrayAsync(new Uri($"http://{address}/v1/enis"), cancellationToken).ConfigureAwait(false);
+            enis = JsonDocument.Parse(body);
+        }
+        catch (HttpRequestException ex)
+        {
+            await error.WriteLineAsync($"vpc-cni-ipamd: cannot read introspection at {address}: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        using (enis)
+        {
+            output.WriteLine(StatusTable.Render(enis.RootElement));
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> HealthAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var socket = line.Get("socket") ?? IpamdChannel.DefaultSocketPath;
+        var timeout = line.Duration("timeout") ?? TimeSpan.FromSeconds(5);
+        line.EnsureAllUsed();
+        using var channel = IpamdChannel.Create(socket, timeout);
+        var client = new Health.HealthClient(channel);
+        try
+        {
+            var reply = await client.CheckAsync(new HealthCheckRequest(), deadline: DateTime.UtcNow.Add(timeout), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync(reply.Status.ToString()).ConfigureAwait(false);
+            return reply.Status == HealthCheckResponse.Types.ServingStatus.Serving ? 0 : 1;
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            await error.WriteLineAsync($"health check of {socket} failed: {ex.Status.StatusCode} {ex.Status.Detail}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    private static int MaxPods(CommandLine line, TextWriter output)
+    {
+        var options = new MaxPodsOptions(
+            PrefixDelegation: line.Flag("prefix-delegation"),
+            CustomNetworking: line.Flag("custom-networking"),
+            MaxEni: line.Int("max-eni", 1, 1000),
+            VCpus: line.Int("cpus", 1, 10_000));
+        if (line.Flag("all"))
+        {
+            line.EnsureAllUsed();
+            foreach (var limits in InstanceLimitsCatalog.All.OrderBy(l => l.InstanceType, StringComparer.Ordinal))
+            {
+                output.WriteLine($"{limits.InstanceType} {MaxPodsCalculator.Calculate(limits, options).ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            return 0;
+        }
+
+        var type = line.Require("instance-type");
+        line.EnsureAllUsed();
+        if (!InstanceLimitsCatalog.TryGet(type, out var found))
+        {
+            throw new CommandLineException($"--instance-type \"{type}\" is not a known instance type");
+        }
+
+        output.WriteLine(MaxPodsCalculator.Calculate(found, options).ToString(CultureInfo.InvariantCulture));
+        return 0;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using VpcCni.Ipam;
+
+namespace VpcCni.Hosting.Daemon;
+
+/// <summary>
+/// The introspection API's payloads, with upstream's paths and shapes (pkg/ipamd/introspect.go), written with
+/// Utf8JsonWriter (no reflection). The HTTP listener lives in the daemon executable.
+/// </summary>
+public static class Introspection
+{
+    public static IReadOnlyList<string> Paths { get; } = ["/v1/enis", "/v1/eni-configs", "/v1/networkutils-env-settings", "/v1/ipamd-env-settings", "/v1/pool"];
+
+    /// <summary>Returns (status code, JSON body) for a path; unknown paths list the commands, as upstream.</summary>
+    public static (int Status, byte[] Body) Handle(string path, IpamdNode node, DaemonSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(settings);
+        return path.TrimEnd('/') switch
+        {
+            "/v1/enis" => node.IsReady ? (200, Enis(node)) : (503, Json(w => w.WriteStringValue(node.State))),
+            "/v1/eni-configs" => (404, Json(w => w.WriteStringValue("custom networking (ENIConfig) is not configured on this node"))),
+            "/v1/networkutils-env-settings" => (200, NetworkSettings(settings)),
+            "/v1/ipamd-env-settings" => (200, IpamSettings(settings)),
+            "/v1/pool" => (200, Pool(node)),
+            _ => (200, Json(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("AvailableCommands");
+                foreach (var p in Paths)
+                {
+                    w.WriteStringValue(p);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            })),
+        };
+    }
+
+    private static byte[] Enis(IpamdNode node)
+    {
+        var ds = node.Controller.Datastore;
+        var stats = ds.GetStats();
+        var allocations = ds.GetAllocations();
+        return Json(w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartObject(ds.NetworkCard.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteNumber("TotalIPs", stats.TotalIPs);
+            w.WriteNumber("AssignedIPs", stats.AssignedIPs);
+            w.WriteNumber("CooldownIPs", stats.CoolingIPs);
+            w.WriteStartObject("ENIs");
+            foreach (var eni in ds.GetEniStates())
+            {
+                w.WriteStartObject(eni.Id);
+                w.WriteString("ID", eni.Id);
+                w.WriteBoolean("IsPrimary", eni.IsPrimary);
+                w.WriteBoolean("IsTrunk", eni.IsTrunk);
+                w.WriteBoolean("IsEFA", eni.IsEfa);
+                w.WriteNumber("DeviceNumber", eni.DeviceNumber);
+                w.WriteStartObject("AvailableIPv4Cidrs");
+                foreach (var cidr in ds.GetCidrs(eni.Id))
+                {
+                    w.WriteStartObject(cidr.ToString());
+                    w.WriteStartObject("Cidr");
+                    w.WriteString("IP", cidr.BaseAddress.ToString());
+                    w.WriteString("Mask", Convert.ToBase64String(MaskBytes(cidr.PrefixLength)));
+                    w.WriteEndObject();
+                    w.WriteStartObject("IPAddresses");
+                    foreach (var a in allocations)
+                    {
+                        var address = a.Address.ToIPAddress();
+                        if (!cidr.Contains(address))
+                        {
+                            continue;
+                        }
+
+                        w.WriteStartObject(address.ToString());
+                        w.WriteString("Address", address.ToString());
+                        w.WriteStartObject("IPAMKey");
+                        w.WriteString("networkName", a.Key.NetworkName);
+
+                        // Upstream blanks these since v1.23.0.
+                        w.WriteString("containerID", "");
+                        w.WriteString("ifName", "");
+                        w.WriteEndObject();
+                        w.WriteStartObject("IPAMMetadata");
+                        w.WriteString("k8sPodNamespace", a.Metadata.Namespace ?? "");
+                        w.WriteString("k8sPodName", a.Metadata.Name ?? "");
+                        w.WriteNumber("interfacesCount", a.Metadata.InterfacesCount);
+                        w.WriteEndObject();
+                        w.WriteString("AssignedTime", DateTimeOffset.FromUnixTimeMilliseconds(a.AllocatedAtUnixNanoseconds / 1_000_000).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
+                        w.WriteString("UnassignedTime", "0001-01-01T00:00:00Z");
+                        w.WriteEndObject();
+                    }
+
+                    w.WriteEndObject();
+                    w.WriteBoolean("IsPrefix", cidr.PrefixLength < 32);
+                    w.WriteString("AddressFamily", "");
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+                w.WriteStartObject("IPv6Cidrs");
+                w.WriteEndObject();
+                w.WriteBoolean("IsExcludedForPodIPs", eni.IsExcluded);
+                w.WriteNumber("RouteTableID", eni.IsPrimary ? 254 : eni.DeviceNumber + 1);
+                w.WriteNumber("Addresses", eni.Addresses);
+                w.WriteNumber("Assigned", eni.Assigned);
+                w.WriteNumber("Cooling", eni.Cooling);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    private static byte[] Pool(IpamdNode node) => Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("State", node.State);
+        if (node.IsReady)
+        {
+            var stats = node.Controller.Datastore.GetStats();
+            w.WriteNumber("Enis", node.Controller.Datastore.EniCount);
+            w.WriteNumber("TotalIPs", stats.TotalIPs);
+            w.WriteNumber("AssignedIPs", stats.AssignedIPs);
+            w.WriteNumber("CoolingIPs", stats.CoolingIPs);
+            w.WriteNumber("TotalPrefixes", stats.TotalPrefixes);
+            w.WriteNumber("WaitingAssignments", node.Controller.WaitingAssignments);
+            w.WriteString("Blocked", node.Controller.LastDecision.Blocked.ToString());
+        }
+
+        w.WriteEndObject();
+    });
+
+    private static byte[] NetworkSettings(DaemonSettings s) => Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber("AWS_VPC_K8S_CNI_CONNMARK", s.ConnectionMark);
+        w.WritePropertyName("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS");
+        if (s.ExcludeSnatCidrs.Count == 0)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            w.WriteStartArray();
+            foreach (var c in s.ExcludeSnatCidrs)
+            {
+                w.WriteStringValue(c.ToString());
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteBoolean("AWS_VPC_K8S_CNI_EXTERNALSNAT", s.ExternalSnat);
+        w.WriteNull("AWS_EXTERNAL_SERVICE_CIDRS");
+        w.WriteNumber("AWS_VPC_ENI_MTU", s.EniMtu);
+        w.WriteString("AWS_VPC_K8S_CNI_VETHPREFIX", s.VethPrefix);
+        w.WriteBoolean("AWS_VPC_CNI_NODE_PORT_SUPPORT", s.NodePortSupport);
+        w.WriteNumber("AWS_VPC_K8S_CNI_RANDOMIZESNAT", s.SnatRandomization switch
+        {
+            Linux.Snat.SnatRandomization.None => 0,
+            Linux.Snat.SnatRandomization.Random => 1,
+            _ => 2,
+        });
+        w.WriteEndObject();
+    });
+
+    private static byte[] IpamSettings(DaemonSettings s) => Json(w =>
+    {
+        w.WriteStartObject();
+        w.WriteNumber("WARM_IP_TARGET", s.Ipam.WarmIpTarget);
+        w.WriteNumber("WARM_ENI_TARGET", s.Ipam.WarmEniTarget);
+        w.WriteNumber("MINIMUM_IP_TARGET", s.Ipam.MinimumIpTarget);
+        w.WriteNumber("WARM_PREFIX_TARGET", s.Ipam.WarmPrefixTarget);
+        w.WriteBoolean("ENABLE_PREFIX_DELEGATION", s.Ipam.EnablePrefixDelegation);
+        w.WriteBoolean("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", s.Ipam.UseCustomNetworking);
+        w.WriteBoolean("AWS_MANAGE_ENIS_NON_SCHEDULABLE", false);
+        w.WriteBoolean("ENABLE_SUBNET_DISCOVERY", true);
+        w.WriteString("VPC_CNI_POOL_POLICY", s.Ipam.PoolPolicy.ToString());
+        w.WriteEndObject();
+    });
+
+    private static byte[] MaskBytes(int prefixLength)
+    {
+        var mask = prefixLength == 0 ? 0u : uint.MaxValue << (32 - prefixLength);
+        return [(byte)(mask >> 24), (byte)(mask >> 16), (byte)(mask >> 8), (byte)mask];
+    }
+
+    private static byte[] Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}

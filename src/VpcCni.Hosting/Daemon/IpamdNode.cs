@@ -1,0 +1,317 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using VpcCni.Cloud;
+using VpcCni.Hosting.Rpc;
+using VpcCni.Ipam;
+using VpcCni.Ipam.Durable;
+
+namespace VpcCni.Hosting.Daemon;
+
+/// <summary>
+/// The node's address manager as the gRPC services see it: node initialisation, the pool controller, and the
+/// request handling of AddNetwork/DelNetwork and VpcCni's CHECK/STATUS/GC calls. Host networking is delegated to
+/// an <see cref="INodeNetwork"/> (the Linux datapath, or nothing on a simulated node without real ENIs).
+/// </summary>
+public sealed partial class IpamdNode : IAsyncDisposable
+{
+    /// <summary>Container ids, interface and network names longer than this are refused (runtimes use 64).</summary>
+    public const int MaxIdentifierLength = 256;
+
+    private readonly IEniProvider _cloud;
+    private readonly DaemonSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly INodeNetwork _network;
+    private readonly DurableAllocationStore _store;
+    private readonly PoolController _controller;
+    private readonly IpamdMetrics _metrics;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _poolLoop;
+    private InstanceIdentity? _instance;
+    private volatile string _state = "initialising";
+
+    public IpamdNode(IEniProvider cloud, DaemonSettings settings, INodeNetwork network, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null, IpamdMetrics? metrics = null)
+    {
+        ArgumentNullException.ThrowIfNull(cloud);
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(network);
+        _cloud = cloud;
+        _settings = settings;
+        _network = network;
+        _time = timeProvider;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _logger = loggerFactory.CreateLogger("VpcCni.Daemon");
+        _metrics = metrics ?? new IpamdMetrics();
+        _store = new DurableAllocationStore(settings.CheckpointPath);
+        _controller = new PoolController(new MeteredEniProvider(cloud, _metrics, timeProvider), settings.Ipam, timeProvider, _store, network.Liveness,
+            loggerFactory.CreateLogger<PoolController>(), networkCard: 0, eniHook: network);
+    }
+
+    /// <summary>True once the node is initialised and ADDs are served.</summary>
+    public bool IsReady => _state == "ready";
+
+    /// <summary>Human-readable state (initialising, ready, stopping, failed: ...).</summary>
+    public string State => _state;
+
+    public PoolController Controller => _controller;
+
+    public InstanceIdentity? Instance => _instance;
+
+    public IpamdMetrics Metrics => _metrics;
+
+    /// <summary>Node initialisation (upstream nodeInit): identity, host network, pool restore and first round; then the pool loop.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            _instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+            await _network.SetupNodeAsync(_instance, cancellationToken).ConfigureAwait(false);
+            await _controller.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            _state = "ready";
+            _metrics.RecordStartup(_time.GetElapsedTime(started), success: true);
+            var stats = _controller.Datastore.GetStats();
+            LogReady(_logger, _instance.InstanceId, _instance.InstanceType, stats);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _state = "failed: " + ex.Message;
+            _metrics.RecordStartup(_time.GetElapsedTime(started), success: false);
+            throw;
+        }
+
+        _poolLoop = Task.Run(() => _controller.RunAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    /// <summary>Graceful stop: no more growth, the journal is compacted; DELs are still served until disposal.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _state = "stopping";
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_poolLoop is not null)
+        {
+            try
+            {
+                await _poolLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await _controller.CompactRecordAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping.Cancel();
+        _controller.Dispose();
+        await _store.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    /// <summary>AddNetwork: validate, assign, and describe the address for the plugin.</summary>
+    public async Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        _metrics.AddRequests.Add(1);
+        var invalid = Validate(request.NetworkName, request.ContainerID, request.IfName) ?? ValidateLength("K8S_POD_NAME", request.K8SPODNAME) ?? ValidateLength("K8S_POD_NAMESPACE", request.K8SPODNAMESPACE);
+        if (invalid is not null)
+        {
+            return new AddNetworkReply { Success = false, FailureReason = invalid };
+        }
+
+        if (!IsReady)
+        {
+            return new AddNetworkReply { Success = false, FailureReason = $"ipamd is not ready ({_state})" };
+        }
+
+        if (request.RequiresMultiNICAttachment)
+        {
+            return new AddNetworkReply { Success = false, FailureReason = "multi-NIC attachments are not supported (ENABLE_MULTI_NIC is off)" };
+        }
+
+        var started = _time.GetTimestamp();
+        var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
+        var result = await _controller.AssignAsync(key, new PodMetadata(request.K8SPODNAMESPACE, request.K8SPODNAME), cancellationToken).ConfigureAwait(false);
+        _metrics.AssignWait.Record(_time.GetElapsedTime(started).TotalSeconds);
+        if (!result.Succeeded)
+        {
+            _metrics.NoAvailableAddresses.Add(1);
+            LogAssignFailed(_logger, key, result.Failure, result.Detail ?? "");
+            return new AddNetworkReply { Success = false, FailureReason = $"{result.Failure}: {result.Detail}" };
+        }
+
+        var reply = new AddNetworkReply { Success = true, UseExternalSNAT = _settings.ExternalSnat };
+        reply.IPAllocationMetadata.Add(new IPAllocationMetadata
+        {
+            IPv4Addr = result.Address.ToIPAddress().ToString(),
+            DeviceNumber = result.DeviceNumber,
+            RouteTableId = RouteTableOf(result.RouteTableId),
+        });
+        foreach (var cidr in _instance?.VpcCidrs ?? [])
+        {
+            reply.VPCv4CIDRs.Add(cidr.ToString());
+        }
+
+        if (!_settings.ExternalSnat)
+        {
+            foreach (var cidr in _settings.ExcludeSnatCidrs)
+            {
+                reply.VPCv4CIDRs.Add(cidr.ToString());
+            }
+        }
+
+        LogAssigned(_logger, key, reply.IPAllocationMetadata[0].IPv4Addr, result.Reused);
+        return reply;
+    }
+
+    /// <summary>DelNetwork: release; an unknown attachment succeeds with no address (DEL is idempotent).</summary>
+    public async Task<DelNetworkReply> DelNetworkAsync(DelNetworkRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        _metrics.DelRequests.Add(1, new KeyValuePair<string, object?>("reason", string.IsNullOrEmpty(request.Reason) ? "PodDeleted" : request.Reason));
+        var invalid = Validate(request.NetworkName, request.ContainerID, request.IfName);
+        if (invalid is not null)
+        {
+            return new DelNetworkReply { Success = false };
+        }
+
+        var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
+        var result = await _controller.UnassignAsync(key, cancellationToken).ConfigureAwait(false);
+        var reply = new DelNetworkReply { Success = true };
+        if (result.Known)
+        {
+            reply.IPAllocationMetadata.Add(new IPAllocationMetadata
+            {
+                IPv4Addr = result.Address.ToIPAddress().ToString(),
+                DeviceNumber = result.DeviceNumber,
+                RouteTableId = RouteTableOf(result.RouteTableId),
+            });
+            LogReleased(_logger, key, reply.IPAllocationMetadata[0].IPv4Addr);
+        }
+
+        return reply;
+    }
+
+    /// <summary>CHECK support: the record of one attachment.</summary>
+    public GetAttachmentReply GetAttachment(GetAttachmentRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsReady || Validate(request.NetworkName, request.ContainerID, request.IfName) is not null)
+        {
+            return new GetAttachmentReply { Found = false };
+        }
+
+        var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
+        if (!_controller.Datastore.TryGetAssignment(key, out var record, out var device, out var table))
+        {
+            return new GetAttachmentReply { Found = false };
+        }
+
+        return new GetAttachmentReply
+        {
+            Found = true,
+            IPv4Addr = record.Address.ToIPAddress().ToString(),
+            DeviceNumber = device,
+            RouteTableId = RouteTableOf(table),
+            PodNamespace = record.Metadata.Namespace ?? "",
+            PodName = record.Metadata.Name ?? "",
+        };
+    }
+
+    /// <summary>STATUS support: can an ADD be served now (or soon)?</summary>
+    public GetStatusReply GetStatus()
+    {
+        if (!IsReady)
+        {
+            return new GetStatusReply { Ready = false, Reason = $"ipamd is {_state}", LimitedConnectivity = _state.StartsWith("failed", StringComparison.Ordinal) };
+        }
+
+        var stats = _controller.Datastore.GetStats();
+        var decision = _controller.LastDecision;
+        var canGrow = decision.Blocked == GrowthBlock.None;
+        var ready = stats.ReadyIPs > 0 || canGrow;
+        return new GetStatusReply
+        {
+            Ready = ready,
+            Reason = ready ? "" : $"no free address and the pool cannot grow ({decision.Blocked})",
+            AvailableIPs = stats.ReadyIPs,
+            AssignedIPs = stats.AssignedIPs,
+            CanGrow = canGrow,
+        };
+    }
+
+    /// <summary>GC: releases every allocation of the network whose attachment the runtime no longer lists.</summary>
+    public async Task<GarbageCollectReply> GarbageCollectAsync(GarbageCollectRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var reply = new GarbageCollectReply();
+        if (!IsReady)
+        {
+            reply.Errors.Add($"ipamd is {_state}");
+            return reply;
+        }
+
+        var valid = request.ValidAttachments.Select(a => (a.ContainerID, a.IfName)).ToHashSet();
+        foreach (var record in _controller.Datastore.GetAllocations())
+        {
+            if (record.Key.NetworkName != request.NetworkName || valid.Contains((record.Key.ContainerId, record.Key.IfName)))
+            {
+                continue;
+            }
+
+            try
+            {
+                var released = await _controller.UnassignAsync(record.Key, cancellationToken).ConfigureAwait(false);
+                if (released.Known)
+                {
+                    reply.Released.Add(new ReleasedAttachment
+                    {
+                        ContainerID = record.Key.ContainerId,
+                        IfName = record.Key.IfName,
+                        IPv4Addr = released.Address.ToIPAddress().ToString(),
+                        RouteTableId = RouteTableOf(released.RouteTableId),
+                        PodNamespace = record.Metadata.Namespace ?? "",
+                        PodName = record.Metadata.Name ?? "",
+                    });
+                }
+            }
+            catch (Exception ex) when (ex is IOException or DurableRecordException)
+            {
+                reply.Errors.Add($"{record.Key}: {ex.Message}");
+            }
+        }
+
+        return reply;
+    }
+
+    /// <summary>Upstream's table ids: main (254) for the primary ENI, device number + 1 otherwise.</summary>
+    private static int RouteTableOf(int datastoreTable) => datastoreTable == 0 ? 254 : datastoreTable;
+
+    private static string? Validate(string networkName, string containerId, string ifName)
+    {
+        if (string.IsNullOrEmpty(networkName) || string.IsNullOrEmpty(containerId) || string.IsNullOrEmpty(ifName))
+        {
+            return "NetworkName, ContainerID and IfName are required";
+        }
+
+        return ValidateLength("NetworkName", networkName) ?? ValidateLength("ContainerID", containerId) ?? ValidateLength("IfName", ifName);
+    }
+
+    private static string? ValidateLength(string field, string value) =>
+        value.Length > MaxIdentifierLength ? $"{field} is longer than {MaxIdentifierLength} characters" : null;
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "node {InstanceId} ({InstanceType}) ready: {Stats}")]
+    private static partial void LogReady(ILogger logger, string instanceId, string instanceType, PoolStats stats);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "assigned {Address} to {Key} (reused: {Reused})")]
+    private static partial void LogAssigned(ILogger logger, AttachmentKey key, string address, bool reused);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "no address for {Key}: {Reason} {Detail}")]
+    private static partial void LogAssignFailed(ILogger logger, AttachmentKey key, AssignFailureReason reason, string detail);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
+    private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);
+}

@@ -1,0 +1,130 @@
+using System.Net.NetworkInformation;
+using Microsoft.Extensions.Logging;
+using VpcCni.Cloud;
+using VpcCni.Ipam;
+using VpcCni.Ipam.Durable;
+using NetworkInterface = VpcCni.Cloud.NetworkInterface;
+using VpcCni.Linux.Host;
+using VpcCni.Linux.Namespaces;
+using VpcCni.Linux.Netlink;
+using VpcCni.Linux.Pods;
+using VpcCni.Linux.Snat;
+
+namespace VpcCni.Hosting.Daemon;
+
+/// <summary>The host-side networking the daemon owns: node setup, and per-ENI routes/rules as ENIs come and go.</summary>
+public interface INodeNetwork : IEniLifecycleHook
+{
+    /// <summary>Evidence used at restore time that a recorded pod is gone; null for none.</summary>
+    IPodLivenessEvidence? Liveness { get; }
+
+    /// <summary>Primary ENI, host sysctls and SNAT/connmark rules (upstream SetupHostNetwork).</summary>
+    Task SetupNodeAsync(InstanceIdentity instance, CancellationToken cancellationToken);
+}
+
+/// <summary>No host networking (a daemon on the in-process simulated cloud, where ENIs have no links).</summary>
+public sealed class NoNodeNetwork : INodeNetwork
+{
+    public IPodLivenessEvidence? Liveness => null;
+
+    public Task SetupNodeAsync(InstanceIdentity instance, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public ValueTask OnEniAddedAsync(NetworkInterface eni, int routeTableId, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    public ValueTask OnEniRemovedAsync(NetworkInterface eni, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}
+
+/// <summary>The Linux datapath of the namespace the daemon runs in (the node).</summary>
+public sealed class LinuxNodeNetwork : INodeNetwork, IDisposable
+{
+    private readonly DaemonSettings _settings;
+    private readonly NetworkNamespace _namespace;
+    private readonly HostNetworkDatapath _host;
+    private readonly SnatReconciler _snat;
+    private readonly RtNetlinkClient _netlink;
+
+    public LinuxNodeNetwork(DaemonSettings settings, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        _settings = settings;
+        _namespace = NetworkNamespace.Open("/proc/self/ns/net");
+        _host = new HostNetworkDatapath(_namespace, timeProvider, logger: loggerFactory.CreateLogger<HostNetworkDatapath>());
+        _snat = new SnatReconciler(_namespace, settings.NetfilterBackend, logger: loggerFactory.CreateLogger<SnatReconciler>());
+        _netlink = RtNetlinkClient.Open(_namespace);
+        Liveness = new HostVethLiveness(_netlink, settings.VethPrefix);
+    }
+
+    public IPodLivenessEvidence? Liveness { get; }
+
+    /// <summary>The SNAT backend in use after setup (metrics).</summary>
+    public ConnmarkBackend Backend => _snat.Backend;
+
+    public async Task SetupNodeAsync(InstanceIdentity instance, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        var primary = await _host.SetupPrimaryEniAsync(new PrimaryEniConfiguration(PhysicalAddress.Parse(instance.PrimaryMacAddress.Replace(':', '-')))
+        {
+            Mtu = _settings.EniMtu,
+            ConnectionMark = _settings.ConnectionMark,
+            NodePortSupport = _settings.NodePortSupport,
+            ExternalSnat = _settings.ExternalSnat,
+        }, cancellationToken).ConfigureAwait(false);
+
+        _snat.Reconcile(new SnatConfiguration(primary.Name, instance.PrimaryIPv4, instance.VpcCidrs)
+        {
+            ExcludedCidrs = _settings.ExcludeSnatCidrs,
+            ExternalSnat = _settings.ExternalSnat,
+            Randomization = _settings.SnatRandomization,
+            ConnectionMark = _settings.ConnectionMark,
+            VethPrefix = _settings.VethPrefix,
+            NodePortSupport = _settings.NodePortSupport,
+        });
+    }
+
+    public async ValueTask OnEniAddedAsync(NetworkInterface eni, int routeTableId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(eni);
+        if (eni.IsPrimary)
+        {
+            return;
+        }
+
+        await _host.SetupSecondaryEniAsync(
+            new SecondaryEniConfiguration(PhysicalAddress.Parse(eni.MacAddress.Replace(':', '-')), eni.PrimaryIPv4, eni.SubnetCidr, routeTableId) { Mtu = _settings.EniMtu },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public ValueTask OnEniRemovedAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(eni);
+        if (!eni.IsPrimary)
+        {
+            _host.RemoveSecondaryEniRules(eni.PrimaryIPv4);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        _netlink.Dispose();
+        _host.Dispose();
+        _namespace.Dispose();
+    }
+
+    /// <summary>A recorded pod whose host veth no longer exists is gone (its sandbox was torn down).</summary>
+    private sealed class HostVethLiveness(RtNetlinkClient netlink, string vethPrefix) : IPodLivenessEvidence
+    {
+        public bool IsPodGone(AllocationRecord allocation)
+        {
+            if (string.IsNullOrEmpty(allocation.Metadata.Namespace) || string.IsNullOrEmpty(allocation.Metadata.Name))
+            {
+                return false;
+            }
+
+            var veth = PodNetworkDatapath.HostVethName(vethPrefix, allocation.Metadata.Namespace, allocation.Metadata.Name);
+            return netlink.FindLinkByName(veth) is null;
+        }
+    }
+}

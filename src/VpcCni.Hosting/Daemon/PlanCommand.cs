@@ -1,0 +1,102 @@
+using VpcCni.Aws.Limits;
+using VpcCni.Cloud;
+using VpcCni.Ipam;
+
+namespace VpcCni.Hosting.Daemon;
+
+/// <summary>`vpc-cni-ipamd plan`: the converged pool for N pods, or a workload replay per policy.</summary>
+internal static class PlanCommand
+{
+    public static async Task<int> RunAsync(CommandLine line, TextWriter output, CancellationToken cancellationToken)
+    {
+        var type = line.Require("instance-type");
+        if (!InstanceLimitsCatalog.TryGet(type, out var limits))
+        {
+            throw new CommandLineException($"--instance-type \"{type}\" is not a known instance type");
+        }
+
+        var options = new IpamOptions
+        {
+            WarmEniTarget = line.Int("warm-eni-target") ?? 1,
+            WarmIpTarget = line.Int("warm-ip-target") ?? 0,
+            MinimumIpTarget = line.Int("minimum-ip-target") ?? 0,
+            WarmPrefixTarget = line.Int("warm-prefix-target") ?? 0,
+            EnablePrefixDelegation = line.Flag("prefix-delegation"),
+        };
+        var validation = new IpamOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new CommandLineException(validation.FailureMessage);
+        }
+
+        var json = line.Flag("json");
+        var workload = line.Get("workload");
+        var svg = line.Get("svg");
+        if (workload is null)
+        {
+            var pods = line.Int("pods", 0, 100_000) ?? throw new CommandLineException("--pods is required (or --workload FILE)");
+            line.EnsureAllUsed();
+            var plan = PoolPlanner.Plan(limits, options, pods);
+            await output.WriteLineAsync(json ? plan.ToJson() : FormatPlan(limits, options, pods, plan)).ConfigureAwait(false);
+            return 0;
+        }
+
+        line.EnsureAllUsed();
+        if (!File.Exists(workload))
+        {
+            throw new CommandLineException($"--workload {workload}: file not found");
+        }
+
+        WorkloadTrace trace;
+        try
+        {
+            trace = WorkloadTrace.Parse(await File.ReadAllTextAsync(workload, cancellationToken).ConfigureAwait(false));
+        }
+        catch (FormatException ex)
+        {
+            throw new CommandLineException($"--workload {workload}: {ex.Message}");
+        }
+
+        var demandAware = new IpamOptions
+        {
+            WarmEniTarget = options.WarmEniTarget,
+            WarmIpTarget = options.WarmIpTarget,
+            MinimumIpTarget = options.MinimumIpTarget,
+            WarmPrefixTarget = options.WarmPrefixTarget,
+            EnablePrefixDelegation = options.EnablePrefixDelegation,
+            PoolPolicy = PoolPolicyKind.DemandAware,
+        };
+        var reports = WorkloadSimulator.Run(trace, new SimulationSettings(limits), [("configured", options), ("demand-aware", demandAware)]);
+        if (json)
+        {
+            await output.WriteLineAsync("[" + string.Join(",", reports.Select(r => r.ToJson())) + "]").ConfigureAwait(false);
+        }
+        else
+        {
+            await output.WriteAsync(WorkloadSimulator.FormatTable(reports)).ConfigureAwait(false);
+        }
+
+        if (svg is not null)
+        {
+            await File.WriteAllTextAsync(svg, SvgChart.Render(trace.Name, reports), cancellationToken).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+
+    private static string FormatPlan(InstanceLimits limits, IpamOptions options, int pods, PlanResult plan)
+    {
+        var perEni = options.EnablePrefixDelegation
+            ? string.Join(", ", plan.PrefixesPerEni.Select((p, i) => $"eni{i}: {p} prefixes"))
+            : string.Join(", ", plan.IpsPerEni.Select((p, i) => $"eni{i}: {p} IPs"));
+        return $"""
+            {limits.InstanceType} ({limits.MaxEnis} ENIs × {limits.IPv4PerEni} IPv4), {pods} pods, {(options.EnablePrefixDelegation ? "prefix delegation" : "secondary IPs")}
+            ENIs          {plan.Enis}
+            per ENI       {perEni}
+            prefixes      {plan.Prefixes}
+            total IPs     {plan.TotalIps}
+            assigned IPs  {plan.AssignedIps}
+            unused IPs    {plan.UnusedIps}
+            """;
+    }
+}
