@@ -14,6 +14,8 @@ internal static class DaemonHost
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
         builder.Logging.SetMinimumLevel(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("AWS_VPC_K8S_CNI_LOGLEVEL"), ignoreCase: true, out var level) ? level : LogLevel.Information);
         PrepareSocket(settings.SocketPath);
         builder.WebHost.ConfigureKestrel(kestrel =>

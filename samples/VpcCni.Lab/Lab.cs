@@ -151,6 +151,14 @@ internal sealed class Lab : IAsyncDisposable
     public async Task<IReadOnlyList<string>> DrainAsync(CancellationToken cancellationToken)
     {
         var report = new List<string>();
+        var peaks = new Dictionary<int, int>();
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            peaks[node] = (await PoolAsync(node, cancellationToken))["Enis"]!.GetValue<int>();
+        }
+
+        // What the daemon's settings converge to with no pods, computed by the engine's own planner.
+        var expected = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), new Ipam.IpamOptions { WarmEniTarget = 1 }, 0).Enis;
         foreach (var pod in _pods.ToList())
         {
             await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
@@ -170,15 +178,15 @@ internal sealed class Lab : IAsyncDisposable
                 }
             });
 
-            var peak = pool["Enis"]!.GetValue<int>();
-            await Step($"node {n}: warm pool shrinks back (WARM_ENI_TARGET=1: primary + one spare ENI)", async () =>
+            var peak = peaks[n];
+            await Step($"node {n}: warm pool shrinks back to the planner's converged pool (WARM_ENI_TARGET=1, no pods: {expected} ENI)", async () =>
             {
                 var deadline = DateTime.UtcNow + _options.ShrinkTimeout;
                 while (true)
                 {
                     pool = await PoolAsync(n, cancellationToken);
                     var enis = pool["Enis"]!.GetValue<int>();
-                    if (enis <= 2)
+                    if (enis == expected)
                     {
                         report.Add($"node {n}: pool shrank from {peak} to {enis} ENIs ({pool["TotalIPs"]} addresses, 0 assigned)");
                         return;
@@ -279,7 +287,7 @@ internal sealed class Lab : IAsyncDisposable
 
     private void BuildFabric()
     {
-        _fabric.CreateNamespace("vpc", forwarding: true);
+        _fabric.CreateNamespace("vpc", forwarding: true, proxyArp: true);
         _fabric.CreateNamespace("igw", forwarding: true);
         _fabric.CreateNamespace("svc", forwarding: false);
         _fabric.CreateNamespace("onprem", forwarding: false);

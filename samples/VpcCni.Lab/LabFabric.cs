@@ -37,7 +37,7 @@ internal sealed class LabFabric : IDisposable
     }
 
     /// <summary>Creates a namespace with loopback up; forwarding on when it routes.</summary>
-    public void CreateNamespace(string name, bool forwarding)
+    public void CreateNamespace(string name, bool forwarding, bool proxyArp = false)
     {
         var full = Prefix + name;
         NetworkNamespace.Create(full);
@@ -56,6 +56,9 @@ internal sealed class LabFabric : IDisposable
         // Loose reverse-path filtering: the fabric routes asymmetrically like a VPC does.
         _sysctl.Write(ns, "net/ipv4/conf/all/rp_filter", "0");
         _sysctl.Write(ns, "net/ipv4/conf/default/rp_filter", "0");
+
+        // The VPC fabric answers ARP for every address it routes (an instance ARPs for same-subnet peers directly).
+        _sysctl.Write(ns, "net/ipv4/conf/all/proxy_arp", proxyArp ? "1" : "0");
     }
 
     /// <summary>Opens a namespace an earlier `vpc-cni-lab up` made.</summary>
