@@ -21,6 +21,7 @@ echo "== executables for the end-to-end tests (Native AOT plugin and daemon, lab
 dotnet publish samples/VpcCni.CniPlugin -c Release -nologo -v:q -o artifacts/lab-bin || exit 1
 dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o artifacts/lab-bin || exit 1
 dotnet build samples/VpcCni.Lab -c Release -nologo -v:q -o artifacts/lab || exit 1
+dotnet build samples/VpcCni.CloudEmulator -c Release -nologo -v:q -o artifacts/cloud || exit 1
 
 echo "== libcni driver (../shared/tools/cnidriver, used by conformance and end-to-end tests)"
 bash ../shared/tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exit 1; }

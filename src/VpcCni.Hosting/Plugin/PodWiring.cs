@@ -12,6 +12,9 @@ internal interface IPodWiring : IDisposable
     void Teardown(PodNetworkRequest request);
 
     IReadOnlyList<string> Check(PodNetworkRequest request);
+
+    /// <summary>True when the container already has an interface of that name (a repeated ADD must fail).</summary>
+    bool InterfaceExists(string namespacePath, string interfaceName);
 }
 
 /// <summary>The real wiring: netlink in the plugin's own (the node's) namespace and the pod's.</summary>
@@ -25,6 +28,25 @@ internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
     public void Teardown(PodNetworkRequest request) => _datapath.Teardown(request);
 
     public IReadOnlyList<string> Check(PodNetworkRequest request) => _datapath.Check(request);
+
+    public bool InterfaceExists(string namespacePath, string interfaceName)
+    {
+        NetworkNamespace ns;
+        try
+        {
+            ns = NetworkNamespace.Open(namespacePath);
+        }
+        catch (NetworkNamespaceNotFoundException)
+        {
+            return false;
+        }
+
+        using (ns)
+        using (var client = VpcCni.Linux.Netlink.RtNetlinkClient.Open(ns))
+        {
+            return client.FindLinkByName(interfaceName) is not null;
+        }
+    }
 
     public void Dispose() => _datapath.Dispose();
 }

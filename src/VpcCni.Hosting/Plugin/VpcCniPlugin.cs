@@ -26,8 +26,17 @@ internal sealed class VpcCniPlugin(
     {
         var config = VpcCniPluginConfig.From(request.Config);
         var logger = Logger(config);
-        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        var pod = PodIdentity(request);
         var env = request.Environment;
+        using (var probe = wiringFactory(config))
+        {
+            // An interface plugin must fail when the interface already exists (CNI ADD); the address stays with the first ADD.
+            if (probe.InterfaceExists(env.NetNs, env.IfName))
+            {
+                throw new CniException(CniErrorCode.Internal, "add cmd: interface already exists in the container", $"{env.IfName} in {env.NetNs}");
+            }
+        }
+
         using var client = clientFactory(config.IpamdAddress);
 
         AddNetworkReply reply;
@@ -106,7 +115,7 @@ internal sealed class VpcCniPlugin(
     {
         var config = VpcCniPluginConfig.From(request.Config);
         var logger = Logger(config);
-        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        var pod = PodIdentity(request);
         var env = request.Environment;
         using var client = clientFactory(config.IpamdAddress);
         DelNetworkReply reply;
@@ -162,7 +171,7 @@ internal sealed class VpcCniPlugin(
     {
         var config = VpcCniPluginConfig.From(request.Config);
         var logger = Logger(config);
-        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        var pod = PodIdentity(request);
         var env = request.Environment;
         var prev = request.Config.PrevResult ?? throw new CniException(CniErrorCode.InvalidNetworkConfig, "check: prevResult is required", "CHECK compares the live state with the ADD result");
         var expected = prev.Ips.FirstOrDefault(ip => ip.Interface is { } i && i < prev.Interfaces.Count && prev.Interfaces[i].Name == env.IfName && prev.Interfaces[i].Sandbox is not null)
@@ -272,6 +281,18 @@ internal sealed class VpcCniPlugin(
     }
 
     public void Dispose() => (_logger as IDisposable)?.Dispose();
+
+    /// <summary>
+    /// The pod from CNI_ARGS; a runtime that is not Kubernetes sends none, and then the container id names it
+    /// (under the pseudo-namespace "cni") so the host veth name is still stable between ADD and DEL.
+    /// </summary>
+    internal static KubernetesPodArgs PodIdentity(CniRequest request)
+    {
+        var pod = KubernetesPodArgs.From(request.Environment.Args);
+        return pod.PodName.Length > 0
+            ? pod with { PodNamespace = pod.PodNamespace.Length > 0 ? pod.PodNamespace : "default" }
+            : pod with { PodNamespace = "cni", PodName = request.Environment.ContainerId };
+    }
 
     private ILogger Logger(VpcCniPluginConfig config) => _logger ??= loggerFactory(config);
 

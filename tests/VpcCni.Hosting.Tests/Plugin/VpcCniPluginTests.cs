@@ -61,6 +61,18 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
+    public async Task AddAsync_InterfaceAlreadyExists_FailsWithoutTouchingTheDaemon()
+    {
+        _wiring.ExistingInterfaces.Add("/run/netns/p1/eth0");
+
+        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        (await act.Should().ThrowAsync<CniException>()).Which.Message.Should().Contain("already exists");
+        _ipamd.Adds.Should().BeEmpty();
+        _ipamd.Dels.Should().BeEmpty("the address belongs to the first ADD");
+    }
+
+    [Fact]
     public async Task AddAsync_DaemonUnreachable_Code11()
     {
         _ipamd.Unreachable = true;
@@ -338,6 +350,10 @@ public sealed class VpcCniPluginTests
         }
 
         public void Teardown(PodNetworkRequest request) => Teardowns.Add(request);
+
+        public HashSet<string> ExistingInterfaces { get; } = [];
+
+        public bool InterfaceExists(string namespacePath, string interfaceName) => ExistingInterfaces.Contains($"{namespacePath}/{interfaceName}");
 
         public IReadOnlyList<string> Check(PodNetworkRequest request)
         {

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using VpcCni.EndToEnd.Tests.Support;
+
+namespace VpcCni.EndToEnd.Tests;
+
+/// <summary>The published daemon (real AWS provider against the loopback emulator) and the published plugin, driven by libcni.</summary>
+public sealed class DaemonPluginTests
+{
+    [Fact]
+    public async Task Smoke_OurConflistWithPortmap_PassesTheLibcniLifecycle()
+    {
+        await using var node = await TestNode.StartAsync();
+
+        // smoke.sh runs inside the node namespace: the plugin wires the node, never the machine's root namespace.
+        var (exit, stdout, stderr) = await Tools.RunAsync("ip",
+            ["netns", "exec", node.Namespace, "bash", Tools.SmokeScript, "--conflist", node.Conflist, "--plugin-dir", node.PluginDirectory,
+             "--cap-args", """{"io.kubernetes.cri.pod-annotations":{},"portMappings":[{"hostPort":18090,"containerPort":80,"protocol":"tcp"}]}"""],
+            timeout: TimeSpan.FromMinutes(3));
+
+        exit.Should().Be(0, $"smoke.sh output:\n{stdout}\n{stderr}");
+        stdout.Should().MatchRegex(@"smoke: \d+ passed, 0 failed");
+    }
+
+    [Fact]
+    public async Task Add_100Concurrent_EveryPodGetsADistinctAddress()
+    {
+        await using var node = await TestNode.StartAsync();
+        var pods = new List<(string Id, string Ns)>();
+        for (var i = 0; i < 100; i++)
+        {
+            pods.Add(($"storm{i:D3}", await node.CreatePodNamespaceAsync($"p{i:D3}")));
+        }
+
+        var addresses = new ConcurrentDictionary<string, string>();
+        var failures = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(pods, new ParallelOptions { MaxDegreeOfParallelism = 100 }, async (pod, ct) =>
+        {
+            var result = await node.CniAsync("add", pod.Id, pod.Ns, ct);
+            if (result["ok"]?.GetValue<bool>() == true)
+            {
+                addresses[pod.Id] = result["result"]!["ips"]![0]!["address"]!.GetValue<string>();
+            }
+            else
+            {
+                failures.Add($"{pod.Id}: {result["error"]?.ToJsonString()}");
+            }
+        });
+
+        failures.Should().BeEmpty();
+        addresses.Should().HaveCount(100);
+        addresses.Values.Distinct().Should().HaveCount(100, "no address may be handed out twice");
+
+        await Parallel.ForEachAsync(pods, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (pod, ct) =>
+            (await node.CniAsync("del", pod.Id, pod.Ns, ct))["ok"]!.GetValue<bool>().Should().BeTrue());
+        (await node.GetAttachmentAsync(pods[0].Id)).Found.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Daemon_SigkillDuringAddStorm_LosesNoAllocationAndHandsOutNoAddressTwice()
+    {
+        await using var node = await TestNode.StartAsync();
+        var pods = new List<(string Id, string Ns)>();
+        for (var i = 0; i < 40; i++)
+        {
+            pods.Add(($"crash{i:D3}", await node.CreatePodNamespaceAsync($"c{i:D3}")));
+        }
+
+        var acknowledged = new ConcurrentDictionary<string, string>();
+        var completed = 0;
+        var storm = Parallel.ForEachAsync(pods, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (pod, ct) =>
+        {
+            var result = await node.CniAsync("add", pod.Id, pod.Ns, ct);
+            if (result["ok"]?.GetValue<bool>() == true)
+            {
+                acknowledged[pod.Id] = result["result"]!["ips"]![0]!["address"]!.GetValue<string>().Split('/')[0];
+            }
+
+            Interlocked.Increment(ref completed);
+        });
+
+        while (Volatile.Read(ref completed) < 12)
+        {
+            await Task.Delay(20);
+        }
+
+        node.KillDaemon();
+        await storm;
+        acknowledged.Should().NotBeEmpty();
+        acknowledged.Count.Should().BeLessThan(pods.Count, "some ADDs must have hit the dead daemon for this test to mean anything");
+
+        await node.StartDaemonAsync();
+
+        // Every acknowledged ADD is still recorded with the same address.
+        foreach (var (id, address) in acknowledged)
+        {
+            var record = await node.GetAttachmentAsync(id);
+            record.Found.Should().BeTrue($"{id} was acknowledged before the crash");
+            record.IPv4Addr.Should().Be(address);
+        }
+
+        // The runtime retries the failed ADDs (after a DEL, as kubelet does); all addresses stay distinct.
+        var all = new ConcurrentDictionary<string, string>(acknowledged);
+        foreach (var pod in pods.Where(p => !acknowledged.ContainsKey(p.Id)))
+        {
+            (await node.CniAsync("del", pod.Id, pod.Ns))["ok"]!.GetValue<bool>().Should().BeTrue();
+            var retry = await node.CniAsync("add", pod.Id, pod.Ns);
+            retry["ok"]!.GetValue<bool>().Should().BeTrue(retry.ToJsonString());
+            all[pod.Id] = retry["result"]!["ips"]![0]!["address"]!.GetValue<string>().Split('/')[0];
+        }
+
+        all.Should().HaveCount(pods.Count);
+        all.Values.Distinct().Should().HaveCount(pods.Count, "no address may be handed out twice across the crash");
+    }
+}
