@@ -25,6 +25,8 @@ Console.WriteLine($"{client.GetType().Name} {roundTrip.IPAllocationMetadata[0].I
 var limits = InstanceLimitsCatalog.Get("m5.large");
 var cluster = VpcCni.Aws.Simulation.SimulatedCluster.Create("m5.large");
 Console.WriteLine($"{limits.MaxEnis} {cluster.GetType().Name}");
+var plan = VpcCni.Ipam.PoolPlanner.Plan(limits, new VpcCni.Ipam.IpamOptions(), 10);
+Console.WriteLine(plan.ToJson());
 var vethName = VpcCni.Linux.Pods.PodNetworkDatapath.HostVethName("eni", "default", "web-0");
 Console.WriteLine(vethName);
 Console.WriteLine($"{request.Command} {version.Length} {config.Name} {converted.Ips.Count}");
