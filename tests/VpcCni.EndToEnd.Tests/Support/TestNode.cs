@@ -88,6 +88,25 @@ internal sealed class TestNode : IAsyncDisposable
             new GetAttachmentRequest { NetworkName = "aws-cni", ContainerID = containerId, IfName = "eth0" }, deadline: DateTime.UtcNow.AddSeconds(10));
     }
 
+    /// <summary>GET http://127.0.0.1:PORT/PATH inside the node namespace (the daemon binds its HTTP ports there).</summary>
+    public async Task<(int Status, string Body)> HttpGetAsync(int port, string path)
+    {
+        using var ns = VpcCni.Linux.Namespaces.NetworkNamespace.OpenByName(Namespace);
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = VpcCni.Linux.Namespaces.NetworkNamespaceExecutor.Shared.Invoke(ns, static _ =>
+                    new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp), 0);
+                await socket.ConnectAsync(System.Net.IPAddress.Loopback, port, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(10) };
+        using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}{path}"));
+        return ((int)response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>SIGKILL the daemon (by the process id this fixture started).</summary>
     public void KillDaemon()
     {

@@ -1,0 +1,40 @@
+using System.Text.Json.Nodes;
+using VpcCni.EndToEnd.Tests.Support;
+
+namespace VpcCni.EndToEnd.Tests;
+
+/// <summary>Introspection (127.0.0.1:61679, upstream's paths), Prometheus metrics (:61678, upstream's names) and `status`.</summary>
+public sealed class ObservabilityTests
+{
+    [Fact]
+    public async Task Daemon_AfterAnAdd_ServesIntrospectionMetricsAndStatus()
+    {
+        await using var node = await TestNode.StartAsync("m5.large");
+        var pod = await node.CreatePodNamespaceAsync("obs");
+        (await node.CniAsync("add", "obs1", pod))["ok"]!.GetValue<bool>().Should().BeTrue();
+
+        var (status, enis) = await node.HttpGetAsync(61679, "/v1/enis");
+        status.Should().Be(200);
+        var card = JsonNode.Parse(enis)!["0"]!;
+        card["AssignedIPs"]!.GetValue<int>().Should().Be(1);
+        card["ENIs"]!.AsObject().Should().NotBeEmpty();
+
+        var (rootStatus, root) = await node.HttpGetAsync(61679, "/");
+        rootStatus.Should().Be(200);
+        JsonNode.Parse(root)!["AvailableCommands"]!.AsArray().Select(c => c!.GetValue<string>()).Should().Contain(["/v1/enis", "/v1/ipamd-env-settings", "/v1/networkutils-env-settings"]);
+        JsonNode.Parse((await node.HttpGetAsync(61679, "/v1/ipamd-env-settings")).Body)!["WARM_ENI_TARGET"]!.GetValue<int>().Should().Be(1);
+
+        var (metricsStatus, metrics) = await node.HttpGetAsync(61678, "/metrics");
+        metricsStatus.Should().Be(200);
+        metrics.Should().MatchRegex(@"(?m)^awscni_add_ip_req_count(\{[^}]*\})? 1\b", "upstream's counter name, no _total suffix");
+        metrics.Should().MatchRegex(@"(?m)^awscni_assigned_ip_addresses(\{[^}]*\})? 1\b");
+        metrics.Should().Contain("awscni_eni_allocated").And.Contain("awscni_ec2api_req_count").And.Contain("vpccni_assign_wait_seconds_bucket")
+            .And.Contain("vpccni_cloud_call_duration_seconds_bucket");
+
+        var (exit, table, error) = await Tools.RunAsync("ip", ["netns", "exec", node.Namespace, Path.Combine(Tools.LabBin, "vpc-cni-ipamd"), "status"]);
+        exit.Should().Be(0, error);
+        table.Should().Contain("TOTAL").And.Contain("ASSIGNED");
+
+        (await node.CniAsync("del", "obs1", pod))["ok"]!.GetValue<bool>().Should().BeTrue();
+    }
+}
