@@ -100,7 +100,15 @@ public sealed partial class IpamdNode : IAsyncDisposable
             }
         }
 
-        await _controller.CompactRecordAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await _controller.CompactRecordAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DurableRecordException or InvalidOperationException)
+        {
+            // The journal already holds every acknowledged change; a failed compaction only means a longer replay.
+            LogCompactionFailed(_logger, ex.Message);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -311,6 +319,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "no address for {Key}: {Reason} {Detail}")]
     private static partial void LogAssignFailed(ILogger logger, AttachmentKey key, AssignFailureReason reason, string detail);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "could not compact the allocation record at shutdown: {Reason}")]
+    private static partial void LogCompactionFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
     private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);
