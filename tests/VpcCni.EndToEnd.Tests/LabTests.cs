@@ -30,4 +30,52 @@ public sealed class LabTests
         Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
         Directory.Exists("/run/vpclab-e2e").Should().BeFalse();
     }
+
+    [Fact]
+    public async Task UpVerifyDown_LabStaysUpForVerifyAndDownRemovesEverything()
+    {
+        var workDir = "/run/vpclab-e2e-up";
+        using var up = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Tools.Lab, "up", "--nodes", "2", "--pods-per-node", "2", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", workDir },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            var line = await up.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(4));
+            var state = JsonNode.Parse(line ?? throw new InvalidOperationException("up printed nothing: " + await up.StandardError.ReadToEndAsync()))!;
+            state["nodes"]!.AsArray().Should().HaveCount(2);
+            state["nodes"]![0]!["daemonSocket"]!.GetValue<string>().Should().StartWith(workDir);
+            state["hosts"]!["internet"]!["address"]!.GetValue<string>().Should().Be("198.51.100.10");
+
+            var verify = await Tools.RunAsync("dotnet", [Tools.Lab, "verify", "--work-dir", workDir], timeout: TimeSpan.FromMinutes(3));
+            verify.ExitCode.Should().Be(0, verify.Stdout + verify.Stderr);
+            verify.Stdout.Should().Contain("PASS");
+        }
+        finally
+        {
+            var down = await Tools.RunAsync("dotnet", [Tools.Lab, "down", "--work-dir", workDir], timeout: TimeSpan.FromMinutes(2));
+            down.ExitCode.Should().Be(0, down.Stdout + down.Stderr);
+            await up.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty();
+        Directory.Exists(workDir).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Run_StepFails_ReportsTheStepTearsDownAndExitsNonZero()
+    {
+        // t3.small has room for 9 pod addresses (3 ENIs × 3): a later ADD must fail, and the lab must say so and clean up.
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
+            [Tools.Lab, "run", "--nodes", "1", "--pods-per-node", "12", "--instance-type", "t3.small", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-fail"],
+            timeout: TimeSpan.FromMinutes(6));
+
+        exit.Should().NotBe(0, stdout + stderr);
+        stdout.Should().MatchRegex("FAIL at step \"node 1: ADD pod 1[0-2] through the plugin");
+        stdout.Should().Contain("tear down");
+        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty();
+        Directory.Exists("/run/vpclab-e2e-fail").Should().BeFalse();
+    }
 }
