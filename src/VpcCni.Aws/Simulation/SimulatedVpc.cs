@@ -14,6 +14,8 @@ namespace VpcCni.Aws.Simulation;
 /// </summary>
 public sealed partial class SimulatedVpc
 {
+    private readonly Dictionary<string, VpcCni.Cloud.InstanceLimits> _customTypes = new(StringComparer.Ordinal);
+
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly SimulatedVpcOptions _options;
@@ -102,7 +104,7 @@ public sealed partial class SimulatedVpc
         ArgumentNullException.ThrowIfNull(securityGroupIds);
         lock (_gate)
         {
-            if (!InstanceLimitsCatalog.TryGet(instanceType, out var limits))
+            if (!InstanceLimitsCatalog.TryGet(instanceType, out var limits) && !_customTypes.TryGetValue(instanceType, out limits))
             {
                 throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidInstanceType, $"The instance type '{instanceType}' does not exist");
             }
@@ -715,7 +717,28 @@ public sealed partial class SimulatedVpc
         }
     }
 
-    /// <summary>DescribeInstanceTypes from the embedded table.</summary>
+    /// <summary>
+    /// Makes EC2 know an instance type the embedded table does not (a type newer than the table), so the provider's
+    /// DescribeInstanceTypes fallback can be exercised.
+    /// </summary>
+    public void RegisterInstanceType(VpcCni.Cloud.InstanceLimits limits)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        lock (_gate)
+        {
+            _customTypes[limits.InstanceType] = limits;
+        }
+    }
+
+    private bool TryGetInstanceType(string type, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out VpcCni.Cloud.InstanceLimits? limits)
+    {
+        lock (_gate)
+        {
+            return InstanceLimitsCatalog.TryGet(type, out limits) || _customTypes.TryGetValue(type, out limits);
+        }
+    }
+
+    /// <summary>DescribeInstanceTypes from the embedded table and the registered types.</summary>
     public IReadOnlyList<VpcCni.Cloud.InstanceLimits> DescribeInstanceTypes(IReadOnlyList<string> instanceTypes)
     {
         ArgumentNullException.ThrowIfNull(instanceTypes);
@@ -723,7 +746,7 @@ public sealed partial class SimulatedVpc
         var result = new List<VpcCni.Cloud.InstanceLimits>();
         foreach (var type in instanceTypes)
         {
-            if (!InstanceLimitsCatalog.TryGet(type, out var limits))
+            if (!TryGetInstanceType(type, out var limits))
             {
                 throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidInstanceType, $"The following supplied instance types do not exist: [{type}]");
             }
