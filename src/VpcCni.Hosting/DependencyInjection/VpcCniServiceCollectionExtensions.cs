@@ -66,6 +66,36 @@ public static class VpcCniServiceCollectionExtensions
         });
     }
 
+    /// <summary>
+    /// EC2 (AWSSDK.EC2, SDK retries off, Polly + client-side budget) and IMDSv2 as the cloud port. Options come from the
+    /// standard variables (AWS_REGION, AWS_ENDPOINT_URL_EC2, AWS_EC2_METADATA_SERVICE_ENDPOINT, CLUSTER_NAME, ...) and
+    /// <paramref name="configure"/>; a missing region fails when the provider is built, naming AWS_REGION.
+    /// </summary>
+    public static IServiceCollection AddVpcCniAws(this IServiceCollection services, Action<Aws.Ec2.Ec2ProviderOptions>? configure = null, Func<string, string?>? variables = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        variables ??= Environment.GetEnvironmentVariable;
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.TryAddSingleton<IEniProvider>(sp =>
+        {
+            var options = Aws.Ec2.Ec2ProviderOptions.FromEnvironment(variables);
+            configure?.Invoke(options);
+            options.Validate();
+            var region = options.Region ?? throw new InvalidSettingException("AWS_REGION", "", "is required to build the EC2 client (or set Ec2ProviderOptions.Region)");
+            var time = sp.GetRequiredService<TimeProvider>();
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            var imdsOptions = Aws.Imds.ImdsOptions.FromEnvironment(variables);
+            var imds = new Aws.Imds.ImdsClient(new HttpClient { Timeout = imdsOptions.RequestTimeout }, imdsOptions, time, loggers.CreateLogger<Aws.Imds.ImdsClient>());
+            // Keys given in the variables win; otherwise the SDK's default credential chain applies.
+            var credentials = variables("AWS_ACCESS_KEY_ID") is { Length: > 0 } key && variables("AWS_SECRET_ACCESS_KEY") is { Length: > 0 } secret
+                ? new Amazon.Runtime.BasicAWSCredentials(key, secret)
+                : null;
+            return new Aws.Ec2.Ec2EniProvider(Aws.Ec2.Ec2ClientFactory.Create(options, region, credentials), imds, options, time, loggers.CreateLogger<Aws.Ec2.Ec2EniProvider>());
+        });
+        return services;
+    }
+
     /// <summary>An in-process simulated VPC with one instance as the cloud port (no AWS account needed).</summary>
     public static IServiceCollection AddVpcCniSimulatedCloud(this IServiceCollection services, string instanceType = "m5.large")
     {

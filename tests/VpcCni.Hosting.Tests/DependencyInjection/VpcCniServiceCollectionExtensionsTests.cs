@@ -66,6 +66,30 @@ public sealed class VpcCniServiceCollectionExtensionsTests
     }
 
     [Fact]
+    public void AddVpcCniAws_NoRegion_FailsNamingAwsRegion()
+    {
+        var env = new Dictionary<string, string> { ["AWS_EC2_METADATA_DISABLED"] = "true", ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9/" };
+        using var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+
+        var act = () => provider.GetRequiredService<IEniProvider>();
+
+        act.Should().Throw<InvalidSettingException>().WithMessage("*AWS_REGION*");
+    }
+
+    [Fact]
+    public void AddVpcCniAws_WithRegionAndEndpoints_BuildsTheEc2Provider()
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["AWS_REGION"] = "us-west-2", ["AWS_ENDPOINT_URL_EC2"] = "http://127.0.0.1:9/", ["AWS_EC2_METADATA_DISABLED"] = "true",
+            ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9/", ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "y",
+        };
+        using var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+
+        provider.GetRequiredService<IEniProvider>().Should().BeOfType<VpcCni.Aws.Ec2.Ec2EniProvider>();
+    }
+
+    [Fact]
     public void AddVpcCniSimulatedCloud_UnknownType_NamesIt()
     {
         var act = () => new ServiceCollection().AddVpcCniSimulatedCloud("m9.nope");
