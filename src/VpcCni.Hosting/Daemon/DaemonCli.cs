@@ -30,6 +30,8 @@ public static class DaemonCli
           plan           --instance-type T --pods N [--warm-eni-target N] [--warm-ip-target N] [--minimum-ip-target N]
                          [--warm-prefix-target N] [--prefix-delegation] [--json] [--workload FILE [--svg FILE]]
 
+          rpc-load       [--socket PATH] [--callers 64] [--pairs 2000]: AddNetwork+DelNetwork latency and throughput
+
         max-pods rules: secondary-IP mode = ENIs × (IPv4 per ENI − 1) + 2, as upstream's eni-max-pods.txt.
         Prefix delegation = ENIs × (IPv4 per ENI − 1) × 16 + 2; custom networking uses one ENI fewer. With the vCPU
         count known (--cpus), the EKS calculator's cap applies: 110 below 30 vCPUs, else 250.
@@ -76,6 +78,8 @@ public static class DaemonCli
                     return MaxPods(line, output);
                 case "plan":
                     return await PlanCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false);
+                case "rpc-load":
+                    return await RpcLoadCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false);
                 default:
                     throw new CommandLineException($"unknown command \"{line.Command}\"");
             }
