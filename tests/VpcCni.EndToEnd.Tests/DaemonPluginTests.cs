@@ -111,4 +111,24 @@ public sealed class DaemonPluginTests
         all.Should().HaveCount(pods.Count);
         all.Values.Distinct().Should().HaveCount(pods.Count, "no address may be handed out twice across the crash");
     }
+
+    [Fact]
+    public async Task Daemon_SigtermAfterServing_ExitsCleanlyKeepsRecordAndRemovesSocket()
+    {
+        await using var node = await TestNode.StartAsync("m5.large");
+        var pod = await node.CreatePodNamespaceAsync("term");
+        var add = await node.CniAsync("add", "term1", pod);
+        add["ok"]!.GetValue<bool>().Should().BeTrue(add.ToJsonString());
+        var address = add["result"]!["ips"]![0]!["address"]!.GetValue<string>().Split('/')[0];
+
+        var exit = await node.StopDaemonGracefullyAsync();
+
+        exit.Should().Be(0, "SIGTERM stops growth, compacts the record and exits cleanly");
+        File.Exists(node.Socket).Should().BeFalse();
+        File.ReadAllText(Path.Combine(node.Directory, "ipam.json")).Should().Contain(address, "the compacted checkpoint holds the live allocation");
+
+        await node.StartDaemonAsync();
+        (await node.GetAttachmentAsync("term1")).IPv4Addr.Should().Be(address);
+        (await node.CniAsync("del", "term1", pod))["ok"]!.GetValue<bool>().Should().BeTrue();
+    }
 }

@@ -30,6 +30,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private Task? _poolLoop;
     private InstanceIdentity? _instance;
     private volatile string _state = "initialising";
+    private int _disposed;
 
     public IpamdNode(IEniProvider cloud, DaemonSettings settings, INodeNetwork network, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null, IpamdMetrics? metrics = null)
     {
@@ -113,7 +114,13 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stopping.Cancel();
+        // Idempotent: the host and a DI container may both own the node.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
         _controller.Dispose();
         await _store.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();

@@ -118,6 +118,18 @@ internal sealed class TestNode : IAsyncDisposable
 
     public Task StartDaemonAsync() => StartDaemonCoreAsync();
 
+    /// <summary>SIGTERM the daemon (by the process id this fixture started) and return its exit code.</summary>
+    public async Task<int> StopDaemonGracefullyAsync()
+    {
+        var daemon = _daemon!;
+        await Tools.RunAsync("kill", ["-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var exit = daemon.ExitCode;
+        daemon.Dispose();
+        _daemon = null;
+        return exit;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var process in new[] { _daemon, _cloud })
