@@ -40,15 +40,25 @@ public sealed record VpcCniPluginConfig
     /// <summary>Pod annotations the runtime passed through runtimeConfig, if the capability was enabled.</summary>
     public IReadOnlyDictionary<string, string> PodAnnotations { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The rule for AWS_VPC_K8S_CNI_VETHPREFIX / vethPrefix, in words.</summary>
+    public const string VethPrefixRule = "must be 1 to 4 ASCII letters or digits and not eth, lo or vlan";
+
+    /// <summary>
+    /// Host veth names are prefix + 11 hex characters and must fit in 15 bytes, and must not look like the node's own
+    /// interfaces (upstream's entrypoint rule). Shared by the plugin config, the daemon and the installer.
+    /// </summary>
+    public static bool IsValidVethPrefix(string? prefix) =>
+        prefix is { Length: >= 1 and <= MaxVethPrefixLength } && prefix is not ("eth" or "lo" or "vlan") && prefix.All(char.IsAsciiLetterOrDigit);
+
     /// <summary>Reads and validates the fields from a request configuration (code 7 naming the field on error).</summary>
     public static VpcCniPluginConfig From(NetworkConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var raw = config.Raw;
         var vethPrefix = NetworkConfig.ReadString(raw, "vethPrefix") ?? DefaultVethPrefix;
-        if (vethPrefix.Length is 0 or > MaxVethPrefixLength || !vethPrefix.All(char.IsAsciiLetterOrDigit))
+        if (!IsValidVethPrefix(vethPrefix))
         {
-            throw Invalid("vethPrefix", vethPrefix, $"must be 1 to {MaxVethPrefixLength} ASCII letters or digits");
+            throw Invalid("vethPrefix", vethPrefix, VethPrefixRule);
         }
 
         var mtu = DefaultMtu;

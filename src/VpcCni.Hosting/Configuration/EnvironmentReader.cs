@@ -114,7 +114,7 @@ public sealed class EnvironmentReader(Func<string, string?> get)
 
 /// <summary>A setting has a value the daemon cannot run with; the message names the variable.</summary>
 public sealed class InvalidSettingException(string name, string value, string rule)
-    : Exception($"{name}=\"{value}\": {rule}")
+    : ArgumentException($"{name}=\"{value}\": {rule}")
 {
     public string Name { get; } = name;
 }

@@ -126,10 +126,10 @@ public sealed record DaemonSettings
         };
     }
 
-    private static string ValidVethPrefix(string prefix) =>
-        prefix.Length is >= 1 and <= 4 && prefix is not ("eth" or "lo" or "vlan") && prefix.All(char.IsAsciiLetterOrDigit)
+    internal static string ValidVethPrefix(string prefix) =>
+        Cni.VpcCniPluginConfig.IsValidVethPrefix(prefix)
             ? prefix
-            : throw new InvalidSettingException("AWS_VPC_K8S_CNI_VETHPREFIX", prefix, "must be 1 to 4 letters or digits and not eth, lo or vlan");
+            : throw new InvalidSettingException("AWS_VPC_K8S_CNI_VETHPREFIX", prefix, Cni.VpcCniPluginConfig.VethPrefixRule);
 
     private static IPEndPoint ParseEndpoint(EnvironmentReader env, string name, string defaultValue)
     {

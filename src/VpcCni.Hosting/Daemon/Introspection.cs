@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Net;
 using System.Text.Json;
 using VpcCni.Ipam;
@@ -44,7 +45,13 @@ public static class Introspection
     {
         var ds = node.Controller.Datastore;
         var stats = ds.GetStats();
-        var allocations = ds.GetAllocations();
+
+        // One pass over the allocations, then a lookup per address of each CIDR (a /32 or a /28's 16).
+        var byAddress = new Dictionary<uint, AllocationRecord>();
+        foreach (var allocation in ds.GetAllocations())
+        {
+            byAddress.TryAdd(allocation.Address.Value, allocation);
+        }
         return Json(w =>
         {
             w.WriteStartObject();
@@ -70,14 +77,15 @@ public static class Introspection
                     w.WriteString("Mask", Convert.ToBase64String(MaskBytes(cidr.PrefixLength)));
                     w.WriteEndObject();
                     w.WriteStartObject("IPAddresses");
-                    foreach (var a in allocations)
+                    var first = BinaryPrimitives.ReadUInt32BigEndian(cidr.BaseAddress.GetAddressBytes());
+                    for (var offset = 0u; offset < 1u << (32 - cidr.PrefixLength); offset++)
                     {
-                        var address = a.Address.ToIPAddress();
-                        if (!cidr.Contains(address))
+                        if (!byAddress.TryGetValue(first + offset, out var a))
                         {
                             continue;
                         }
 
+                        var address = a.Address.ToIPAddress();
                         w.WriteStartObject(address.ToString());
                         w.WriteString("Address", address.ToString());
                         w.WriteStartObject("IPAMKey");

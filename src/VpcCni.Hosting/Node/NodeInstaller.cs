@@ -95,11 +95,12 @@ public static class NodeInstaller
     /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> ApplyInitSysctls(Func<string, string?> environment)
     {
+        var env = new Configuration.EnvironmentReader(environment);
         var values = new List<KeyValuePair<string, string>>
         {
-            new("net/ipv4/tcp_early_demux", PluginInstallOptions.ReadBool(environment, "DISABLE_TCP_EARLY_DEMUX", false) ? "0" : "1"),
+            new("net/ipv4/tcp_early_demux", env.Bool("DISABLE_TCP_EARLY_DEMUX", false) ? "0" : "1"),
         };
-        if (PluginInstallOptions.ReadBool(environment, "ENABLE_IPv6", false))
+        if (env.Bool("ENABLE_IPv6", false))
         {
             values.Add(new("net/ipv6/conf/all/disable_ipv6", "0"));
         }

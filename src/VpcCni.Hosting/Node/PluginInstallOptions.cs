@@ -44,67 +44,22 @@ public sealed record PluginInstallOptions
     public static PluginInstallOptions FromEnvironment(Func<string, string?> get)
     {
         ArgumentNullException.ThrowIfNull(get);
-        var options = new PluginInstallOptions();
-        var prefix = get("AWS_VPC_K8S_CNI_VETHPREFIX");
-        if (prefix is not null)
+        var env = new Configuration.EnvironmentReader(get);
+        var logFile = env.String("AWS_VPC_K8S_PLUGIN_LOG_FILE", "/var/log/aws-routed-eni/plugin.log");
+        if (logFile == "stdout")
         {
-            if (prefix.Length is 0 or > 4 || prefix is "eth" or "lo" or "vlan" || !prefix.All(char.IsAsciiLetterOrDigit))
-            {
-                throw new ArgumentException($"AWS_VPC_K8S_CNI_VETHPREFIX \"{prefix}\" must be 1 to 4 letters or digits and not eth, lo or vlan");
-            }
-
-            options = options with { VethPrefix = prefix };
+            throw new Configuration.InvalidSettingException("AWS_VPC_K8S_PLUGIN_LOG_FILE", logFile, "cannot be stdout: the plugin's stdout carries the CNI protocol");
         }
 
-        var eniMtu = ReadMtu(get, "AWS_VPC_ENI_MTU") ?? 9001;
-        options = options with { PodMtu = ReadMtu(get, "POD_MTU") ?? eniMtu };
-
-        var mode = get("POD_SECURITY_GROUP_ENFORCING_MODE");
-        if (!string.IsNullOrEmpty(mode))
+        var eniMtu = env.Int("AWS_VPC_ENI_MTU", 9001, 576, 9001);
+        return new PluginInstallOptions
         {
-            options = mode is "strict" or "standard"
-                ? options with { PodSGEnforcingMode = mode }
-                : throw new ArgumentException($"POD_SECURITY_GROUP_ENFORCING_MODE \"{mode}\" must be strict or standard");
-        }
-
-        var logFile = get("AWS_VPC_K8S_PLUGIN_LOG_FILE");
-        if (!string.IsNullOrEmpty(logFile))
-        {
-            options = logFile == "stdout"
-                ? throw new ArgumentException("AWS_VPC_K8S_PLUGIN_LOG_FILE cannot be stdout: the plugin's stdout carries the CNI protocol")
-                : options with { PluginLogFile = logFile };
-        }
-
-        var level = get("AWS_VPC_K8S_PLUGIN_LOG_LEVEL");
-        if (!string.IsNullOrEmpty(level))
-        {
-            options = options with { PluginLogLevel = level };
-        }
-
-        return options with { EnableBandwidthPlugin = ReadBool(get, "ENABLE_BANDWIDTH_PLUGIN", false) };
-    }
-
-    internal static bool ReadBool(Func<string, string?> get, string name, bool defaultValue)
-    {
-        var text = get(name);
-        return string.IsNullOrEmpty(text) ? defaultValue : text.ToUpperInvariant() switch
-        {
-            "1" or "T" or "TRUE" => true,
-            "0" or "F" or "FALSE" => false,
-            _ => throw new ArgumentException($"{name} \"{text}\" is not a boolean (true/false/1/0)"),
+            VethPrefix = get("AWS_VPC_K8S_CNI_VETHPREFIX") is { } prefix ? Daemon.DaemonSettings.ValidVethPrefix(prefix) : "eni",
+            PodMtu = env.Int("POD_MTU", eniMtu, 576, 9001),
+            PodSGEnforcingMode = env.OneOf("POD_SECURITY_GROUP_ENFORCING_MODE", "strict", "strict", "standard"),
+            PluginLogFile = logFile,
+            PluginLogLevel = env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug"),
+            EnableBandwidthPlugin = env.Bool("ENABLE_BANDWIDTH_PLUGIN", false),
         };
-    }
-
-    private static int? ReadMtu(Func<string, string?> get, string name)
-    {
-        var text = get(name);
-        if (string.IsNullOrEmpty(text))
-        {
-            return null;
-        }
-
-        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var mtu) && mtu is >= 576 and <= 9001
-            ? mtu
-            : throw new ArgumentException($"{name} \"{text}\" must be an integer from 576 to 9001");
     }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Logging;
 using VpcCni.Cni;
 using VpcCni.Hosting.Rpc;
@@ -28,13 +26,13 @@ internal sealed class VpcCniPlugin(
         var logger = Logger(config);
         var pod = PodIdentity(request);
         var env = request.Environment;
-        using (var probe = wiringFactory(config))
+        // One datapath (netlink socket, namespace handle) serves the probe and the wiring of this ADD.
+        using var wiring = wiringFactory(config);
+
+        // An interface plugin must fail when the interface already exists (CNI ADD); the address stays with the first ADD.
+        if (wiring.InterfaceExists(env.NetNs, env.IfName))
         {
-            // An interface plugin must fail when the interface already exists (CNI ADD); the address stays with the first ADD.
-            if (probe.InterfaceExists(env.NetNs, env.IfName))
-            {
-                throw new CniException(CniErrorCode.Internal, "add cmd: interface already exists in the container", $"{env.IfName} in {env.NetNs}");
-            }
+            throw new CniException(CniErrorCode.Internal, "add cmd: interface already exists in the container", $"{env.IfName} in {env.NetNs}");
         }
 
         using var client = clientFactory(config.IpamdAddress);
@@ -80,7 +78,6 @@ internal sealed class VpcCniPlugin(
         PodNetworkSetupResult wired;
         try
         {
-            using var wiring = wiringFactory(config);
             wired = wiring.Setup(wiringRequest);
         }
 #pragma warning disable CA1031 // Any wiring failure must release the address before it is reported.
@@ -296,15 +293,9 @@ internal sealed class VpcCniPlugin(
 
     private ILogger Logger(VpcCniPluginConfig config) => _logger ??= loggerFactory(config);
 
-    internal static string DummyInterfaceName(KubernetesPodArgs pod)
-    {
-        var key = $"{pod.PodNamespace}.{pod.PodName}";
-        Span<byte> hash = stackalloc byte[20];
-#pragma warning disable CA5350 // Not security: matches upstream's SHA-1 based naming.
-        SHA1.HashData(Encoding.UTF8.GetBytes(key), hash);
-#pragma warning restore CA5350
-        return DummyInterfacePrefix + Convert.ToHexStringLower(hash)[..11];
-    }
+    /// <summary>"dummy" + the host veth's hash, as upstream names it.</summary>
+    internal static string DummyInterfaceName(KubernetesPodArgs pod) =>
+        PodNetworkDatapath.HostVethName(DummyInterfacePrefix, pod.PodNamespace, pod.PodName);
 
     private static string FormatMac(System.Net.NetworkInformation.PhysicalAddress mac) =>
         string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));

@@ -330,16 +330,12 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     /// <summary>Temp file in the same directory, fsync, rename over the target, fsync the directory.</summary>
     internal static void AtomicWrite(string path, ReadOnlySpan<byte> bytes)
     {
-        var dir = Path.GetDirectoryName(path)!;
-        var temp = Path.Combine(dir, $"{Path.GetFileName(path)}.tmp{Environment.ProcessId}");
-        using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        if (OperatingSystem.IsWindows())
         {
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
+            throw new PlatformNotSupportedException("the durable record needs POSIX rename and fsync semantics");
         }
 
-        File.Move(temp, path, overwrite: true);
-        FsyncDirectory(dir);
+        VpcCni.IO.AtomicFile.Write(path, bytes);
     }
 
     private static void FsyncDirectory(string dir)

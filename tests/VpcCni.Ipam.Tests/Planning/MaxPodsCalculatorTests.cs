@@ -1,19 +1,10 @@
+using VpcCni.Aws.Limits;
 using VpcCni.Cloud;
 
 namespace VpcCni.Ipam.Tests.Planning;
 
 public sealed class MaxPodsCalculatorTests
 {
-    private static readonly Lazy<InstanceLimitsTable> Table = new(() =>
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "shared", "data", "instance-limits.csv")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        return InstanceLimitsTable.Load(Path.Combine(dir ?? throw new FileNotFoundException("instance-limits.csv"), "shared", "data", "instance-limits.csv"));
-    });
 
     [Theory]
     // Values from upstream's misc/eni-max-pods.txt.
@@ -25,8 +16,8 @@ public sealed class MaxPodsCalculatorTests
     [InlineData("t3.nano", 4)]
     public void SecondaryIp_MatchesUpstreamEniMaxPods(string type, int expected)
     {
-        MaxPodsCalculator.SecondaryIp(Table.Value.Get(type)).Should().Be(expected);
-        MaxPodsCalculator.Calculate(Table.Value.Get(type), new MaxPodsOptions()).Should().Be(expected);
+        MaxPodsCalculator.SecondaryIp(InstanceLimitsCatalog.Get(type)).Should().Be(expected);
+        MaxPodsCalculator.Calculate(InstanceLimitsCatalog.Get(type), new MaxPodsOptions()).Should().Be(expected);
     }
 
     [Fact]
@@ -58,8 +49,9 @@ public sealed class MaxPodsCalculatorTests
     [Fact]
     public void Table_AllTypes_ParseAndUnknownTypeIsNamed()
     {
-        Table.Value.All.Count.Should().BeGreaterThan(1000);
-        var act = () => Table.Value.Get("m99.huge");
-        act.Should().Throw<KeyNotFoundException>().WithMessage("*m99.huge*");
+        // The one table (VpcCni.Aws, generated from the CSV) serves the engine's tests too.
+        InstanceLimitsCatalog.Count.Should().BeGreaterThan(1000);
+        var act = () => InstanceLimitsCatalog.Get("m99.huge");
+        act.Should().Throw<CloudException>().WithMessage("*m99.huge*");
     }
 }
