@@ -118,18 +118,7 @@ internal sealed class VpcCniPlugin(
         DelNetworkReply reply;
         try
         {
-            reply = await client.DelNetworkAsync(new DelNetworkRequest
-            {
-                ClientVersion = clientVersion,
-                K8SPODNAME = pod.PodName,
-                K8SPODNAMESPACE = pod.PodNamespace,
-                K8SPODINFRACONTAINERID = pod.InfraContainerId,
-                K8SPODUID = pod.PodUid ?? "",
-                Reason = "PodDeleted",
-                IfName = env.IfName,
-                NetworkName = request.Config.Name,
-                ContainerID = env.ContainerId,
-            }, cancellationToken).ConfigureAwait(false);
+            reply = await client.DelNetworkAsync(DelRequest(request, pod, "PodDeleted"), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
         {
@@ -312,21 +301,25 @@ internal sealed class VpcCniPlugin(
         };
     }
 
+    /// <summary>The DelNetwork of this attachment; the reason is upstream's label (PodDeleted, SetupNSFailed).</summary>
+    private DelNetworkRequest DelRequest(CniRequest request, KubernetesPodArgs pod, string reason) => new()
+    {
+        ClientVersion = clientVersion,
+        K8SPODNAME = pod.PodName,
+        K8SPODNAMESPACE = pod.PodNamespace,
+        K8SPODINFRACONTAINERID = pod.InfraContainerId,
+        K8SPODUID = pod.PodUid ?? "",
+        Reason = reason,
+        IfName = request.Environment.IfName,
+        NetworkName = request.Config.Name,
+        ContainerID = request.Environment.ContainerId,
+    };
+
     private async Task ReleaseAfterFailureAsync(IIpamdClient client, CniRequest request, KubernetesPodArgs pod, CancellationToken cancellationToken)
     {
         try
         {
-            await client.DelNetworkAsync(new DelNetworkRequest
-            {
-                ClientVersion = clientVersion,
-                K8SPODNAME = pod.PodName,
-                K8SPODNAMESPACE = pod.PodNamespace,
-                K8SPODINFRACONTAINERID = pod.InfraContainerId,
-                Reason = "SetupNSFailed",
-                IfName = request.Environment.IfName,
-                NetworkName = request.Config.Name,
-                ContainerID = request.Environment.ContainerId,
-            }, cancellationToken).ConfigureAwait(false);
+            await client.DelNetworkAsync(DelRequest(request, pod, "SetupNSFailed"), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
         {
