@@ -182,6 +182,28 @@ public sealed class NetworkNamespace : IDisposable
         File.Delete(path);
     }
 
+    /// <summary>
+    /// True when the calling thread is inside this namespace already, so namespace-relative work (such as
+    /// /proc/sys/net) can run on it without a switch to the executor thread.
+    /// </summary>
+    public unsafe bool IsCurrentThreadNamespace()
+    {
+        // A namespace is identified by the device and inode of its nsfs file: st_dev and st_ino lead struct stat
+        // on every Linux ABI .NET runs on.
+        Span<byte> own = stackalloc byte[256];
+        Span<byte> current = stackalloc byte[256];
+        fixed (byte* ownPointer = own)
+        fixed (byte* currentPointer = current)
+        {
+            if (Libc.FStat(DangerousGetFd(), ownPointer) != 0 || Libc.Stat("/proc/thread-self/ns/net", currentPointer) != 0)
+            {
+                return false;
+            }
+        }
+
+        return own[..16].SequenceEqual(current[..16]);
+    }
+
     public void Dispose() => _handle.Dispose();
 
     public override string ToString() => Path;

@@ -3,8 +3,8 @@ using System.Collections.Concurrent;
 namespace VpcCni.Linux.Namespaces;
 
 /// <summary>
-/// Runs synchronous work inside a network namespace on a dedicated thread (never a pool thread).
-/// The worker switches in, runs, and switches back; if switching back fails the worker is poisoned and
+/// Runs synchronous work inside a network namespace: inline when the calling thread is already in it, else on a
+/// dedicated thread (never a pool thread). The worker switches in, runs, and switches back; if switching back fails the worker is poisoned and
 /// exits, and a fresh worker takes over. Only synchronous delegates are accepted: an await would resume
 /// on another thread in the wrong namespace.
 /// </summary>
@@ -27,6 +27,12 @@ public sealed class NetworkNamespaceExecutor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(work);
+        if (target.IsCurrentThreadNamespace())
+        {
+            // Already there (host-side work, usually): run here, with no thread hand-off and no setns round trip.
+            return work(state);
+        }
+
         var item = new WorkItem<TState, TResult>(target, work, state);
         Enqueue(item);
         item.Done.Wait();

@@ -32,6 +32,22 @@ public sealed class RtNetlinkClient : IDisposable
     public IReadOnlyList<NetworkLink> GetLinks() =>
         Dump<NetworkLink>(Rtm.GetLink, "RTM_GETLINK dump", static (ref NetlinkWriter w) => w.WriteHeader(new IfInfoMsg()), RtCodecs.ParseLink);
 
+    /// <summary>
+    /// The id this socket's namespace uses for <paramref name="other"/> (what a link's <see cref="NetworkLink.LinkNetNsId"/>
+    /// reports for a peer there), or null when none is assigned, meaning no link here has a peer in it.
+    /// </summary>
+    public int? GetNamespaceId(NetworkNamespace other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        int? id = null;
+        Span<byte> buffer = stackalloc byte[64];
+        var writer = new NetlinkWriter(buffer, Rtm.GetNsId, Nl.FlagRequest | Nl.FlagAck);
+        writer.WriteHeader(new RtGenMsg());
+        writer.WriteUInt32(Netnsa.Fd, (uint)other.DangerousGetFd());
+        _socket.Execute(writer.Complete(), $"RTM_GETNSID {other.Path}", ref id, static (ref int? state, in NetlinkMessage m) => state ??= RtCodecs.ParseNsId(m));
+        return id is null or Netnsa.NotAssigned ? null : id;
+    }
+
     /// <summary>The link with this name, or null.</summary>
     public NetworkLink? FindLinkByName(string name)
     {

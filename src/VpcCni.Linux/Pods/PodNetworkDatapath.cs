@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -48,10 +46,9 @@ public sealed class PodNetworkDatapath : IDisposable
     public static string HostVethName(string prefix, string kubernetesNamespace, string podName, int interfaceIndex = 0)
     {
         var key = interfaceIndex > 0 ? $"{kubernetesNamespace}.{podName}.{interfaceIndex}" : $"{kubernetesNamespace}.{podName}";
-        Span<byte> hash = stackalloc byte[20];
-#pragma warning disable CA5350 // Not security: the name must match upstream's SHA-1 naming that Calico and checkpoints rely on.
-        SHA1.HashData(Encoding.UTF8.GetBytes(key), hash);
-#pragma warning restore CA5350
+        // Not security: the name must match upstream's SHA-1 naming that Calico and checkpoints rely on.
+        Span<byte> hash = stackalloc byte[Sha1.HashSize];
+        Sha1.HashData(Encoding.UTF8.GetBytes(key), hash);
         return prefix + Convert.ToHexStringLower(hash)[..11];
     }
 
@@ -111,16 +108,17 @@ public sealed class PodNetworkDatapath : IDisposable
             _host.DeleteLink(hostVeth);
 
             Step(step = PodSetupStep.CreateVeth);
-            var hostMac = GenerateUnusedMac();
+            // The kernel gives each veth end a random locally administered MAC (46 random bits), as upstream relies
+            // on; choosing one here would need a dump of every link on the node per ADD.
             _host.CreateLink(new VethCreateRequest(hostVeth, request.InterfaceName)
             {
                 Mtu = request.Mtu,
-                HardwareAddress = hostMac,
                 PeerNamespace = podNamespace,
                 PeerMtu = request.Mtu,
             });
             undo.Push(($"delete veth {hostVeth}", () => _host.DeleteLink(hostVeth)));
             var hostLink = _host.FindLinkByName(hostVeth) ?? throw new InvalidOperationException($"Host veth {hostVeth} vanished after creation.");
+            var hostMac = hostLink.HardwareAddress ?? throw new InvalidOperationException($"Host veth {hostVeth} has no MAC address.");
 
             Step(step = PodSetupStep.ConfigureHostVeth);
             // IPv6 knobs are set before the link comes up so no RA/redirect state is learnt (missing files ignored).
@@ -220,24 +218,6 @@ public sealed class PodNetworkDatapath : IDisposable
         }
     }
 
-    private PhysicalAddress GenerateUnusedMac()
-    {
-        var used = _host.GetLinks().Select(l => l.HardwareAddress).Where(m => m is not null).ToHashSet();
-        Span<byte> bytes = stackalloc byte[6];
-        for (var attempt = 0; attempt < 10; attempt++)
-        {
-            RandomNumberGenerator.Fill(bytes);
-            bytes[0] = (byte)((bytes[0] & 0xFE) | 0x02); // unicast, locally administered
-            var mac = new PhysicalAddress(bytes.ToArray());
-            if (!used.Contains(mac))
-            {
-                return mac;
-            }
-        }
-
-        throw new InvalidOperationException("Could not generate a MAC address unused on the host in 10 attempts.");
-    }
-
     /// <summary>
     /// Removes what setup created. Idempotent: a second call, a missing pod namespace or a missing veth are not errors.
     /// </summary>
@@ -248,51 +228,82 @@ public sealed class PodNetworkDatapath : IDisposable
         var (_, hostPrefix) = GatewayFor(request);
         var family = request.Address.AddressFamily;
         var podHost = new IPNetwork(request.Address, hostPrefix);
-        var rules = _host.GetRules(family);
-        foreach (var rule in rules)
+        // Delete exactly the rules Setup adds instead of dumping every rule on the node (two per pod): the kernel
+        // matches a delete on the attributes given. The host route needs no step: it is bound to the veth and goes
+        // with it.
+        IgnoreNotFound(() => _host.DeleteRule(new RoutingRule(family) { Priority = 512, Destination = podHost, Table = RouteTable.Main }));
+        if (request.RouteTable == 0)
         {
-            var isToPod = rule.Priority == 512 && podHost.Equals(rule.Destination) && rule.Source is null;
-            var isFromPod = rule.Priority == 1536 && podHost.Equals(rule.Source) && rule.Destination is null &&
-                (IsMain(request.RouteTable) || rule.Table == request.RouteTable);
-            if (isToPod || isFromPod)
+            // Table unknown (teardown from prevResult): a delete without a table matches the rule in any table.
+            while (TryDeleteRule(new RoutingRule(family) { Priority = 1536, Source = podHost, Table = 0 }))
             {
-                IgnoreNotFound(() => _host.DeleteRule(rule));
             }
         }
-
-        foreach (var route in _host.GetRoutes(new RouteFilter { Family = family, Table = RouteTable.Main, Destination = podHost }))
+        else if (!IsMain(request.RouteTable))
         {
-            IgnoreNotFound(() => _host.DeleteRoute(route));
+            IgnoreNotFound(() => _host.DeleteRule(new RoutingRule(family) { Priority = 1536, Source = podHost, Table = request.RouteTable }));
         }
 
-        if (request.InterfaceIndex > 0 && !string.IsNullOrEmpty(request.PodNamespacePath))
+        var podNamespace = TryOpenPodNamespace(request.PodNamespacePath);
+        if (podNamespace is null)
         {
-            TryTeardownInPod(request, podHost);
-        }
-
-        _host.DeleteLink(hostVeth);
-        _logger.PodTornDown(request.KubernetesNamespace, request.PodName, request.Address, hostVeth);
-    }
-
-    private void TryTeardownInPod(PodNetworkRequest request, IPNetwork podHost)
-    {
-        NetworkNamespace podNamespace;
-        try
-        {
-            podNamespace = NetworkNamespace.Open(request.PodNamespacePath);
-        }
-        catch (NetworkNamespaceNotFoundException)
-        {
+            // No pod namespace, no veth to remove: the kernel destroys a veth pair with its namespace, so a host
+            // link of this name now belongs to a newer sandbox of the same pod (the name derives from the pod).
+            _logger.PodTornDown(request.KubernetesNamespace, request.PodName, request.Address, hostVeth);
             return;
         }
 
         using (podNamespace)
-        using (var pod = RtNetlinkClient.Open(podNamespace, _executor))
         {
-            foreach (var rule in pod.GetRules(request.Address.AddressFamily).Where(r => r.Priority == 1 && podHost.Equals(r.Source)))
+            if (request.InterfaceIndex > 0)
             {
-                IgnoreNotFound(() => pod.DeleteRule(rule));
+                using var pod = RtNetlinkClient.Open(podNamespace, _executor);
+                foreach (var rule in pod.GetRules(family).Where(r => r.Priority == 1 && podHost.Equals(r.Source)))
+                {
+                    IgnoreNotFound(() => pod.DeleteRule(rule));
+                }
             }
+
+            // Only a veth whose peer lives in this sandbox's namespace: a DEL of an old sandbox must not take down the
+            // veth a newer sandbox of the same pod (same host name) wired since. Checked from the host side (the
+            // peer's namespace id), so no socket inside the pod is needed.
+            var hostLink = _host.FindLinkByName(hostVeth);
+            if (hostLink?.LinkNetNsId is { } peerNamespace && _host.GetNamespaceId(podNamespace) == peerNamespace)
+            {
+                IgnoreNotFound(() => _host.DeleteLink(hostLink.Index));
+            }
+        }
+
+        _logger.PodTornDown(request.KubernetesNamespace, request.PodName, request.Address, hostVeth);
+    }
+
+    private bool TryDeleteRule(RoutingRule rule)
+    {
+        try
+        {
+            _host.DeleteRule(rule);
+            return true;
+        }
+        catch (NetlinkException ex) when (ex.IsNotFound)
+        {
+            return false;
+        }
+    }
+
+    private static NetworkNamespace? TryOpenPodNamespace(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return NetworkNamespace.Open(path);
+        }
+        catch (NetworkNamespaceNotFoundException)
+        {
+            return null;
         }
     }
 

@@ -40,6 +40,19 @@ public sealed class NetworkNamespaceTests
     }
 
     [Fact]
+    public void IsCurrentThreadNamespace_OwnAndForeignNamespace_TrueOnlyForOwn()
+    {
+        Privileged.Require();
+        using var ns = new TestNamespace("cur");
+        using var own = NetworkNamespace.Open("/proc/self/ns/net");
+        using var executor = new NetworkNamespaceExecutor();
+
+        own.IsCurrentThreadNamespace().Should().BeTrue();
+        ns.Handle.IsCurrentThreadNamespace().Should().BeFalse();
+        executor.Invoke(ns.Handle, static h => h.IsCurrentThreadNamespace(), ns.Handle).Should().BeTrue("the executor thread is inside it");
+    }
+
+    [Fact]
     public void Executor_Invoke_RunsInsideTargetAndRestoresHome()
     {
         Privileged.Require();

@@ -20,6 +20,21 @@ public sealed class RtNetlinkClientTests
     }
 
     [Fact]
+    public void GetNamespaceId_PeerNamespaceOfAVeth_MatchesTheLinksNetNsIdAndIsNullWithoutPeer()
+    {
+        Privileged.Require();
+        using var host = new TestNamespace("nh");
+        using var peer = new TestNamespace("np");
+        using var unrelated = new TestNamespace("nu");
+        host.Client.CreateLink(new VethCreateRequest("vh0", "vp0") { PeerNamespace = peer.Handle });
+
+        var id = host.Client.GetNamespaceId(peer.Handle);
+
+        id.Should().NotBeNull().And.Be(host.Client.FindLinkByName("vh0")!.LinkNetNsId);
+        host.Client.GetNamespaceId(unrelated.Handle).Should().BeNull("no link of the host has a peer there");
+    }
+
+    [Fact]
     public void CreateLink_Veth_CanBeFoundConfiguredAndDeleted()
     {
         Privileged.Require();

@@ -99,6 +99,43 @@ public sealed class PodNetworkDatapathTests
     }
 
     [Fact]
+    public void Teardown_TableUnknown_RemovesTheFromPodRuleOfAnyTable()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("pn");
+        using var pod = new TestNamespace("pp");
+        using var datapath = new PodNetworkDatapath(node.Handle);
+        var before = StateSnapshot.Capture(node.Client);
+        var request = Request(pod, table: 3);
+        datapath.Setup(request);
+        node.Exec("ip", "rule", "show").Should().Contain("1536:");
+
+        datapath.Teardown(request with { RouteTable = 0 }); // DEL from prevResult: the daemon's table is not known
+
+        StateSnapshot.Capture(node.Client).Should().Equal(before);
+    }
+
+    [Fact]
+    public void Teardown_OlderSandboxOfTheSamePod_LeavesTheNewerSandboxWired()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("pn");
+        using var oldSandbox = new TestNamespace("po");
+        using var newSandbox = new TestNamespace("pw");
+        using var datapath = new PodNetworkDatapath(node.Handle);
+        var oldRequest = Request(oldSandbox, "10.0.1.7") with { PodName = "web-restarted" };
+        var newRequest = Request(newSandbox, "10.0.1.8") with { PodName = "web-restarted" };
+        datapath.Setup(oldRequest);
+        datapath.Setup(newRequest); // same pod name, so the same host veth name: the stale one is replaced
+
+        datapath.Teardown(oldRequest); // the runtime cleans up the old sandbox afterwards
+
+        datapath.Check(newRequest).Should().BeEmpty("the newer sandbox's veth, route and rules stay");
+        datapath.Teardown(newRequest);
+        node.Exec("ip", "link", "show").Should().NotContain(PodNetworkDatapath.HostVethName("eni", newRequest.KubernetesNamespace, newRequest.PodName));
+    }
+
+    [Fact]
     public void Setup_Twice_ReplacesStaleVethAndStaysConsistent()
     {
         Privileged.Require();

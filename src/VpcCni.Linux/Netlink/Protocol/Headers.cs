@@ -13,6 +13,15 @@ internal struct NetlinkMessageHeader
     public uint PortId;
 }
 
+/// <summary>struct rtgenmsg, padded to netlink's 4-byte alignment.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct RtGenMsg
+{
+    public byte Family;
+    public byte Pad1;
+    public ushort Pad2;
+}
+
 /// <summary>struct ifinfomsg.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct IfInfoMsg

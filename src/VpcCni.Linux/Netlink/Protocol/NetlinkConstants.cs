@@ -38,6 +38,15 @@ internal static class Rtm
     public const ushort NewRoute = 24, DelRoute = 25, GetRoute = 26;
     public const ushort NewNeigh = 28, DelNeigh = 29, GetNeigh = 30;
     public const ushort NewRule = 32, DelRule = 33, GetRule = 34;
+    public const ushort NewNsId = 88, GetNsId = 90;
+}
+
+internal static class Netnsa
+{
+    public const ushort NsId = 1, Fd = 3;
+
+    /// <summary>NETNSA_NSID_NOT_ASSIGNED.</summary>
+    public const int NotAssigned = -1;
 }
 
 internal static class Ifla

@@ -367,6 +367,26 @@ internal static class RtCodecs
         }
     }
 
+    /// <summary>NETNSA_NSID of an RTM_NEWNSID reply.</summary>
+    public static int? ParseNsId(in NetlinkMessage message)
+    {
+        if (message.Header.Type != Rtm.NewNsId)
+        {
+            return null;
+        }
+
+        var attributes = message.AttributesAfter<RtGenMsg>();
+        while (attributes.TryRead(out var attribute))
+        {
+            if (attribute.Type == Netnsa.NsId && attribute.TryGetInt32(out var id))
+            {
+                return id;
+            }
+        }
+
+        return null;
+    }
+
     public static RoutingRule? ParseRule(in NetlinkMessage message)
     {
         if (message.Header.Type != Rtm.NewRule || !message.TryReadHeader(out FibRuleHeader header) || header.Action != Fra.ActionToTable)
