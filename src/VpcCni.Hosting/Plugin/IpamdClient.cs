@@ -1,5 +1,6 @@
 using Grpc.Core;
 using VpcCni.Hosting.Rpc;
+using VpcCni.Hosting.Rpc.Http2;
 
 namespace VpcCni.Hosting.Plugin;
 
@@ -24,46 +25,52 @@ internal sealed class IpamdUnreachableException(string address, Exception inner)
     public string Address { get; } = address;
 }
 
-/// <summary>The real client: gRPC over the daemon's Unix socket with a deadline per call.</summary>
+/// <summary>
+/// The real client: gRPC over the daemon's Unix socket with a deadline per call. The plugin lives for one CNI call, so
+/// calls run synchronously on the lean HTTP/2 invoker (no thread pool, no connection pool); the Task-returning
+/// methods complete before they return.
+/// </summary>
 internal sealed class GrpcIpamdClient : IIpamdClient
 {
-    private readonly Grpc.Net.Client.GrpcChannel _channel;
+    private readonly Http2UnaryCallInvoker _invoker;
     private readonly CNIBackend.CNIBackendClient _backend;
     private readonly PluginBackend.PluginBackendClient _plugin;
     private readonly string _address;
     private readonly TimeSpan _timeout;
+    private readonly TimeProvider _time;
 
-    public GrpcIpamdClient(string address, TimeSpan timeout)
+    public GrpcIpamdClient(string address, TimeSpan timeout, TimeProvider? time = null)
     {
         _address = address;
         _timeout = timeout;
-        _channel = IpamdChannel.Create(address, connectTimeout: TimeSpan.FromSeconds(2));
-        _backend = new CNIBackend.CNIBackendClient(_channel);
-        _plugin = new PluginBackend.PluginBackendClient(_channel);
+        _time = time ?? TimeProvider.System;
+        _invoker = Http2UnaryCallInvoker.ForAddress(address, _time);
+        _backend = new CNIBackend.CNIBackendClient(_invoker);
+        _plugin = new PluginBackend.PluginBackendClient(_invoker);
     }
 
     public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken) =>
-        CallAsync(o => _backend.AddNetworkAsync(request, o).ResponseAsync, cancellationToken);
+        Call(o => _backend.AddNetwork(request, o), cancellationToken);
 
     public Task<DelNetworkReply> DelNetworkAsync(DelNetworkRequest request, CancellationToken cancellationToken) =>
-        CallAsync(o => _backend.DelNetworkAsync(request, o).ResponseAsync, cancellationToken);
+        Call(o => _backend.DelNetwork(request, o), cancellationToken);
 
     public Task<GetAttachmentReply> GetAttachmentAsync(GetAttachmentRequest request, CancellationToken cancellationToken) =>
-        CallAsync(o => _plugin.GetAttachmentAsync(request, o).ResponseAsync, cancellationToken);
+        Call(o => _plugin.GetAttachment(request, o), cancellationToken);
 
     public Task<GetStatusReply> GetStatusAsync(CancellationToken cancellationToken) =>
-        CallAsync(o => _plugin.GetStatusAsync(new GetStatusRequest(), o).ResponseAsync, cancellationToken);
+        Call(o => _plugin.GetStatus(new GetStatusRequest(), o), cancellationToken);
 
     public Task<GarbageCollectReply> GarbageCollectAsync(GarbageCollectRequest request, CancellationToken cancellationToken) =>
-        CallAsync(o => _plugin.GarbageCollectAsync(request, o).ResponseAsync, cancellationToken);
+        Call(o => _plugin.GarbageCollect(request, o), cancellationToken);
 
-    public void Dispose() => _channel.Dispose();
+    public void Dispose() => _invoker.Dispose();
 
-    private async Task<T> CallAsync<T>(Func<CallOptions, Task<T>> call, CancellationToken cancellationToken)
+    private Task<T> Call<T>(Func<CallOptions, T> call, CancellationToken cancellationToken)
     {
         try
         {
-            return await call(new CallOptions(deadline: DateTime.UtcNow.Add(_timeout), cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return Task.FromResult(call(new CallOptions(deadline: _time.GetUtcNow().UtcDateTime.Add(_timeout), cancellationToken: cancellationToken)));
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {

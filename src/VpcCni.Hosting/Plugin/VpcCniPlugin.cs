@@ -114,6 +114,8 @@ internal sealed class VpcCniPlugin(
         var logger = Logger(config);
         var pod = PodIdentity(request);
         var env = request.Environment;
+        // One datapath serves the teardown, from the daemon's reply or from prevResult.
+        using var wiring = wiringFactory(config);
         using var client = clientFactory(config.IpamdAddress);
         DelNetworkReply reply;
         try
@@ -125,7 +127,7 @@ internal sealed class VpcCniPlugin(
             // Upstream behaviour: the pod must be deletable while ipamd is down; the address is reclaimed later
             // by GC or by the daemon's restore, which checks that the pod is gone.
             PluginLog.DeleteWithoutDaemon(logger, ex, env.ContainerId, env.IfName);
-            TeardownFromPrevResult(request, config, pod);
+            TeardownFromPrevResult(request, config, pod, wiring);
             return;
         }
 
@@ -137,11 +139,10 @@ internal sealed class VpcCniPlugin(
         if (reply.IPAllocationMetadata.Count == 0)
         {
             // Unknown to the daemon (already released, or never assigned): still remove any wiring prevResult shows.
-            TeardownFromPrevResult(request, config, pod);
+            TeardownFromPrevResult(request, config, pod, wiring);
             return;
         }
 
-        using var wiring = wiringFactory(config);
         foreach (var released in reply.IPAllocationMetadata)
         {
             if (IPAddress.TryParse(released.IPv4Addr, out var address) && pod.PodName.Length > 0)
@@ -328,7 +329,7 @@ internal sealed class VpcCniPlugin(
         }
     }
 
-    private void TeardownFromPrevResult(CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod)
+    private void TeardownFromPrevResult(CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod, IPodWiring wiring)
     {
         var prev = request.Config.PrevResult;
         if (prev is null || pod.PodName.Length == 0)
@@ -342,7 +343,6 @@ internal sealed class VpcCniPlugin(
             return;
         }
 
-        using var wiring = wiringFactory(config);
         foreach (var ip in prev.Ips)
         {
             if (ip.Interface is not { } index || index >= prev.Interfaces.Count || prev.Interfaces[index].Name != request.Environment.IfName)

@@ -12,16 +12,19 @@ public static class IpamdChannel
     /// <summary>
     /// A channel to <paramref name="address"/>: "unix:///path", an absolute socket path, or "host:port" (plaintext HTTP/2).
     /// </summary>
+    /// <summary>The Unix socket path of "unix:///path" or "/path"; null for "host:port".</summary>
+    internal static string? SocketPathOf(string address) =>
+        address.StartsWith("unix://", StringComparison.Ordinal) ? address["unix://".Length..]
+        : address.StartsWith('/') ? address
+        : null;
+
     public static GrpcChannel Create(string address, TimeSpan connectTimeout)
     {
         ArgumentException.ThrowIfNullOrEmpty(address);
-        var socketPath = address.StartsWith("unix://", StringComparison.Ordinal) ? address["unix://".Length..]
-            : address.StartsWith('/') ? address
-            : null;
+        var socketPath = SocketPathOf(address);
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = connectTimeout,
-            // One request per process in the plugin: no pooling benefit, and no idle keep-alive threads.
             PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
             EnableMultipleHttp2Connections = true,
         };

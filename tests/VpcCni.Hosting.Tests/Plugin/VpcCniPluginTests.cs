@@ -130,6 +130,17 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
+    public async Task DeleteAsync_DaemonRefuses_ReportsTryAgainLaterWithoutTeardown()
+    {
+        _ipamd.DelReply = new DelNetworkReply { Success = false };
+
+        var act = async () => await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        (await act.Should().ThrowAsync<CniException>()).Which.Code.Should().Be(CniErrorCode.TryAgainLater);
+        _wiring.Teardowns.Should().BeEmpty("nothing is torn down for an attachment the daemon did not release");
+    }
+
+    [Fact]
     public async Task DeleteAsync_DaemonUnreachable_TearsDownFromPrevResultAndSucceeds()
     {
         _ipamd.Unreachable = true;

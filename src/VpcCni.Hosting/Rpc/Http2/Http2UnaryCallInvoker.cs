@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+
+namespace VpcCni.Hosting.Rpc.Http2;
+
+/// <summary>
+/// A gRPC <see cref="CallInvoker"/> for short-lived processes such as the CNI plugin: unary calls only, on one plaintext
+/// HTTP/2 connection used sequentially, with blocking I/O on the calling thread. Generated clients work on it unchanged.
+/// Compared with a <see cref="Grpc.Net.Client.GrpcChannel"/> it has no connection pool, handler pipeline, background
+/// reader or thread-pool work, which is most of the cost of a process's first (and only) call.
+/// </summary>
+internal sealed class Http2UnaryCallInvoker : CallInvoker, IDisposable
+{
+    private readonly EndPoint _endpoint;
+    private readonly string _authority;
+    private readonly string _address;
+    private readonly TimeProvider _time;
+    private readonly int _maxResponseBytes;
+    private readonly Lock _gate = new();
+    private Http2GrpcConnection? _connection;
+
+    public Http2UnaryCallInvoker(EndPoint endpoint, string authority, string address, TimeProvider? time = null, int maxResponseBytes = 4 * 1024 * 1024)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        _endpoint = endpoint;
+        _authority = authority;
+        _address = address;
+        _time = time ?? TimeProvider.System;
+        _maxResponseBytes = maxResponseBytes;
+    }
+
+    /// <summary>"unix:///path", an absolute socket path, or "host:port".</summary>
+    public static Http2UnaryCallInvoker ForAddress(string address, TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(address);
+        if (IpamdChannel.SocketPathOf(address) is { } socketPath)
+        {
+            return new Http2UnaryCallInvoker(new UnixDomainSocketEndPoint(socketPath), "localhost", address, time);
+        }
+
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), out var port) || port is <= 0 or > 65535)
+        {
+            throw new ArgumentException($"\"{address}\" is neither a Unix socket path nor host:port", nameof(address));
+        }
+
+        var host = address[..colon].Trim('[', ']');
+        EndPoint endpoint = IPAddress.TryParse(host, out var ip) ? new IPEndPoint(ip, port) : new DnsEndPoint(host, port);
+        return new Http2UnaryCallInvoker(endpoint, address, address, time);
+    }
+
+    public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+    {
+        var (response, _) = Invoke(method, options, request);
+        return response;
+    }
+
+    public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+    {
+        // The I/O is blocking by design; an async caller gets it on a pool thread so its own thread is not held.
+        var call = Task.Run(() => Invoke(method, options, request), options.CancellationToken);
+        return new AsyncUnaryCall<TResponse>(
+            ResponseAsync(call),
+            HeadersAsync(call),
+            () => call.IsCompletedSuccessfully ? Status.DefaultSuccess
+                : call.Exception?.InnerException is RpcException failed ? failed.Status
+                : throw new InvalidOperationException("the call has not completed yet"),
+            () => call.IsCompletedSuccessfully ? call.Result.Result.Trailers : [],
+            () => { });
+
+        static async Task<TResponse> ResponseAsync(Task<(TResponse Response, UnaryCallResult Result)> call) => (await call.ConfigureAwait(false)).Response;
+
+        static async Task<Metadata> HeadersAsync(Task<(TResponse Response, UnaryCallResult Result)> call) => (await call.ConfigureAwait(false)).Result.ResponseHeaders;
+    }
+
+    public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+        throw new NotSupportedException($"{nameof(Http2UnaryCallInvoker)} makes unary calls only ({method.FullName} is server streaming)");
+
+    public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+        throw new NotSupportedException($"{nameof(Http2UnaryCallInvoker)} makes unary calls only ({method.FullName} is client streaming)");
+
+    public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+        throw new NotSupportedException($"{nameof(Http2UnaryCallInvoker)} makes unary calls only ({method.FullName} is duplex streaming)");
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _connection?.Dispose();
+            _connection = null;
+        }
+    }
+
+    private (TResponse Response, UnaryCallResult Result) Invoke<TRequest, TResponse>(Method<TRequest, TResponse> method, CallOptions options, TRequest request)
+        where TRequest : class
+        where TResponse : class
+    {
+        if (method.Type != MethodType.Unary)
+        {
+            throw new NotSupportedException($"{nameof(Http2UnaryCallInvoker)} makes unary calls only");
+        }
+
+        TimeSpan? timeout = null;
+        if (options.Deadline is { } deadline && deadline != DateTime.MaxValue)
+        {
+            timeout = deadline.ToUniversalTime() - _time.GetUtcNow().UtcDateTime;
+            if (timeout <= TimeSpan.Zero)
+            {
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the deadline passed before the call started"));
+            }
+        }
+
+        var serialization = new BufferSerializationContext();
+        method.RequestMarshaller.ContextualSerializer(request, serialization);
+        UnaryCallResult result;
+        lock (_gate)
+        {
+            Http2GrpcConnection? connection = null;
+            try
+            {
+                connection = _connection is { IsUsable: true } open ? open : Reconnect();
+                result = connection.Call("/" + method.FullName.TrimStart('/'), _authority, serialization.Payload, options.Headers, timeout, _maxResponseBytes, options.CancellationToken);
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or Http2ProtocolException or HpackException or ObjectDisposedException)
+            {
+                Drop(connection);
+                if (options.CancellationToken.IsCancellationRequested)
+                {
+                    throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled", ex));
+                }
+
+                throw new RpcException(ex switch
+                {
+                    TimeoutException => new Status(StatusCode.DeadlineExceeded, $"no reply from {_address} within the deadline", ex),
+                    Http2ProtocolException or HpackException => new Status(StatusCode.Internal, $"{_address} broke the HTTP/2 protocol: {ex.Message}", ex),
+                    _ => new Status(StatusCode.Unavailable, $"{_address}: {ex.Message}", ex),
+                });
+            }
+            catch (OperationCanceledException ex)
+            {
+                Drop(connection);
+                throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled", ex));
+            }
+        }
+
+        if (result.Status.StatusCode != StatusCode.OK)
+        {
+            throw new RpcException(result.Status, result.Trailers);
+        }
+
+        try
+        {
+            return (method.ResponseMarshaller.ContextualDeserializer(new BufferDeserializationContext(result.Message!)), result);
+        }
+        catch (Exception ex) when (ex is Google.Protobuf.InvalidProtocolBufferException or InvalidOperationException)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, $"the response of {method.FullName} could not be parsed: {ex.Message}", ex));
+        }
+    }
+
+    private Http2GrpcConnection Reconnect()
+    {
+        _connection?.Dispose();
+        _connection = null;
+        _connection = Http2GrpcConnection.Connect(_endpoint);
+        return _connection;
+    }
+
+    private void Drop(Http2GrpcConnection? connection)
+    {
+        if (connection is not null && ReferenceEquals(connection, _connection))
+        {
+            _connection.Dispose();
+            _connection = null;
+        }
+    }
+}
+
+/// <summary>Collects a request message from a marshaller (Protobuf's generated marshallers are contextual).</summary>
+internal sealed class BufferSerializationContext : SerializationContext
+{
+    private readonly ArrayBufferWriter<byte> _buffer = new(256);
+    private byte[]? _completed;
+
+    public ReadOnlySpan<byte> Payload => _completed ?? _buffer.WrittenSpan;
+
+    public override void Complete(byte[] payload) => _completed = payload;
+
+    public override IBufferWriter<byte> GetBufferWriter() => _buffer;
+
+    public override void SetPayloadLength(int payloadLength)
+    {
+    }
+
+    public override void Complete()
+    {
+    }
+}
+
+/// <summary>Hands a received message to a marshaller.</summary>
+internal sealed class BufferDeserializationContext(byte[] payload) : DeserializationContext
+{
+    public override int PayloadLength => payload.Length;
+
+    public override byte[] PayloadAsNewBuffer() => (byte[])payload.Clone();
+
+    public override ReadOnlySequence<byte> PayloadAsReadOnlySequence() => new(payload);
+}
