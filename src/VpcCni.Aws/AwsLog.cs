@@ -26,6 +26,9 @@ internal static partial class AwsLog
     [LoggerMessage(2014, LogLevel.Warning, "Cleaning up ENI {EniId} after a failed attach: {Reason}")]
     public static partial void AttachCleanup(ILogger logger, string eniId, string reason);
 
+    [LoggerMessage(2016, LogLevel.Warning, "Could not clean up ENI {EniId} after a failed attach ({Reason}); the leaked-ENI sweep will remove it")]
+    public static partial void AttachCleanupFailed(ILogger logger, string eniId, string reason);
+
     [LoggerMessage(2015, LogLevel.Error, "EC2 refused {Action} for lack of IAM permission ({Code}): {Message}")]
     public static partial void Unauthorized(ILogger logger, string action, string code, string message);
 

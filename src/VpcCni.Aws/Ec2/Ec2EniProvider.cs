@@ -206,8 +206,9 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         }
         catch (Exception e)
         {
+            // A cancelled or failed call may still have attached the ENI on EC2's side: describe, detach if so, delete.
             AwsLog.AttachCleanup(_logger, eniId, e.Message);
-            await DeleteWithRetriesAsync(eniId, CancellationToken.None).ConfigureAwait(false);
+            await CleanUpAfterFailedAttachAsync(eniId).ConfigureAwait(false);
             throw;
         }
 
@@ -221,14 +222,32 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         }
         catch (Exception e)
         {
+            // A cancelled or failed call may still have attached the ENI on EC2's side: describe, detach if so, delete.
             AwsLog.AttachCleanup(_logger, eniId, e.Message);
-            await DetachAndDeleteEniAsync(eniId, CancellationToken.None).ConfigureAwait(false);
+            await CleanUpAfterFailedAttachAsync(eniId).ConfigureAwait(false);
             throw;
         }
 
         AwsLog.EniCreated(_logger, eniId, created.SubnetId, deviceIndex);
         var model = await ToModelAsync(created, cancellationToken).ConfigureAwait(false);
         return model with { DeviceIndex = deviceIndex, NetworkCardIndex = request.NetworkCardIndex, AttachmentId = attachmentId };
+    }
+
+    /// <summary>
+    /// Best effort and bounded: a shutdown must not wait on it for long, and the original error must reach the caller.
+    /// An ENI left behind carries our tags and is removed by the leaked-ENI sweep.
+    /// </summary>
+    private async ValueTask CleanUpAfterFailedAttachAsync(string eniId)
+    {
+        using var limit = new CancellationTokenSource(_options.AttachCleanupTimeout, _time);
+        try
+        {
+            await DetachAndDeleteEniAsync(eniId, limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CloudException or OperationCanceledException)
+        {
+            AwsLog.AttachCleanupFailed(_logger, eniId, ex.Message);
+        }
     }
 
     private async ValueTask<int> FindFreeDeviceIndexAsync(InstanceIdentity self, int networkCardIndex, CancellationToken cancellationToken)

@@ -44,6 +44,12 @@ public sealed class Ec2ProviderOptions
     /// <summary>First delay between delete attempts; doubles, capped at 10 s.</summary>
     public TimeSpan DeleteRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long the clean-up of an ENI whose attach failed (or was cancelled by a shutdown) may take before it is left
+    /// to the leaked-ENI sweep.
+    /// </summary>
+    public TimeSpan AttachCleanupTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Binds and validates from environment variables; every error names its variable.</summary>
     public static Ec2ProviderOptions FromEnvironment(Func<string, string?> getVariable)
     {
@@ -124,7 +130,7 @@ public sealed class Ec2ProviderOptions
             throw new ArgumentException("EC2 MaxAttempts and DeleteAttempts must be at least 1");
         }
 
-        if (RetryBaseDelay <= TimeSpan.Zero || RetryMaxDelay < RetryBaseDelay || DeleteRetryDelay <= TimeSpan.Zero)
+        if (RetryBaseDelay <= TimeSpan.Zero || RetryMaxDelay < RetryBaseDelay || DeleteRetryDelay <= TimeSpan.Zero || AttachCleanupTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("EC2 retry delays must be positive and RetryMaxDelay >= RetryBaseDelay");
         }
