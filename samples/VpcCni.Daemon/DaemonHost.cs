@@ -2,6 +2,7 @@ using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using OpenTelemetry.Metrics;
+using VpcCni.Hosting;
 using VpcCni.Hosting.Daemon;
 using VpcCni.Hosting.Node;
 
@@ -40,25 +41,18 @@ internal static class DaemonHost
         builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 64 * 1024);
         var health = new HealthServiceImpl();
         builder.Services.AddSingleton(health);
-        builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton<IpamdMetrics>();
-        IpamdNode? nodeReference = null;
-        builder.Services.AddSingleton(_ => nodeReference ?? throw new InvalidOperationException("the node is not built yet"));
+        // The node, its cloud (--cloud), host datapath and metrics: the container builds them and disposes them with the app.
+        builder.Services.AddVpcCniDaemon(settings);
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddMeter(IpamdMetrics.MeterName)
+            .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = IpamdMetrics.MaxSeriesPerInstrument })
             .AddPrometheusExporter(o => o.DisableTotalNameSuffixForCounters = true));
 
         await using var app = builder.Build();
-        var loggerFactory = app.Services.GetRequiredService<ILoggerFactory>();
-        var logger = loggerFactory.CreateLogger("vpc-cni-ipamd");
-        var metricsInstance = app.Services.GetRequiredService<IpamdMetrics>();
-        var (cloud, cloudResources) = await CloudFactory.CreateAsync(settings, Environment.GetEnvironmentVariable, TimeProvider.System, loggerFactory, cancellationToken);
-        await using var cloudLifetime = cloudResources;
-        INodeNetwork network = settings.ManageHostNetwork ? new LinuxNodeNetwork(settings, TimeProvider.System, loggerFactory) : new NoNodeNetwork();
-        await using var node = new IpamdNode(cloud, settings, network, TimeProvider.System, loggerFactory, metricsInstance);
-        metricsInstance.Observe(node.Controller);
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("vpc-cni-ipamd");
+        // Resolved before the server starts, so a bad cloud setting stops the daemon here, naming the variable.
+        var node = app.Services.GetRequiredService<IpamdNode>();
 
-        nodeReference = node;
         app.MapGrpcService<CniBackendService>();
         app.MapGrpcService<PluginBackendService>();
         app.MapGrpcService<HealthServiceImpl>();
@@ -95,6 +89,9 @@ internal static class DaemonHost
             return 1;
         }
 
+        // Start-up allocates ~12 MB, most of it garbage once the node is ready, and an idle daemon allocates too little
+        // to trigger a GC that would give it back: collect and decommit it once, before reporting SERVING.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.Serving);
         health.SetStatus("grpc.health.v1.aws-node", HealthCheckResponse.Types.ServingStatus.Serving);
         if (settings.CniConfDirectory is { } confDir)

@@ -30,6 +30,8 @@ public sealed class ObservabilityTests
         metrics.Should().MatchRegex(@"(?m)^awscni_assigned_ip_addresses(\{[^}]*\})? 1\b");
         metrics.Should().Contain("awscni_eni_allocated").And.Contain("awscni_ec2api_req_count").And.Contain("vpccni_assign_wait_seconds_bucket")
             .And.Contain("vpccni_cloud_call_duration_seconds_bucket");
+        metrics.Should().MatchRegex(@"vpccni_assign_wait_seconds_bucket\{[^}]*le=""0.001""", "second-scale buckets, not the exporter's millisecond defaults")
+            .And.MatchRegex(@"vpccni_cloud_call_duration_seconds_bucket\{[^}]*le=""0.25""");
 
         var (exit, table, error) = await Tools.RunAsync("ip", ["netns", "exec", node.Namespace, Path.Combine(Tools.LabBin, "vpc-cni-ipamd"), "status"]);
         exit.Should().Be(0, error);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Microsoft.Extensions.Configuration;
 
 namespace VpcCni.Hosting.Configuration;
 
@@ -13,8 +14,18 @@ public sealed class EnvironmentReader(Func<string, string?> get)
     /// <summary>The process environment.</summary>
     public static EnvironmentReader Process { get; } = new(Environment.GetEnvironmentVariable);
 
-    /// <summary>A fixed map (tests, IConfiguration adapters).</summary>
+    /// <summary>A fixed map (tests).</summary>
     public static EnvironmentReader From(IReadOnlyDictionary<string, string> values) => new(k => values.TryGetValue(k, out var v) ? v : null);
+
+    /// <summary>
+    /// A configuration section whose keys are upstream's variable names, read key by key (no reflection binder, so
+    /// AOT-safe); whichever providers feed it (appsettings.json, environment, command line) apply.
+    /// </summary>
+    public static EnvironmentReader From(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return new(key => configuration[key]);
+    }
 
     public string? String(string name) => get(name) is { Length: > 0 } value ? value : null;
 

@@ -30,7 +30,8 @@ public static class DaemonCli
           plan           --instance-type T --pods N [--warm-eni-target N] [--warm-ip-target N] [--minimum-ip-target N]
                          [--warm-prefix-target N] [--prefix-delegation] [--json] [--workload FILE [--svg FILE]]
 
-          rpc-load       [--socket PATH] [--callers 64] [--pairs 2000]: AddNetwork+DelNetwork latency and throughput
+          rpc-load       [--socket PATH] [--callers 64] [--pairs 2000] [--warmup CALLERS]: AddNetwork+DelNetwork latency
+                         and throughput after untimed warm-up pairs
 
         max-pods rules: secondary-IP mode = ENIs × (IPv4 per ENI − 1) + 2, as upstream's eni-max-pods.txt.
         Prefix delegation = ENIs × (IPv4 per ENI − 1) × 16 + 2; custom networking uses one ENI fewer. With the vCPU

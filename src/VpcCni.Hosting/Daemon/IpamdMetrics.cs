@@ -12,7 +12,22 @@ public sealed class IpamdMetrics : IDisposable
 {
     public const string MeterName = "VpcCni.Ipamd";
 
+    /// <summary>
+    /// Series (tag combinations) an exporter should keep per instrument. The busiest instrument has 7 operations ×
+    /// a handful of error codes; OpenTelemetry's default (2000) preallocates ~250 KB per instrument, ~4 MB in all.
+    /// </summary>
+    public const int MaxSeriesPerInstrument = 128;
+
     private PoolController? _controller;
+
+    /// <summary>EC2 calls: tens of milliseconds to tens of seconds (attach waits, throttling back-off).</summary>
+    internal static readonly double[] CloudLatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+    /// <summary>Assign waits: sub-millisecond from a warm pool up to the assign-wait limit (default 3 s).</summary>
+    internal static readonly double[] AssignWaitBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    /// <summary>Node start: a second to minutes.</summary>
+    internal static readonly double[] StartupBuckets = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
     public IpamdMetrics(IMeterFactory? meterFactory = null)
     {
@@ -22,9 +37,14 @@ public sealed class IpamdMetrics : IDisposable
         NoAvailableAddresses = Meter.CreateCounter<long>("awscni_no_available_ip_addresses", description: "ADDs that got no address");
         CloudRequests = Meter.CreateCounter<long>("awscni_ec2api_req_count", description: "Cloud calls by operation");
         CloudErrors = Meter.CreateCounter<long>("awscni_ec2api_error_count", description: "Failed cloud calls by operation");
-        CloudLatency = Meter.CreateHistogram<double>("vpccni_cloud_call_duration_seconds", unit: "s", description: "Cloud call latency by operation and outcome");
-        AssignWait = Meter.CreateHistogram<double>("vpccni_assign_wait_seconds", unit: "s", description: "Time an AddNetwork spent getting an address (pool wait included)");
-        Startup = Meter.CreateHistogram<double>("awscni_ipamd_startup_duration_seconds", unit: "s", description: "Node initialisation time");
+        // Buckets in seconds: exporters' defaults (0, 5, 10, 25, ... meant for milliseconds) would put nearly every
+        // value in the first bucket.
+        CloudLatency = Meter.CreateHistogram<double>("vpccni_cloud_call_duration_seconds", unit: "s", description: "Cloud call latency by operation and outcome",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CloudLatencyBuckets });
+        AssignWait = Meter.CreateHistogram<double>("vpccni_assign_wait_seconds", unit: "s", description: "Time an AddNetwork spent getting an address (pool wait included)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = AssignWaitBuckets });
+        Startup = Meter.CreateHistogram<double>("awscni_ipamd_startup_duration_seconds", unit: "s", description: "Node initialisation time",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StartupBuckets });
         Meter.CreateObservableGauge("awscni_eni_allocated", () => Stat(c => c.Datastore.EniCount), description: "ENIs in the datastore");
         Meter.CreateObservableGauge("awscni_total_ip_addresses", () => Stat(c => c.Datastore.GetStats().TotalIPs), description: "Addresses in the pool");
         Meter.CreateObservableGauge("awscni_assigned_ip_addresses", () => Stat(c => c.Datastore.GetStats().AssignedIPs), description: "Addresses assigned to pods");

@@ -20,6 +20,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     private readonly IEniProvider _cloud;
     private readonly DaemonSettings _settings;
+    /// <summary>How long shutdown waits for the pool loop's in-flight cloud work.</summary>
+    internal static readonly TimeSpan PoolLoopStopGrace = TimeSpan.FromSeconds(10);
+
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly INodeNetwork _network;
@@ -47,6 +50,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
         _store = new DurableAllocationStore(settings.CheckpointPath);
         _controller = new PoolController(new MeteredEniProvider(cloud, _metrics, timeProvider), settings.Ipam, timeProvider, _store, network.Liveness,
             loggerFactory.CreateLogger<PoolController>(), networkCard: 0, eniHook: network);
+        _metrics.Observe(_controller);
     }
 
     /// <summary>True once the node is initialised and ADDs are served.</summary>
@@ -94,10 +98,17 @@ public sealed partial class IpamdNode : IAsyncDisposable
         {
             try
             {
-                await _poolLoop.WaitAsync(cancellationToken).ConfigureAwait(false);
+                // Bounded: an EC2 call or clean-up in flight must not hold the node past its termination grace
+                // period; every acknowledged allocation is already in the journal, and an ENI left half-made is
+                // tagged for the leaked-ENI sweep.
+                await _poolLoop.WaitAsync(PoolLoopStopGrace, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
+            }
+            catch (TimeoutException)
+            {
+                LogPoolLoopStillBusy(_logger, PoolLoopStopGrace.TotalSeconds);
             }
         }
 
@@ -114,7 +125,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Idempotent: the host and a DI container may both own the node.
+        // Idempotent, so an extra disposal (a host disposing a node its container also owns) is harmless.
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
@@ -329,6 +340,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "could not compact the allocation record at shutdown: {Reason}")]
     private static partial void LogCompactionFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "the pool loop did not stop within {Seconds} s of shutdown; stopping without it")]
+    private static partial void LogPoolLoopStillBusy(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
     private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);

@@ -108,6 +108,7 @@ public sealed class DaemonCliTests
     [InlineData("AWS_VPC_K8S_CNI_VETHPREFIX", "toolong")]
     [InlineData("ENABLE_IPv6", "true")]
     [InlineData("INTROSPECTION_BIND_ADDRESS", "nowhere")]
+    [InlineData("VPC_CNI_COUNT_COOLING_AS_AVAILABLE", "sometimes")]
     public void FromEnvironment_InvalidValue_NamesTheVariable(string name, string value)
     {
         var act = () => DaemonSettings.FromEnvironment(EnvironmentReader.From(new Dictionary<string, string> { [name] = value }));
@@ -122,8 +123,10 @@ public sealed class DaemonCliTests
             ["WARM_ENI_TARGET"] = "0", ["WARM_IP_TARGET"] = "5", ["MINIMUM_IP_TARGET"] = "10", ["IP_COOLDOWN_PERIOD"] = "7",
             ["AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"] = "203.0.113.7/24, 198.51.100.0/24", ["AWS_VPC_K8S_CNI_CONNMARK"] = "0x100",
             ["AWS_VPC_K8S_CNI_RANDOMIZESNAT"] = "hashrandom", ["AWS_VPC_K8S_CNI_BACKING_STORE"] = "/tmp/ipam.json", ["DISABLE_METRICS"] = "true",
+            ["VPC_CNI_COUNT_COOLING_AS_AVAILABLE"] = "true",
         }));
 
+        settings.Ipam.CountCoolingAsAvailable.Should().BeTrue();
         settings.Ipam.WarmIpTarget.Should().Be(5);
         settings.Ipam.MinimumIpTarget.Should().Be(10);
         settings.Ipam.IpCooldownPeriod.Should().Be(TimeSpan.FromSeconds(7));

@@ -1,4 +1,8 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using VpcCni.Cloud;
 using VpcCni.Hosting.Configuration;
@@ -66,27 +70,92 @@ public sealed class VpcCniServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public void AddVpcCniAws_NoRegion_FailsNamingAwsRegion()
+    public async Task AddVpcCniAws_NoRegionAndImdsCannotTell_FirstCallFailsNamingAwsRegion()
     {
-        var env = new Dictionary<string, string> { ["AWS_EC2_METADATA_DISABLED"] = "true", ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9/" };
-        using var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+        await using var imds = await LoopbackServer.StartAsync(prefix => new ImdsWithoutPlacement(prefix), s => s.Start());
+        var env = new Dictionary<string, string>
+        {
+            ["AWS_EC2_METADATA_DISABLED"] = "true", ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = imds.Prefix, ["AWS_ENDPOINT_URL_EC2"] = "http://127.0.0.1:9/",
+            ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "y",
+        };
+        await using var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+        var cloud = provider.GetRequiredService<IEniProvider>();
 
-        var act = () => provider.GetRequiredService<IEniProvider>();
+        var act = async () => await cloud.GetInstanceAsync(TestContext.Current.CancellationToken);
 
-        act.Should().Throw<InvalidSettingException>().WithMessage("*AWS_REGION*");
+        (await act.Should().ThrowAsync<InvalidSettingException>()).Which.Name.Should().Be("AWS_REGION");
     }
 
     [Fact]
-    public void AddVpcCniAws_WithRegionAndEndpoints_BuildsTheEc2Provider()
+    public async Task AddVpcCniAws_WithRegionAndEndpoints_BuildsTheEc2ProviderOwnedByTheContainer()
     {
         var env = new Dictionary<string, string>
         {
             ["AWS_REGION"] = "us-west-2", ["AWS_ENDPOINT_URL_EC2"] = "http://127.0.0.1:9/", ["AWS_EC2_METADATA_DISABLED"] = "true",
             ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9/", ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "y",
         };
-        using var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+        var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+        var cloud = provider.GetRequiredService<IEniProvider>().Should().BeOfType<OwnedEc2EniProvider>().Subject;
+        cloud.Inner.Should().BeOfType<VpcCni.Aws.Ec2.Ec2EniProvider>("with a region the EC2 client is built at once");
 
-        provider.GetRequiredService<IEniProvider>().Should().BeOfType<VpcCni.Aws.Ec2.Ec2EniProvider>();
+        await provider.DisposeAsync();
+        var act = async () => await cloud.GetInstanceAsync(TestContext.Current.CancellationToken);
+
+        await act.Should().ThrowAsync<ObjectDisposedException>("the container disposed the provider and its clients");
+    }
+
+    [Fact]
+    public void AddVpcCniIpam_FromConfigurationSection_AppliesUpstreamKeys()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["VpcCni:WARM_ENI_TARGET"] = "0",
+            ["VpcCni:WARM_IP_TARGET"] = "5",
+            ["VpcCni:MINIMUM_IP_TARGET"] = "12",
+            ["VpcCni:IP_COOLDOWN_PERIOD"] = "45",
+            ["VpcCni:VPC_CNI_POOL_POLICY"] = "demandaware",
+            ["WARM_IP_TARGET"] = "99",
+        }).Build();
+        using var provider = Build(s => s.AddVpcCniSimulatedCloud().AddVpcCniIpam(configuration.GetSection("VpcCni")));
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var options = provider.GetRequiredService<IOptions<IpamOptions>>().Value;
+
+        options.WarmEniTarget.Should().Be(0);
+        options.WarmIpTarget.Should().Be(5, "only the given section is read");
+        options.MinimumIpTarget.Should().Be(12);
+        options.IpCooldownPeriod.Should().Be(TimeSpan.FromSeconds(45));
+        options.PoolPolicy.Should().Be(PoolPolicyKind.DemandAware);
+        options.MaxEni.Should().Be(-1, "absent keys keep upstream's defaults");
+    }
+
+    [Theory]
+    [InlineData("WARM_IP_TARGET", "lots")]
+    [InlineData("ENABLE_PREFIX_DELEGATION", "maybe")]
+    [InlineData("IP_COOLDOWN_PERIOD", "-1")]
+    public async Task AddVpcCniIpam_InvalidValueInConfiguration_HostStartFailsNamingTheKey(string key, string value)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["VpcCni:" + key] = value });
+        builder.Services.AddVpcCniSimulatedCloud().AddVpcCniIpam(builder.Configuration.GetSection("VpcCni"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync(TestContext.Current.CancellationToken);
+
+        (await act.Should().ThrowAsync<InvalidSettingException>()).Which.Name.Should().Be(key);
+    }
+
+    [Fact]
+    public async Task AddVpcCniIpam_OutOfRangeValueInConfiguration_HostStartFailsNamingTheKey()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["VpcCni:WARM_PREFIX_TARGET"] = "0", ["VpcCni:ENABLE_PREFIX_DELEGATION"] = "true", ["VpcCni:WARM_ENI_TARGET"] = "0" });
+        builder.Services.AddVpcCniSimulatedCloud().AddVpcCniIpam(builder.Configuration.GetSection("VpcCni"));
+        using var host = builder.Build();
+
+        var act = () => host.StartAsync(TestContext.Current.CancellationToken);
+
+        await act.Should().ThrowAsync<OptionsValidationException>().WithMessage("*WARM_PREFIX_TARGET*");
     }
 
     [Fact]
@@ -94,6 +163,50 @@ public sealed class VpcCniServiceCollectionExtensionsTests
     {
         var act = () => new ServiceCollection().AddVpcCniSimulatedCloud("m9.nope");
         act.Should().Throw<ArgumentException>().WithMessage("*m9.nope*");
+    }
+
+    /// <summary>An IMDS that issues tokens but has no placement data, so it cannot name the region.</summary>
+    private sealed class ImdsWithoutPlacement(string prefix) : IAsyncDisposable
+    {
+        private readonly HttpListener _listener = new() { Prefixes = { prefix } };
+        private Task? _loop;
+
+        public void Start()
+        {
+            _listener.Start();
+            _loop = Task.Run(ServeAsync);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _listener.Close();
+            if (_loop is not null)
+            {
+                await _loop;
+            }
+        }
+
+        private async Task ServeAsync()
+        {
+            while (true)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                var token = context.Request.HttpMethod == "PUT" && context.Request.Url!.AbsolutePath == "/latest/api/token";
+                context.Response.StatusCode = token ? 200 : 404;
+                var body = Encoding.UTF8.GetBytes(token ? "test-token" : "Not Found");
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+        }
     }
 
     private sealed class OwnCloud : IEniProvider

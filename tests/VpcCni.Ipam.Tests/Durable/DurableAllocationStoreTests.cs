@@ -64,6 +64,43 @@ public sealed class DurableAllocationStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Dispose_WithAppendsQueued_WritesThemBeforeClosing()
+    {
+        Task[] appends;
+        using (var store = new DurableAllocationStore(CheckpointPath))
+        {
+            store.Load();
+            appends = [.. Enumerable.Range(0, 32).Select(i => store.AppendAssignAsync(Rec(i, $"10.0.2.{i}"), CancellationToken.None))];
+        }
+
+        await Task.WhenAll(appends);
+        using var reopened = new DurableAllocationStore(CheckpointPath);
+        reopened.Load().Allocations.Should().HaveCount(32);
+    }
+
+    [Fact]
+    public async Task FailedCompaction_IsReportedToItsCallerAndLaterAppendsStillWork()
+    {
+        using (var store = new DurableAllocationStore(CheckpointPath))
+        {
+            store.Load();
+            await store.AppendAssignAsync(Rec(1, "10.0.0.1"), CancellationToken.None);
+            await store.CompactAsync(CancellationToken.None);
+
+            // A directory where the checkpoint's backup copy goes makes the next compaction fail at its first step.
+            Directory.CreateDirectory(CheckpointPath + ".prev");
+            var compact = () => store.CompactAsync(CancellationToken.None);
+            await compact.Should().ThrowAsync<IOException>();
+
+            await store.AppendAssignAsync(Rec(2, "10.0.0.2"), CancellationToken.None);
+        }
+
+        Directory.Delete(CheckpointPath + ".prev");
+        using var reopened = new DurableAllocationStore(CheckpointPath);
+        reopened.Load().Allocations.Select(a => a.Key.ContainerId).Should().BeEquivalentTo(["c1", "c2"]);
+    }
+
+    [Fact]
     public async Task Compaction_WritesUpstreamCheckpointAndEmptiesJournal()
     {
         using (var store = new DurableAllocationStore(CheckpointPath, compactEvery: 3))
