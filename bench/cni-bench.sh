@@ -20,7 +20,7 @@ NS="vcb$$-node"; WORK="$(mktemp -d /tmp/vcb.XXXXXX)"; PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"
+  ip netns del "vcb$$-rss" 2>/dev/null || true; ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 ip netns add "$NS"; ip -n "$NS" link set lo up
@@ -44,3 +44,17 @@ ip netns exec "$NS" bash ../shared/tools/cni-refbench.sh -n "$N" --candidate-con
   --candidate-plugin-dir "$WORK/bin" --candidate-name vpc-cni \
   --candidate-cap-args '{"io.kubernetes.cri.pod-annotations":{}}' ${JSON:+--json "$JSON"}
 echo "daemon peak RSS (VmHWM): $(grep VmHWM /proc/${PIDS[1]}/status | awk '{print $2, $3}')"
+# Plugin peak RSS per verb: one more ADD and DEL through libcni with the plugin run under GNU time.
+if [ -x /usr/bin/time ]; then
+  mkdir -p "$WORK/rss-bin"
+  printf '#!/bin/sh\nexec /usr/bin/time -f %%M -a -o "%s/log/rss.$CNI_COMMAND" "%s/bin/vpc-cni"\n' "$WORK" "$WORK" > "$WORK/rss-bin/vpc-cni"
+  chmod +x "$WORK/rss-bin/vpc-cni"
+  ip netns add "vcb$$-rss"
+  DRIVER=../shared/tools/bin/cnidriver; [ -x "$DRIVER" ] || DRIVER=../shared/tools/cnidriver/bin/cnidriver
+  for verb in add del; do
+    ip netns exec "$NS" "$DRIVER" "$verb" -conflist "$WORK/vpc-cni.conflist" -plugin-dir "$WORK/rss-bin" \
+      -netns "/var/run/netns/vcb$$-rss" -container-id rss -ifname eth0 -cap-args '{"io.kubernetes.cri.pod-annotations":{}}' >/dev/null || true
+  done
+  ip netns del "vcb$$-rss"
+  echo "plugin peak RSS: ADD $(cat "$WORK/log/rss.ADD" 2>/dev/null) kB, DEL $(cat "$WORK/log/rss.DEL" 2>/dev/null) kB"
+fi
