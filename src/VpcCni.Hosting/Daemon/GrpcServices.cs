@@ -1,5 +1,7 @@
 using Grpc.Core;
 using VpcCni.Hosting.Rpc;
+using VpcCni.Linux.Namespaces;
+using VpcCni.Linux.Pods;
 
 namespace VpcCni.Hosting.Daemon;
 
@@ -19,9 +21,22 @@ public sealed class CniBackendService(IpamdNode node) : CNIBackend.CNIBackendBas
     }
 }
 
-/// <summary>VpcCni's CHECK/STATUS/GC support.</summary>
-public sealed class PluginBackendService(IpamdNode node) : PluginBackend.PluginBackendBase
+/// <summary>VpcCni's CHECK/STATUS/GC support, and host veth removal for DEL.</summary>
+public sealed class PluginBackendService(IpamdNode node, HostVethReaper? reaper = null) : PluginBackend.PluginBackendBase
 {
+    public override async Task<RemoveHostVethReply> RemoveHostVeth(RemoveHostVethRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        if (reaper is null)
+        {
+            return new RemoveHostVethReply { Removed = false, Reason = "this daemon does not remove host veths" };
+        }
+
+        var result = await reaper.RemoveAsync(request.IfIndex, request.Name, new NetworkNamespaceIdentity(request.NamespaceDevice, request.NamespaceInode), context.CancellationToken).ConfigureAwait(false);
+        return new RemoveHostVethReply { Removed = result.Outcome != HostVethReapOutcome.Refused, Reason = result.Reason ?? "" };
+    }
+
     public override Task<GetAttachmentReply> GetAttachment(GetAttachmentRequest request, ServerCallContext context) =>
         Task.FromResult(node.GetAttachment(request));
 

@@ -10,6 +10,7 @@ using VpcCni.Cloud;
 using VpcCni.Hosting.Configuration;
 using VpcCni.Hosting.Daemon;
 using VpcCni.Ipam;
+using VpcCni.Linux.Pods;
 
 namespace VpcCni.Hosting;
 
@@ -163,6 +164,12 @@ public static class VpcCniServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        // Pod veths live in the daemon's namespace whether or not it manages the host network; the reaper opens its
+        // sockets on first use.
+        services.TryAddSingleton(sp => new HostVethReaper(
+            new HostVethReaperOptions { VethPrefix = sp.GetRequiredService<DaemonSettings>().VethPrefix },
+            logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger<HostVethReaper>(),
+            time: sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new IpamdMetrics(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton(sp => new IpamdNode(
             sp.GetRequiredService<IEniProvider>(),

@@ -16,6 +16,8 @@ internal interface IIpamdClient : IDisposable
     Task<GetStatusReply> GetStatusAsync(CancellationToken cancellationToken);
 
     Task<GarbageCollectReply> GarbageCollectAsync(GarbageCollectRequest request, CancellationToken cancellationToken);
+
+    Task<RemoveHostVethReply> RemoveHostVethAsync(RemoveHostVethRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>The daemon could not be reached (no socket, refused, timed out).</summary>
@@ -63,6 +65,9 @@ internal sealed class GrpcIpamdClient : IIpamdClient
 
     public Task<GarbageCollectReply> GarbageCollectAsync(GarbageCollectRequest request, CancellationToken cancellationToken) =>
         Call(o => _plugin.GarbageCollect(request, o), cancellationToken);
+
+    public Task<RemoveHostVethReply> RemoveHostVethAsync(RemoveHostVethRequest request, CancellationToken cancellationToken) =>
+        Call(o => _plugin.RemoveHostVeth(request, o), cancellationToken);
 
     public void Dispose() => _invoker.Dispose();
 

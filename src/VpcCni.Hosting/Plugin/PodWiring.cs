@@ -9,7 +9,8 @@ internal interface IPodWiring : IDisposable
 {
     PodNetworkSetupResult Setup(PodNetworkRequest request);
 
-    void Teardown(PodNetworkRequest request);
+    /// <summary>Removes the pod's wiring; the host veth's deletion is offered to <paramref name="remover"/> first.</summary>
+    void Teardown(PodNetworkRequest request, IHostVethRemover? remover = null);
 
     IReadOnlyList<string> Check(PodNetworkRequest request);
 
@@ -25,7 +26,7 @@ internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
 
     public PodNetworkSetupResult Setup(PodNetworkRequest request) => _datapath.Setup(request);
 
-    public void Teardown(PodNetworkRequest request) => _datapath.Teardown(request);
+    public void Teardown(PodNetworkRequest request, IHostVethRemover? remover = null) => _datapath.Teardown(request, remover);
 
     public IReadOnlyList<string> Check(PodNetworkRequest request) => _datapath.Check(request);
 
@@ -49,4 +50,30 @@ internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
     }
 
     public void Dispose() => _datapath.Dispose();
+}
+
+/// <summary>
+/// Hands the host veth's deletion to the daemon, which replies once the link has left the namespace and waits out the
+/// kernel's unregistration itself; a daemon that cannot (an older one, or an error) leaves the deletion to the plugin.
+/// </summary>
+[SupportedOSPlatform("linux")]
+internal sealed class DaemonVethRemover(IIpamdClient client, CancellationToken cancellationToken) : IHostVethRemover
+{
+    public bool TryRemove(int index, string name)
+    {
+        if (NetworkNamespace.CurrentThreadIdentity() is not { } here)
+        {
+            return false;
+        }
+
+        try
+        {
+            var request = new Rpc.RemoveHostVethRequest { IfIndex = index, Name = name, NamespaceDevice = here.Device, NamespaceInode = here.Inode };
+            return client.RemoveHostVethAsync(request, cancellationToken).GetAwaiter().GetResult().Removed;
+        }
+        catch (Exception ex) when (ex is Grpc.Core.RpcException or IpamdUnreachableException)
+        {
+            return false;
+        }
+    }
 }

@@ -143,11 +143,12 @@ internal sealed class VpcCniPlugin(
             return;
         }
 
+        var remover = new DaemonVethRemover(client, cancellationToken);
         foreach (var released in reply.IPAllocationMetadata)
         {
             if (IPAddress.TryParse(released.IPv4Addr, out var address) && pod.PodName.Length > 0)
             {
-                wiring.Teardown(new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, address, released.RouteTableId) { Mtu = config.Mtu });
+                wiring.Teardown(new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, address, released.RouteTableId) { Mtu = config.Mtu }, remover);
             }
         }
 

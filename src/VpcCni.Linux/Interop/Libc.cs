@@ -28,6 +28,8 @@ internal static unsafe partial class Libc
     public const ulong MS_BIND = 4096;
     public const int MNT_DETACH = 2;
     public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int ENOBUFS = 105;
     public const int ENOENT = 2;
     public const int EBUSY = 16;
     public const long NSFS_MAGIC = 0x6e736673;

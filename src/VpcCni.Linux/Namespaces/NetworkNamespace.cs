@@ -186,25 +186,43 @@ public sealed class NetworkNamespace : IDisposable
     /// True when the calling thread is inside this namespace already, so namespace-relative work (such as
     /// /proc/sys/net) can run on it without a switch to the executor thread.
     /// </summary>
-    public unsafe bool IsCurrentThreadNamespace()
-    {
-        // A namespace is identified by the device and inode of its nsfs file: st_dev and st_ino lead struct stat
-        // on every Linux ABI .NET runs on.
-        Span<byte> own = stackalloc byte[256];
-        Span<byte> current = stackalloc byte[256];
-        fixed (byte* ownPointer = own)
-        fixed (byte* currentPointer = current)
-        {
-            if (Libc.FStat(DangerousGetFd(), ownPointer) != 0 || Libc.Stat("/proc/thread-self/ns/net", currentPointer) != 0)
-            {
-                return false;
-            }
-        }
+    public bool IsCurrentThreadNamespace() =>
+        TryGetIdentity(out var own) && CurrentThreadIdentity() is { } current && own == current;
 
-        return own[..16].SequenceEqual(current[..16]);
+    /// <summary>This namespace's identity: equal for every handle to the same namespace, from any process.</summary>
+    public unsafe NetworkNamespaceIdentity Identity =>
+        TryGetIdentity(out var identity) ? identity : throw new IOException($"fstat({Path}) failed: {Libc.ErrorName(Marshal.GetLastPInvokeError())}.");
+
+    /// <summary>The identity of the namespace the calling thread is in, or null if /proc cannot tell.</summary>
+    public static unsafe NetworkNamespaceIdentity? CurrentThreadIdentity()
+    {
+        Span<byte> stat = stackalloc byte[256];
+        fixed (byte* pointer = stat)
+        {
+            return Libc.Stat("/proc/thread-self/ns/net", pointer) == 0 ? IdentityOf(stat) : null;
+        }
     }
+
+    private unsafe bool TryGetIdentity(out NetworkNamespaceIdentity identity)
+    {
+        Span<byte> stat = stackalloc byte[256];
+        fixed (byte* pointer = stat)
+        {
+            var ok = Libc.FStat(DangerousGetFd(), pointer) == 0;
+            identity = ok ? IdentityOf(stat) : default;
+            return ok;
+        }
+    }
+
+    // A namespace is identified by the device and inode of its nsfs file: st_dev and st_ino lead struct stat on
+    // every Linux ABI .NET runs on.
+    private static NetworkNamespaceIdentity IdentityOf(ReadOnlySpan<byte> stat) =>
+        new(MemoryMarshal.Read<ulong>(stat), MemoryMarshal.Read<ulong>(stat[8..]));
 
     public void Dispose() => _handle.Dispose();
 
     public override string ToString() => Path;
 }
+
+/// <summary>Identifies a network namespace: the device and inode of its nsfs file (what <c>ls -i /proc/PID/ns/net</c> shows).</summary>
+public readonly record struct NetworkNamespaceIdentity(ulong Device, ulong Inode);

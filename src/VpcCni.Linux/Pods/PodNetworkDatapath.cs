@@ -221,7 +221,13 @@ public sealed class PodNetworkDatapath : IDisposable
     /// <summary>
     /// Removes what setup created. Idempotent: a second call, a missing pod namespace or a missing veth are not errors.
     /// </summary>
-    public void Teardown(PodNetworkRequest request)
+    public void Teardown(PodNetworkRequest request) => Teardown(request, remover: null);
+
+    /// <summary>
+    /// As <see cref="Teardown(PodNetworkRequest)"/>, with the host veth's deletion offered to <paramref name="remover"/>
+    /// first (the daemon, which can wait out the kernel's unregistration so this caller need not).
+    /// </summary>
+    public void Teardown(PodNetworkRequest request, IHostVethRemover? remover)
     {
         Validate(request, requireNamespace: false); // DEL may come after the namespace is gone (CNI_NETNS empty).
         var hostVeth = HostVethName(_options.VethPrefix, request.KubernetesNamespace, request.PodName, request.InterfaceIndex);
@@ -268,13 +274,33 @@ public sealed class PodNetworkDatapath : IDisposable
             // veth a newer sandbox of the same pod (same host name) wired since. Checked from the host side (the
             // peer's namespace id), so no socket inside the pod is needed.
             var hostLink = _host.FindLinkByName(hostVeth);
-            if (hostLink?.LinkNetNsId is { } peerNamespace && _host.GetNamespaceId(podNamespace) == peerNamespace)
+            if (hostLink?.LinkNetNsId is { } peerNamespace && _host.GetNamespaceId(podNamespace) == peerNamespace
+                && !TryRemoveElsewhere(remover, hostLink))
             {
                 IgnoreNotFound(() => _host.DeleteLink(hostLink.Index));
             }
         }
 
         _logger.PodTornDown(request.KubernetesNamespace, request.PodName, request.Address, hostVeth);
+    }
+
+    private bool TryRemoveElsewhere(IHostVethRemover? remover, NetworkLink hostLink)
+    {
+        if (remover is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            return remover.TryRemove(hostLink.Index, hostLink.Name);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The remover is an optimisation: any failure of it means deleting here, as without one.
+            _logger.HostVethRemoverFailed(ex, hostLink.Name);
+            return false;
+        }
     }
 
     private bool TryDeleteRule(RoutingRule rule)

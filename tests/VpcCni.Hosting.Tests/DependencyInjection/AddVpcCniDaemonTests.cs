@@ -70,6 +70,58 @@ public sealed class AddVpcCniDaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task AddVpcCniDaemon_Settings_RegistersAHostVethReaperKeepingToTheirVethPrefix()
+    {
+        var settings = Simulated() with { VethPrefix = "abc" };
+        await using var provider = Build(s => s.AddVpcCniDaemon(settings));
+
+        var reaper = provider.GetRequiredService<VpcCni.Linux.Pods.HostVethReaper>();
+        var result = await reaper.RemoveAsync(5, "eni0123456789a", callerNamespace: null, Ct);
+
+        result.Outcome.Should().Be(VpcCni.Linux.Pods.HostVethReapOutcome.Refused);
+        result.Reason.Should().Contain("prefix 'abc'");
+    }
+
+    [Fact]
+    public async Task RemoveHostVeth_ServiceWithoutReaper_LeavesTheVethToThePlugin()
+    {
+        await using var provider = Build(s => s.AddVpcCniDaemon(Simulated()));
+        var service = new PluginBackendService(provider.GetRequiredService<IpamdNode>(), reaper: null);
+
+        var reply = await service.RemoveHostVeth(new RemoveHostVethRequest { IfIndex = 5, Name = "eni0123456789a" }, new FakeCallContext());
+
+        reply.Removed.Should().BeFalse();
+        reply.Reason.Should().Contain("does not remove host veths");
+    }
+
+    private sealed class FakeCallContext : Grpc.Core.ServerCallContext
+    {
+        protected override string MethodCore => "/vpccni.v1.PluginBackend/RemoveHostVeth";
+
+        protected override string HostCore => "localhost";
+
+        protected override string PeerCore => "unix:";
+
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+
+        protected override Grpc.Core.Metadata RequestHeadersCore => [];
+
+        protected override CancellationToken CancellationTokenCore => Ct;
+
+        protected override Grpc.Core.Metadata ResponseTrailersCore => [];
+
+        protected override Grpc.Core.Status StatusCore { get; set; }
+
+        protected override Grpc.Core.WriteOptions? WriteOptionsCore { get; set; }
+
+        protected override Grpc.Core.AuthContext AuthContextCore => new(null, []);
+
+        protected override Grpc.Core.ContextPropagationToken CreatePropagationTokenCore(Grpc.Core.ContextPropagationOptions? options) => throw new NotSupportedException();
+
+        protected override Task WriteResponseHeadersAsyncCore(Grpc.Core.Metadata responseHeaders) => Task.CompletedTask;
+    }
+
+    [Fact]
     public async Task AddVpcCniDaemon_DisposingTheContainer_ClosesTheNodesRecordAndASecondDisposalIsHarmless()
     {
         var settings = Simulated();

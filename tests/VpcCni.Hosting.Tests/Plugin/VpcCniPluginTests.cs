@@ -130,6 +130,44 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
+    public async Task DeleteAsync_Known_HandsTheHostVethToTheDaemonWithThisNamespace()
+    {
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        _wiring.RemoverAnswers.Should().Equal([true]);
+        var here = VpcCni.Linux.Namespaces.NetworkNamespace.CurrentThreadIdentity()!.Value;
+        _ipamd.VethRemovals.Should().ContainSingle().Which.Should().Be(
+            new RemoveHostVethRequest { IfIndex = 42, Name = "enitest", NamespaceDevice = here.Device, NamespaceInode = here.Inode });
+    }
+
+    [Theory]
+    [InlineData(StatusCode.Unimplemented)]
+    [InlineData(StatusCode.Unavailable)]
+    [InlineData(StatusCode.Internal)]
+    public async Task DeleteAsync_DaemonCannotRemoveTheVeth_LeavesItToTheWiring(StatusCode failure)
+    {
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
+        _ipamd.VethReply = () => throw new RpcException(new Status(failure, "older daemon or a failure"));
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        _wiring.RemoverAnswers.Should().Equal([false], "the wiring then deletes the veth itself");
+    }
+
+    [Fact]
+    public async Task DeleteAsync_DaemonRefusesTheVeth_LeavesItToTheWiring()
+    {
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
+        _ipamd.VethReply = () => new RemoveHostVethReply { Removed = false, Reason = "the caller is in another network namespace" };
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        _wiring.RemoverAnswers.Should().Equal([false]);
+    }
+
+    [Fact]
     public async Task DeleteAsync_DaemonRefuses_ReportsTryAgainLaterWithoutTeardown()
     {
         _ipamd.DelReply = new DelNetworkReply { Success = false };
@@ -148,6 +186,7 @@ public sealed class VpcCniPluginTests
         await Plugin().DeleteAsync(Request("DEL", PrevResultFromAdd("10.0.1.9"), netns: ""), CancellationToken.None);
 
         _wiring.Teardowns.Should().ContainSingle().Which.Address.Should().Be(IPAddress.Parse("10.0.1.9"));
+        _wiring.RemoverAnswers.Should().Equal([(bool?)null], "with no daemon, the wiring deletes the veth itself");
     }
 
     [Fact]
@@ -291,6 +330,10 @@ public sealed class VpcCniPluginTests
 
         public List<GarbageCollectRequest> Gcs { get; } = [];
 
+        public List<RemoveHostVethRequest> VethRemovals { get; } = [];
+
+        public Func<RemoveHostVethReply> VethReply { get; set; } = () => new RemoveHostVethReply { Removed = true };
+
         public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken)
         {
             ThrowIfUnreachable();
@@ -322,6 +365,13 @@ public sealed class VpcCniPluginTests
             ThrowIfUnreachable();
             Gcs.Add(request);
             return Task.FromResult(GcReply);
+        }
+
+        public Task<RemoveHostVethReply> RemoveHostVethAsync(RemoveHostVethRequest request, CancellationToken cancellationToken)
+        {
+            ThrowIfUnreachable();
+            VethRemovals.Add(request);
+            return Task.FromResult(VethReply());
         }
 
         public void Dispose()
@@ -360,7 +410,14 @@ public sealed class VpcCniPluginTests
             return new PodNetworkSetupResult("enitest", PhysicalAddress.Parse("02-00-00-00-00-01"), 7, PhysicalAddress.Parse("02-00-00-00-00-02"), 2);
         }
 
-        public void Teardown(PodNetworkRequest request) => Teardowns.Add(request);
+        /// <summary>What the remover the plugin passed answered for the host veth (null: no remover was passed).</summary>
+        public List<bool?> RemoverAnswers { get; } = [];
+
+        public void Teardown(PodNetworkRequest request, IHostVethRemover? remover = null)
+        {
+            Teardowns.Add(request);
+            RemoverAnswers.Add(remover?.TryRemove(42, "enitest"));
+        }
 
         public HashSet<string> ExistingInterfaces { get; } = [];
 

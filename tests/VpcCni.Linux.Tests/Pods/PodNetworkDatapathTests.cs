@@ -84,6 +84,81 @@ public sealed class PodNetworkDatapathTests
     }
 
     [Fact]
+    public void Teardown_WithRemover_HandsTheVethOverAndDeletesItOnlyWhenDeclined()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("pn");
+        using var pod = new TestNamespace("pp");
+        using var datapath = new PodNetworkDatapath(node.Handle);
+        var request = Request(pod);
+        var veth = datapath.Setup(request).HostVethName;
+        var index = node.Client.FindLinkByName(veth)!.Index;
+        var accepting = new RecordingRemover(answer: true);
+
+        datapath.Teardown(request, accepting);
+
+        accepting.Calls.Should().Equal([(index, veth)]);
+        node.Client.FindLinkByName(veth).Should().NotBeNull("a remover that took the veth is trusted with it");
+        node.Exec("ip", "rule", "show").Should().NotContain("10.0.2.20", "the rules are removed here either way");
+
+        var declining = new RecordingRemover(answer: false);
+        datapath.Teardown(request, declining);
+
+        declining.Calls.Should().Equal([(index, veth)]);
+        node.Client.FindLinkByName(veth).Should().BeNull("a declined veth is deleted here");
+    }
+
+    [Fact]
+    public void Teardown_RemoverThrows_DeletesTheVethItself()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("pn");
+        using var pod = new TestNamespace("pp");
+        using var datapath = new PodNetworkDatapath(node.Handle);
+        var request = Request(pod);
+        var veth = datapath.Setup(request).HostVethName;
+
+        datapath.Teardown(request, new RecordingRemover(answer: true, failure: new IOException("daemon gone")));
+
+        node.Client.FindLinkByName(veth).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Teardown_WithReaper_RestoresTheNodeExactly()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("pn");
+        using var pod = new TestNamespace("pp");
+        using var datapath = new PodNetworkDatapath(node.Handle);
+        using var reaper = new HostVethReaper(hostNamespace: node.Handle);
+        var before = StateSnapshot.Capture(node.Client);
+        var request = Request(pod);
+        datapath.Setup(request);
+
+        await Task.Run(() => datapath.Teardown(request, new ReaperRemover(reaper, node)), TestContext.Current.CancellationToken);
+
+        StateSnapshot.Capture(node.Client).Should().Equal(before);
+        StateSnapshot.Capture(pod.Client).Where(l => l.StartsWith("link", StringComparison.Ordinal)).Should().ContainSingle("only lo is left in the pod");
+    }
+
+    private sealed class RecordingRemover(bool answer, Exception? failure = null) : IHostVethRemover
+    {
+        public List<(int Index, string Name)> Calls { get; } = [];
+
+        public bool TryRemove(int index, string name)
+        {
+            Calls.Add((index, name));
+            return failure is null ? answer : throw failure;
+        }
+    }
+
+    private sealed class ReaperRemover(HostVethReaper reaper, TestNamespace node) : IHostVethRemover
+    {
+        public bool TryRemove(int index, string name) =>
+            reaper.RemoveAsync(index, name, node.Handle.Identity, CancellationToken.None).GetAwaiter().GetResult().Outcome != HostVethReapOutcome.Refused;
+    }
+
+    [Fact]
     public void Teardown_VethAlreadyGone_RemovesRulesAndSucceeds()
     {
         Privileged.Require();

@@ -32,7 +32,13 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     public uint PortId { get; }
 
     /// <summary>Opens a socket in the calling thread's network namespace.</summary>
-    public static NetlinkSocket Open()
+    public static NetlinkSocket Open() => Open(groups: 0, receiveTimeout: TimeSpan.FromSeconds(10));
+
+    /// <summary>
+    /// Opens a socket in the calling thread's network namespace that also receives the notifications of the given
+    /// rtnetlink multicast groups (RTMGRP_* bits); read them with <see cref="ReceiveNotifications{TState}"/>.
+    /// </summary>
+    public static NetlinkSocket Open(uint groups, TimeSpan receiveTimeout)
     {
         var fd = Libc.Socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE);
         if (fd < 0)
@@ -47,13 +53,13 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             SetOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, one);
             SetOption(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, one);
             SetOption(fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF, 1024 * 1024);
-            var timeout = new Libc.TimeVal { Seconds = 10 };
+            var timeout = new Libc.TimeVal { Seconds = receiveTimeout.Ticks / TimeSpan.TicksPerSecond, Microseconds = receiveTimeout.Ticks % TimeSpan.TicksPerSecond / TimeSpan.TicksPerMicrosecond };
             if (Libc.SetSockOpt(fd, Libc.SOL_SOCKET, Libc.SO_RCVTIMEO, &timeout, sizeof(Libc.TimeVal)) != 0)
             {
                 throw new NetlinkException("setsockopt(SO_RCVTIMEO)", Marshal.GetLastPInvokeError(), null);
             }
 
-            var address = new Libc.SockAddrNetlink { Family = Libc.AF_NETLINK };
+            var address = new Libc.SockAddrNetlink { Family = Libc.AF_NETLINK, Groups = groups };
             if (Libc.Bind(fd, &address, sizeof(Libc.SockAddrNetlink)) != 0)
             {
                 throw new NetlinkException("bind(AF_NETLINK)", Marshal.GetLastPInvokeError(), null);
@@ -169,6 +175,58 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                 return (int)received;
             }
         }
+    }
+
+    /// <summary>
+    /// Waits for one datagram of notifications (up to the receive timeout) and hands each message to
+    /// <paramref name="handler"/>. Returns false on timeout. An overrun (the kernel dropped notifications because
+    /// the receive buffer was full) throws a <see cref="NetlinkException"/> with ENOBUFS; the socket stays usable.
+    /// Only for a subscribed socket that sends no requests, read by one thread.
+    /// </summary>
+    public bool ReceiveNotifications<TState>(ref TState state, NetlinkMessageHandler<TState> handler)
+    {
+        var buffer = _receiveBuffer;
+        ObjectDisposedException.ThrowIf(buffer is null, this);
+        long received;
+        fixed (byte* pointer = buffer)
+        {
+            while (true)
+            {
+                var from = default(Libc.SockAddrNetlink);
+                var fromLength = sizeof(Libc.SockAddrNetlink);
+                received = Libc.RecvFrom(_fd, pointer, buffer.Length, Libc.MSG_TRUNC, &from, &fromLength);
+                if (received >= 0)
+                {
+                    if (from.PortId != 0 || received > buffer.Length)
+                    {
+                        continue; // Not from the kernel, or a datagram too large to read whole: neither is ours to parse.
+                    }
+
+                    break;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Libc.EINTR)
+                {
+                    continue;
+                }
+
+                if (errno is Libc.EAGAIN)
+                {
+                    return false;
+                }
+
+                throw new NetlinkException("netlink notifications (receive)", errno, null);
+            }
+        }
+
+        var reader = new NetlinkMessageReader(buffer.AsSpan(0, (int)received));
+        while (reader.TryRead(out var message))
+        {
+            handler(ref state, in message);
+        }
+
+        return true;
     }
 
     /// <summary>Progress of one request/reply exchange.</summary>
