@@ -11,7 +11,9 @@ public sealed class ObservabilityTests
     {
         await using var node = await TestNode.StartAsync("m5.large");
         var pod = await node.CreatePodNamespaceAsync("obs");
-        (await node.CniAsync("add", "obs1", pod))["ok"]!.GetValue<bool>().Should().BeTrue();
+        var add = await node.CniAsync("add", "obs1", pod);
+        add["ok"]!.GetValue<bool>().Should().BeTrue(add.ToJsonString());
+        var hostVeth = add["result"]!["interfaces"]![0]!["name"]!.GetValue<string>();
 
         var (status, enis) = await node.HttpGetAsync(61679, "/v1/enis");
         status.Should().Be(200);
@@ -38,5 +40,16 @@ public sealed class ObservabilityTests
         table.Should().Contain("TOTAL").And.Contain("ASSIGNED");
 
         (await node.CniAsync("del", "obs1", pod))["ok"]!.GetValue<bool>().Should().BeTrue();
+        (await Tools.RunAsync("ip", ["-n", node.Namespace, "link", "show", hostVeth])).ExitCode.Should().NotBe(0, "DEL removed the host veth");
+        // The exporter caches a scrape for 300 ms: read until the DEL shows or a few seconds have passed.
+        var removals = new System.Text.RegularExpressions.Regex(@"(?m)^vpccni_host_veth_removals\{[^}]*outcome=""removed""[^}]*\} 1\b");
+        var after = "";
+        for (var attempt = 0; attempt < 25 && !removals.IsMatch(after); attempt++)
+        {
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+            after = (await node.HttpGetAsync(61678, "/metrics")).Body;
+        }
+
+        after.Should().MatchRegex(removals.ToString(), "the plugin handed the veth to the daemon, which removed it");
     }
 }

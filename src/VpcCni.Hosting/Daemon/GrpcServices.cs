@@ -34,6 +34,12 @@ public sealed class PluginBackendService(IpamdNode node, HostVethReaper? reaper 
         }
 
         var result = await reaper.RemoveAsync(request.IfIndex, request.Name, new NetworkNamespaceIdentity(request.NamespaceDevice, request.NamespaceInode), context.CancellationToken).ConfigureAwait(false);
+        node.Metrics.HostVethRemovals.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome switch
+        {
+            HostVethReapOutcome.Removed => "removed",
+            HostVethReapOutcome.AlreadyGone => "already_gone",
+            _ => "refused",
+        }));
         return new RemoveHostVethReply { Removed = result.Outcome != HostVethReapOutcome.Refused, Reason = result.Reason ?? "" };
     }
 

@@ -37,6 +37,7 @@ public sealed class IpamdMetrics : IDisposable
         NoAvailableAddresses = Meter.CreateCounter<long>("awscni_no_available_ip_addresses", description: "ADDs that got no address");
         CloudRequests = Meter.CreateCounter<long>("awscni_ec2api_req_count", description: "Cloud calls by operation");
         CloudErrors = Meter.CreateCounter<long>("awscni_ec2api_error_count", description: "Failed cloud calls by operation");
+        HostVethRemovals = Meter.CreateCounter<long>("vpccni_host_veth_removals", description: "Pod host veths the plugin handed to the daemon on DEL, by outcome (removed, already_gone, refused)");
         // Buckets in seconds: exporters' defaults (0, 5, 10, 25, ... meant for milliseconds) would put nearly every
         // value in the first bucket.
         CloudLatency = Meter.CreateHistogram<double>("vpccni_cloud_call_duration_seconds", unit: "s", description: "Cloud call latency by operation and outcome",
@@ -66,6 +67,8 @@ public sealed class IpamdMetrics : IDisposable
     public Counter<long> CloudRequests { get; }
 
     public Counter<long> CloudErrors { get; }
+
+    public Counter<long> HostVethRemovals { get; }
 
     public Histogram<double> CloudLatency { get; }
 
