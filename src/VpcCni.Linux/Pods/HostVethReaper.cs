@@ -99,44 +99,45 @@ public sealed class HostVethReaper : IDisposable
             return new(HostVethReapOutcome.Refused, $"'{name}' (#{index}) is not a pod veth of prefix '{_options.VethPrefix}'");
         }
 
+        TaskCompletionSource waiter;
         try
         {
             EnsureStarted();
+            if (callerNamespace is { } caller && caller != _identity)
+            {
+                return new(HostVethReapOutcome.Refused, "the caller is in another network namespace");
+            }
+
+            var link = _query!.FindLinkByIndex(index);
+            if (link is null)
+            {
+                return new(HostVethReapOutcome.AlreadyGone);
+            }
+
+            if (link.Name != name || link.Kind != "veth")
+            {
+                return new(HostVethReapOutcome.Refused, $"link #{index} is {link.Kind ?? "a link"} '{link.Name}', not veth '{name}'");
+            }
+
+            waiter = _waiters.GetOrAdd(index, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            try
+            {
+                _deletions.Add(index, CancellationToken.None);
+            }
+            catch
+            {
+                _waiters.TryRemove(new KeyValuePair<int, TaskCompletionSource>(index, waiter));
+                throw;
+            }
         }
-        catch (ObjectDisposedException)
+        catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
         {
+            // Dispose began between the checks: the plugin deletes the veth itself.
             return new(HostVethReapOutcome.Refused, "shutting down");
         }
         catch (IOException ex)
         {
             return new(HostVethReapOutcome.Refused, "netlink unavailable: " + ex.Message);
-        }
-
-        if (callerNamespace is { } caller && caller != _identity)
-        {
-            return new(HostVethReapOutcome.Refused, "the caller is in another network namespace");
-        }
-
-        var link = _query!.FindLinkByIndex(index);
-        if (link is null)
-        {
-            return new(HostVethReapOutcome.AlreadyGone);
-        }
-
-        if (link.Name != name || link.Kind != "veth")
-        {
-            return new(HostVethReapOutcome.Refused, $"link #{index} is {link.Kind ?? "a link"} '{link.Name}', not veth '{name}'");
-        }
-
-        var waiter = _waiters.GetOrAdd(index, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        try
-        {
-            _deletions.Add(index, CancellationToken.None);
-        }
-        catch (InvalidOperationException)
-        {
-            _waiters.TryRemove(new KeyValuePair<int, TaskCompletionSource>(index, waiter));
-            return new(HostVethReapOutcome.Refused, "shutting down");
         }
 
         try
