@@ -32,10 +32,10 @@ internal static partial class Log
     public static partial void SnatReconciled(this ILogger logger, VpcCni.Linux.Snat.ConnmarkBackend backend, bool result);
 
     [LoggerMessage(EventId = 3030, Level = LogLevel.Warning, Message = "Deleting host veth #{Index} failed")]
-    public static partial void VethReapFailed(ILogger logger, Exception exception, int index);
+    public static partial void VethReapFailed(this ILogger logger, Exception exception, int index);
 
     [LoggerMessage(EventId = 3031, Level = LogLevel.Warning, Message = "Link notifications stopped; veth removals now complete when the kernel returns")]
-    public static partial void VethReapMonitorStopped(ILogger logger, Exception exception);
+    public static partial void VethReapMonitorStopped(this ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3032, Level = LogLevel.Warning, Message = "Handing host veth {HostVeth} to the remover failed; deleting it here")]
     public static partial void HostVethRemoverFailed(this ILogger logger, Exception exception, string hostVeth);

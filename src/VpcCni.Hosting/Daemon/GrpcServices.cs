@@ -33,6 +33,13 @@ public sealed class PluginBackendService(IpamdNode node, HostVethReaper? reaper 
             return new RemoveHostVethReply { Removed = false, Reason = "this daemon does not remove host veths" };
         }
 
+        // Deleting host links is for the plugin on the Unix socket (root only, mode 0660), not any local process that
+        // can reach the optional TCP listener.
+        if (context.Peer.StartsWith("ipv", StringComparison.Ordinal))
+        {
+            return new RemoveHostVethReply { Removed = false, Reason = "host veths are removed only over the Unix socket" };
+        }
+
         var result = await reaper.RemoveAsync(request.IfIndex, request.Name, new NetworkNamespaceIdentity(request.NamespaceDevice, request.NamespaceInode), context.CancellationToken).ConfigureAwait(false);
         node.Metrics.HostVethRemovals.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome switch
         {

@@ -59,16 +59,11 @@ internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
 [SupportedOSPlatform("linux")]
 internal sealed class DaemonVethRemover(IIpamdClient client, CancellationToken cancellationToken) : IHostVethRemover
 {
-    public bool TryRemove(int index, string name)
+    public bool TryRemove(int index, string name, NetworkNamespaceIdentity hostNamespace)
     {
-        if (NetworkNamespace.CurrentThreadIdentity() is not { } here)
-        {
-            return false;
-        }
-
         try
         {
-            var request = new Rpc.RemoveHostVethRequest { IfIndex = index, Name = name, NamespaceDevice = here.Device, NamespaceInode = here.Inode };
+            var request = new Rpc.RemoveHostVethRequest { IfIndex = index, Name = name, NamespaceDevice = hostNamespace.Device, NamespaceInode = hostNamespace.Inode };
             return client.RemoveHostVethAsync(request, cancellationToken).GetAwaiter().GetResult().Removed;
         }
         catch (Exception ex) when (ex is Grpc.Core.RpcException or IpamdUnreachableException)

@@ -139,7 +139,7 @@ internal sealed class VpcCniPlugin(
         if (reply.IPAllocationMetadata.Count == 0)
         {
             // Unknown to the daemon (already released, or never assigned): still remove any wiring prevResult shows.
-            TeardownFromPrevResult(request, config, pod, wiring);
+            TeardownFromPrevResult(request, config, pod, wiring, new DaemonVethRemover(client, cancellationToken));
             return;
         }
 
@@ -330,7 +330,7 @@ internal sealed class VpcCniPlugin(
         }
     }
 
-    private void TeardownFromPrevResult(CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod, IPodWiring wiring)
+    private void TeardownFromPrevResult(CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod, IPodWiring wiring, IHostVethRemover? remover = null)
     {
         var prev = request.Config.PrevResult;
         if (prev is null || pod.PodName.Length == 0)
@@ -354,7 +354,7 @@ internal sealed class VpcCniPlugin(
             try
             {
                 // Table 0: the from-pod rule is removed whatever table it points at.
-                wiring.Teardown(new PodNetworkRequest(request.Environment.NetNs, pod.PodNamespace, pod.PodName, request.Environment.IfName, ip.Address.Address, 0) { Mtu = config.Mtu });
+                wiring.Teardown(new PodNetworkRequest(request.Environment.NetNs, pod.PodNamespace, pod.PodName, request.Environment.IfName, ip.Address.Address, 0) { Mtu = config.Mtu }, remover);
             }
 #pragma warning disable CA1031 // Best effort: DEL without the daemon must still succeed.
             catch (Exception ex)

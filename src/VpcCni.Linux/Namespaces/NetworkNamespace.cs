@@ -190,7 +190,7 @@ public sealed class NetworkNamespace : IDisposable
         TryGetIdentity(out var own) && CurrentThreadIdentity() is { } current && own == current;
 
     /// <summary>This namespace's identity: equal for every handle to the same namespace, from any process.</summary>
-    public unsafe NetworkNamespaceIdentity Identity =>
+    public NetworkNamespaceIdentity Identity =>
         TryGetIdentity(out var identity) ? identity : throw new IOException($"fstat({Path}) failed: {Libc.ErrorName(Marshal.GetLastPInvokeError())}.");
 
     /// <summary>The identity of the namespace the calling thread is in, or null if /proc cannot tell.</summary>
@@ -215,7 +215,7 @@ public sealed class NetworkNamespace : IDisposable
     }
 
     // A namespace is identified by the device and inode of its nsfs file: st_dev and st_ino lead struct stat on
-    // every Linux ABI .NET runs on.
+    // the 64-bit Linux ABIs (x64, arm64); elsewhere a mismatch only means "not the same", which callers treat safely.
     private static NetworkNamespaceIdentity IdentityOf(ReadOnlySpan<byte> stat) =>
         new(MemoryMarshal.Read<ulong>(stat), MemoryMarshal.Read<ulong>(stat[8..]));
 

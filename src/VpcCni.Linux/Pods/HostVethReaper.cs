@@ -12,8 +12,11 @@ namespace VpcCni.Linux.Pods;
 /// <summary>Removes a pod's host veth on the datapath's behalf (see <see cref="HostVethReaper"/>).</summary>
 public interface IHostVethRemover
 {
-    /// <summary>True when the link is gone from the namespace; false to have the caller delete it itself.</summary>
-    bool TryRemove(int index, string name);
+    /// <summary>
+    /// True when the link is gone from <paramref name="hostNamespace"/> (where the caller found it); false to have the
+    /// caller delete it itself.
+    /// </summary>
+    bool TryRemove(int index, string name, NetworkNamespaceIdentity hostNamespace);
 }
 
 /// <summary>What became of a <see cref="HostVethReaper.RemoveAsync"/> request.</summary>
@@ -47,25 +50,34 @@ public sealed record HostVethReaperOptions
 /// <summary>
 /// Deletes pod host veths for short-lived callers (the CNI plugin on DEL). An RTM_DELLINK of a veth takes the link out
 /// of the namespace within a millisecond, but the call returns only after the kernel's RCU barrier, about 15 ms on
-/// a small VM, which would otherwise be most of a DEL. Here a worker thread waits out the barrier, and the request completes
-/// as soon as the kernel announces the link's removal (RTM_DELLINK on the link multicast group). Only veths of the
-/// configured prefix in this reaper's namespace are touched, and a request names the link by index and name, so a
-/// newer link of the same name is never taken.
+/// a small VM, which would otherwise be most of a DEL. Here a worker thread waits out the barrier, and the request
+/// completes as soon as the kernel announces the link's removal (RTM_DELLINK on the link multicast group). Only veths
+/// of the configured prefix in this reaper's namespace are touched, and a request names the link by index and name, so
+/// a newer link of the same name is never taken.
 /// </summary>
 public sealed class HostVethReaper : IDisposable
 {
     private const uint LinkGroup = 1; // RTMGRP_LINK
+    private const int OutstandingPerWorker = 8;
     private static readonly TimeSpan MonitorPoll = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan JoinLimit = TimeSpan.FromSeconds(5);
     private readonly NetworkNamespace _namespace;
     private readonly bool _ownsNamespace;
     private readonly HostVethReaperOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+
+    // One waiter per link index, shared by duplicate requests; removed by whoever settles it (the monitor or a
+    // worker), never by a request that stops waiting, so a cancelled request cannot strand another.
     private readonly ConcurrentDictionary<int, TaskCompletionSource> _waiters = new();
     private readonly BlockingCollection<int> _deletions = new();
     private readonly Lock _startLock = new();
-    private readonly List<Thread> _threads = [];
+    private readonly Lock _queryLock = new();
+    private readonly List<Thread> _workers = [];
+    private Thread? _monitorThread;
     private volatile bool _stopping;
+    private bool _started;
+    private int _outstanding;
     private RtNetlinkClient? _query;
     private NetlinkSocket? _monitor;
     private NetworkNamespaceIdentity _identity;
@@ -85,6 +97,9 @@ public sealed class HostVethReaper : IDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>Test seam: when false, only the kernel's notification completes a request (proves that path).</summary>
+    internal bool WorkersCompleteRequests { get; init; } = true;
 
     /// <summary>
     /// Removes the veth with this index and name when it is one of ours, and completes once it has left the namespace.
@@ -108,7 +123,7 @@ public sealed class HostVethReaper : IDisposable
                 return new(HostVethReapOutcome.Refused, "the caller is in another network namespace");
             }
 
-            var link = _query!.FindLinkByIndex(index);
+            var link = FindLink(index);
             if (link is null)
             {
                 return new(HostVethReapOutcome.AlreadyGone);
@@ -119,6 +134,13 @@ public sealed class HostVethReaper : IDisposable
                 return new(HostVethReapOutcome.Refused, $"link #{index} is {link.Kind ?? "a link"} '{link.Name}', not veth '{name}'");
             }
 
+            // Workers stuck in the kernel (a device that never frees) must not make every DEL wait out WaitLimit.
+            if (Interlocked.Increment(ref _outstanding) > _options.Workers * OutstandingPerWorker)
+            {
+                Interlocked.Decrement(ref _outstanding);
+                return new(HostVethReapOutcome.Refused, $"busy: {_options.Workers * OutstandingPerWorker} deletions outstanding");
+            }
+
             waiter = _waiters.GetOrAdd(index, static _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             try
             {
@@ -126,13 +148,13 @@ public sealed class HostVethReaper : IDisposable
             }
             catch
             {
-                _waiters.TryRemove(new KeyValuePair<int, TaskCompletionSource>(index, waiter));
+                Interlocked.Decrement(ref _outstanding);
                 throw;
             }
         }
         catch (Exception ex) when (ex is ObjectDisposedException or InvalidOperationException)
         {
-            // Dispose began between the checks: the plugin deletes the veth itself.
+            // Dispose began between the checks: the caller deletes the veth itself.
             return new(HostVethReapOutcome.Refused, "shutting down");
         }
         catch (IOException ex)
@@ -153,10 +175,6 @@ public sealed class HostVethReaper : IDisposable
         {
             return new(HostVethReapOutcome.Refused, ex.Message);
         }
-        finally
-        {
-            _waiters.TryRemove(new KeyValuePair<int, TaskCompletionSource>(index, waiter));
-        }
     }
 
     private void EnsureStarted()
@@ -164,112 +182,171 @@ public sealed class HostVethReaper : IDisposable
         lock (_startLock)
         {
             ObjectDisposedException.ThrowIf(_stopping, this);
-            if (_monitor is not null)
+            if (_started)
             {
                 return;
             }
 
-            // Subscribe before the first deletion, so no removal can be announced unseen.
-            var monitor = NetworkNamespaceExecutor.Shared.Invoke(_namespace, static _ => NetlinkSocket.Open(LinkGroup, MonitorPoll), 0);
+            // Everything is opened before anything starts, so a failure leaves nothing half running. The monitor
+            // subscribes before the first deletion, so no removal can be announced unseen.
+            var opened = new List<IDisposable>();
             try
             {
-                _query = RtNetlinkClient.Open(_namespace);
+                var monitor = NetworkNamespaceExecutor.Shared.Invoke(_namespace, static _ => NetlinkSocket.Open(LinkGroup, MonitorPoll), 0);
+                opened.Add(monitor);
+                var query = RtNetlinkClient.Open(_namespace);
+                opened.Add(query);
+                var clients = new List<RtNetlinkClient>();
+                for (var i = 0; i < _options.Workers; i++)
+                {
+                    var client = RtNetlinkClient.Open(_namespace);
+                    opened.Add(client);
+                    clients.Add(client);
+                }
+
                 _identity = _namespace.Identity;
+                _monitor = monitor;
+                _query = query;
+                _monitorThread = new Thread(() => Monitor(monitor)) { IsBackground = true, Name = "veth-reaper-monitor" };
+                _monitorThread.Start();
+                foreach (var client in clients)
+                {
+                    var worker = new Thread(() => Work(client)) { IsBackground = true, Name = $"veth-reaper-{_workers.Count}" };
+                    _workers.Add(worker);
+                    worker.Start();
+                }
+
+                _started = true;
             }
             catch
             {
-                monitor.Dispose();
+                opened.ForEach(o => o.Dispose());
                 throw;
-            }
-
-            _monitor = monitor;
-            Start("veth-reaper-monitor", Monitor);
-            for (var i = 0; i < _options.Workers; i++)
-            {
-                var client = RtNetlinkClient.Open(_namespace);
-                Start($"veth-reaper-{i}", () => Delete(client));
             }
         }
     }
 
-    private void Start(string name, Action body)
+    /// <summary>The link with this index, on a query socket that is reopened once if the kernel broke the old one.</summary>
+    private NetworkLink? FindLink(int index)
     {
-        var thread = new Thread(() => body()) { IsBackground = true, Name = name };
-        _threads.Add(thread);
-        thread.Start();
+        lock (_queryLock)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    ObjectDisposedException.ThrowIf(_stopping, this);
+                    _query ??= RtNetlinkClient.Open(_namespace);
+                    return _query.FindLinkByIndex(index);
+                }
+                catch (Exception ex) when (attempt == 0 && !_stopping && ex is ObjectDisposedException or NetlinkException)
+                {
+                    _query?.Dispose();
+                    _query = null;
+                }
+            }
+        }
     }
 
-    private void Delete(RtNetlinkClient client)
+    private void Work(RtNetlinkClient? client)
     {
-        using (client)
+        try
         {
             foreach (var index in _deletions.GetConsumingEnumerable())
             {
                 try
                 {
+                    client ??= RtNetlinkClient.Open(_namespace);
                     client.DeleteLink(index);
-                    Complete(index);
+                    if (WorkersCompleteRequests)
+                    {
+                        Settle(index, null);
+                    }
                 }
                 catch (NetlinkException ex) when (ex.IsNotFound)
                 {
-                    Complete(index);
+                    Settle(index, null);
                 }
-                catch (NetlinkException ex)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    Log.VethReapFailed(_logger, ex, index);
-                    if (_waiters.TryGetValue(index, out var waiter))
-                    {
-                        waiter.TrySetException(ex);
-                    }
+                    // A refusal or a socket the kernel broke: report it to the request, and use a fresh socket next.
+                    _logger.VethReapFailed(ex, index);
+                    Settle(index, ex);
+                    client?.Dispose();
+                    client = null;
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _outstanding);
                 }
             }
         }
+        finally
+        {
+            client?.Dispose();
+        }
     }
 
-    private void Monitor()
+    private void Monitor(NetlinkSocket monitor)
     {
-        var monitor = _monitor!;
-        var waiters = _waiters;
+        var reaper = this;
         while (!_stopping)
         {
             try
             {
-                monitor.ReceiveNotifications(ref waiters, static (ref ConcurrentDictionary<int, TaskCompletionSource> w, in NetlinkMessage message) =>
+                monitor.ReceiveNotifications(ref reaper, static (ref HostVethReaper r, in NetlinkMessage message) =>
                 {
-                    if (message.Header.Type == Rtm.DelLink && message.Payload.Length >= Unsafe.SizeOf<IfInfoMsg>())
+                    // Family AF_UNSPEC: a link's own removal (AF_BRIDGE variants report port changes of a live link).
+                    if (message.Header.Type == Rtm.DelLink && message.Payload.Length >= Unsafe.SizeOf<IfInfoMsg>()
+                        && MemoryMarshal.Read<IfInfoMsg>(message.Payload) is { Family: 0 } removed)
                     {
-                        var removed = MemoryMarshal.Read<IfInfoMsg>(message.Payload).Index;
-                        if (w.TryGetValue(removed, out var waiter))
-                        {
-                            waiter.TrySetResult();
-                        }
+                        r.Settle(removed.Index, null);
                     }
                 });
             }
             catch (NetlinkException ex) when (ex.Errno == Interop.Libc.ENOBUFS)
             {
-                // Notifications were dropped: settle every waiter whose link is already gone.
-                foreach (var index in _waiters.Keys)
-                {
-                    if (_query!.FindLinkByIndex(index) is null)
-                    {
-                        Complete(index);
-                    }
-                }
+                SettleVanished();
             }
-            catch (Exception ex) when (ex is NetlinkException or ObjectDisposedException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                Log.VethReapMonitorStopped(_logger, ex);
+                _logger.VethReapMonitorStopped(ex);
                 return; // Requests still complete when their deletion returns.
             }
         }
     }
 
-    private void Complete(int index)
+    /// <summary>After dropped notifications: settles every waiter whose link is already gone.</summary>
+    private void SettleVanished()
     {
-        if (_waiters.TryGetValue(index, out var waiter))
+        foreach (var index in _waiters.Keys)
         {
-            waiter.TrySetResult();
+            try
+            {
+                if (FindLink(index) is null)
+                {
+                    Settle(index, null);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                return; // The workers settle these when their deletions return.
+            }
+        }
+    }
+
+    private void Settle(int index, Exception? failure)
+    {
+        if (_waiters.TryRemove(index, out var waiter))
+        {
+            if (failure is null)
+            {
+                waiter.TrySetResult();
+            }
+            else
+            {
+                waiter.TrySetException(failure);
+            }
         }
     }
 
@@ -287,14 +364,22 @@ public sealed class HostVethReaper : IDisposable
         }
 
         _deletions.CompleteAdding();
-        foreach (var thread in _threads)
+        var workersStopped = _workers.All(w => w.Join(JoinLimit));
+        if (_monitorThread?.Join(JoinLimit) != false)
         {
-            thread.Join(TimeSpan.FromSeconds(5));
+            _monitor?.Dispose(); // Only once its reader is gone: a closed descriptor can be reused while read.
         }
 
-        _monitor?.Dispose();
-        _query?.Dispose();
-        _deletions.Dispose();
+        lock (_queryLock)
+        {
+            _query?.Dispose();
+        }
+
+        if (workersStopped)
+        {
+            _deletions.Dispose();
+        }
+
         if (_ownsNamespace)
         {
             _namespace.Dispose();

@@ -293,7 +293,7 @@ public sealed class PodNetworkDatapath : IDisposable
 
         try
         {
-            return remover.TryRemove(hostLink.Index, hostLink.Name);
+            return remover.TryRemove(hostLink.Index, hostLink.Name, _hostNamespace.Identity);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

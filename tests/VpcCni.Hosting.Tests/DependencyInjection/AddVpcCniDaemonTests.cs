@@ -94,13 +94,26 @@ public sealed class AddVpcCniDaemonTests : IDisposable
         reply.Reason.Should().Contain("does not remove host veths");
     }
 
-    private sealed class FakeCallContext : Grpc.Core.ServerCallContext
+    [Fact]
+    public async Task RemoveHostVeth_OverTcp_RefusedBeforeAnyLookup()
+    {
+        var settings = Simulated();
+        await using var provider = Build(s => s.AddVpcCniDaemon(settings));
+        var service = new PluginBackendService(provider.GetRequiredService<IpamdNode>(), provider.GetRequiredService<VpcCni.Linux.Pods.HostVethReaper>());
+
+        var reply = await service.RemoveHostVeth(new RemoveHostVethRequest { IfIndex = 5, Name = "eni0123456789a" }, new FakeCallContext("ipv4:127.0.0.1:40000"));
+
+        reply.Removed.Should().BeFalse();
+        reply.Reason.Should().Contain("only over the Unix socket");
+    }
+
+    private sealed class FakeCallContext(string peer = "unknown") : Grpc.Core.ServerCallContext
     {
         protected override string MethodCore => "/vpccni.v1.PluginBackend/RemoveHostVeth";
 
         protected override string HostCore => "localhost";
 
-        protected override string PeerCore => "unix:";
+        protected override string PeerCore => peer;
 
         protected override DateTime DeadlineCore => DateTime.MaxValue;
 

@@ -130,16 +130,16 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
-    public async Task DeleteAsync_Known_HandsTheHostVethToTheDaemonWithThisNamespace()
+    public async Task DeleteAsync_Known_HandsTheHostVethToTheDaemonWithItsNamespace()
     {
         _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
 
         await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
 
         _wiring.RemoverAnswers.Should().Equal([true]);
-        var here = VpcCni.Linux.Namespaces.NetworkNamespace.CurrentThreadIdentity()!.Value;
         _ipamd.VethRemovals.Should().ContainSingle().Which.Should().Be(
-            new RemoveHostVethRequest { IfIndex = 42, Name = "enitest", NamespaceDevice = here.Device, NamespaceInode = here.Inode });
+            new RemoveHostVethRequest { IfIndex = 42, Name = "enitest", NamespaceDevice = 7, NamespaceInode = 4026531840 },
+            "the namespace is the one the wiring found the veth in");
     }
 
     [Theory]
@@ -207,6 +207,18 @@ public sealed class VpcCniPluginTests
         await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
 
         _wiring.Teardowns.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_UnknownToTheDaemonWithPrevResult_StillOffersTheVethToTheDaemon()
+    {
+        _ipamd.DelReply = new DelNetworkReply { Success = true };
+
+        await Plugin().DeleteAsync(Request("DEL", PrevResultFromAdd("10.0.1.9")), CancellationToken.None);
+
+        _wiring.Teardowns.Should().ContainSingle().Which.Address.Should().Be(IPAddress.Parse("10.0.1.9"));
+        _wiring.RemoverAnswers.Should().Equal([true]);
+        _ipamd.VethRemovals.Should().ContainSingle();
     }
 
     [Fact]
@@ -416,7 +428,7 @@ public sealed class VpcCniPluginTests
         public void Teardown(PodNetworkRequest request, IHostVethRemover? remover = null)
         {
             Teardowns.Add(request);
-            RemoverAnswers.Add(remover?.TryRemove(42, "enitest"));
+            RemoverAnswers.Add(remover?.TryRemove(42, "enitest", new VpcCni.Linux.Namespaces.NetworkNamespaceIdentity(7, 4026531840)));
         }
 
         public HashSet<string> ExistingInterfaces { get; } = [];

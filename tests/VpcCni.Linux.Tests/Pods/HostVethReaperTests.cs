@@ -30,6 +30,55 @@ public sealed class HostVethReaperTests
     }
 
     [Fact]
+    public async Task RemoveAsync_OnlyTheKernelsNotificationCompletes_StillRemoved()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("rn");
+        using var pod = new TestNamespace("rp");
+        using var reaper = new HostVethReaper(hostNamespace: node.Handle) { WorkersCompleteRequests = false };
+        var index = Veth(node, pod, "enireap0006");
+
+        var result = await reaper.RemoveAsync(index, "enireap0006", node.Handle.Identity, TestContext.Current.CancellationToken);
+
+        result.Outcome.Should().Be(HostVethReapOutcome.Removed, "the RTM_DELLINK notification settles the request");
+        node.Client.FindLinkByIndex(index).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task RemoveAsync_SameVethTwiceAtOnce_BothSeeItGone()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("rn");
+        using var pod = new TestNamespace("rp");
+        using var reaper = new HostVethReaper(hostNamespace: node.Handle);
+        var index = Veth(node, pod, "enireap0007");
+
+        var results = await Task.WhenAll(
+            reaper.RemoveAsync(index, "enireap0007", node.Handle.Identity, TestContext.Current.CancellationToken),
+            reaper.RemoveAsync(index, "enireap0007", node.Handle.Identity, TestContext.Current.CancellationToken));
+
+        results.Should().OnlyContain(r => r.Outcome == HostVethReapOutcome.Removed || r.Outcome == HostVethReapOutcome.AlreadyGone);
+        node.Client.FindLinkByIndex(index).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task RemoveAsync_CallerStopsWaiting_ThrowsAndTheVethIsRemovedAnyway()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("rn");
+        using var pod = new TestNamespace("rp");
+        using var reaper = new HostVethReaper(hostNamespace: node.Handle);
+        var index = Veth(node, pod, "enireap0008");
+
+        var cancelled = async () => await reaper.RemoveAsync(index, "enireap0008", node.Handle.Identity, new CancellationToken(canceled: true));
+
+        await cancelled.Should().ThrowAsync<OperationCanceledException>();
+        var again = await reaper.RemoveAsync(index, "enireap0008", node.Handle.Identity, TestContext.Current.CancellationToken);
+        again.Outcome.Should().BeOneOf(HostVethReapOutcome.Removed, HostVethReapOutcome.AlreadyGone);
+        node.Client.FindLinkByIndex(index).Should().BeNull();
+    }
+
+    [Fact]
     public async Task RemoveAsync_NameOfAnotherLink_RefusedAndTheLinkStays()
     {
         Privileged.Require();

@@ -98,6 +98,7 @@ public sealed class PodNetworkDatapathTests
         datapath.Teardown(request, accepting);
 
         accepting.Calls.Should().Equal([(index, veth)]);
+        accepting.Namespaces.Should().Equal([node.Handle.Identity], "the namespace the veth was found in");
         node.Client.FindLinkByName(veth).Should().NotBeNull("a remover that took the veth is trusted with it");
         node.Exec("ip", "rule", "show").Should().NotContain("10.0.2.20", "the rules are removed here either way");
 
@@ -135,8 +136,10 @@ public sealed class PodNetworkDatapathTests
         var request = Request(pod);
         datapath.Setup(request);
 
-        await Task.Run(() => datapath.Teardown(request, new ReaperRemover(reaper, node)), TestContext.Current.CancellationToken);
+        var remover = new ReaperRemover(reaper);
+        await Task.Run(() => datapath.Teardown(request, remover), TestContext.Current.CancellationToken);
 
+        remover.Outcomes.Should().Equal([HostVethReapOutcome.Removed], "the reaper, not the datapath, removed the veth");
         StateSnapshot.Capture(node.Client).Should().Equal(before);
         StateSnapshot.Capture(pod.Client).Where(l => l.StartsWith("link", StringComparison.Ordinal)).Should().ContainSingle("only lo is left in the pod");
     }
@@ -145,17 +148,26 @@ public sealed class PodNetworkDatapathTests
     {
         public List<(int Index, string Name)> Calls { get; } = [];
 
-        public bool TryRemove(int index, string name)
+        public List<VpcCni.Linux.Namespaces.NetworkNamespaceIdentity> Namespaces { get; } = [];
+
+        public bool TryRemove(int index, string name, VpcCni.Linux.Namespaces.NetworkNamespaceIdentity hostNamespace)
         {
             Calls.Add((index, name));
+            Namespaces.Add(hostNamespace);
             return failure is null ? answer : throw failure;
         }
     }
 
-    private sealed class ReaperRemover(HostVethReaper reaper, TestNamespace node) : IHostVethRemover
+    private sealed class ReaperRemover(HostVethReaper reaper) : IHostVethRemover
     {
-        public bool TryRemove(int index, string name) =>
-            reaper.RemoveAsync(index, name, node.Handle.Identity, CancellationToken.None).GetAwaiter().GetResult().Outcome != HostVethReapOutcome.Refused;
+        public List<HostVethReapOutcome> Outcomes { get; } = [];
+
+        public bool TryRemove(int index, string name, VpcCni.Linux.Namespaces.NetworkNamespaceIdentity hostNamespace)
+        {
+            var outcome = reaper.RemoveAsync(index, name, hostNamespace, CancellationToken.None).GetAwaiter().GetResult().Outcome;
+            Outcomes.Add(outcome);
+            return outcome != HostVethReapOutcome.Refused;
+        }
     }
 
     [Fact]
@@ -203,7 +215,10 @@ public sealed class PodNetworkDatapathTests
         datapath.Setup(oldRequest);
         datapath.Setup(newRequest); // same pod name, so the same host veth name: the stale one is replaced
 
-        datapath.Teardown(oldRequest); // the runtime cleans up the old sandbox afterwards
+        var remover = new RecordingRemover(answer: true);
+        datapath.Teardown(oldRequest, remover); // the runtime cleans up the old sandbox afterwards
+
+        remover.Calls.Should().BeEmpty("the veth belongs to the newer sandbox, so it is offered to no one");
 
         datapath.Check(newRequest).Should().BeEmpty("the newer sandbox's veth, route and rules stay");
         datapath.Teardown(newRequest);
