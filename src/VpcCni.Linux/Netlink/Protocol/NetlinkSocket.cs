@@ -140,41 +140,21 @@ internal sealed unsafe class NetlinkSocket : IDisposable
 
     private int Receive(string operation)
     {
-        var buffer = _receiveBuffer!;
-        fixed (byte* pointer = buffer)
+        var received = ReceiveFromKernel();
+        if (received < 0)
         {
-            while (true)
-            {
-                var from = default(Libc.SockAddrNetlink);
-                var fromLength = sizeof(Libc.SockAddrNetlink);
-                var received = Libc.RecvFrom(_fd, pointer, buffer.Length, Libc.MSG_TRUNC, &from, &fromLength);
-                if (received < 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == Libc.EINTR)
-                    {
-                        continue;
-                    }
-
-                    // A timeout or overrun mid-exchange leaves the socket out of step: it cannot be resynchronised.
-                    Dispose();
-                    throw new NetlinkException(operation + " (receive)", errno, null);
-                }
-
-                if (received > buffer.Length)
-                {
-                    Dispose();
-                    throw new NetlinkException(operation + " (receive: datagram truncated)", 0, null);
-                }
-
-                if (from.PortId != 0)
-                {
-                    continue; // Only the kernel (port 0) may answer.
-                }
-
-                return (int)received;
-            }
+            // A timeout or overrun mid-exchange leaves the socket out of step: it cannot be resynchronised.
+            Dispose();
+            throw new NetlinkException(operation + " (receive)", (int)-received, null);
         }
+
+        if (received > _receiveBuffer!.Length)
+        {
+            Dispose();
+            throw new NetlinkException(operation + " (receive: datagram truncated)", 0, null);
+        }
+
+        return (int)received;
     }
 
     /// <summary>
@@ -188,37 +168,15 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         var buffer = _receiveBuffer;
         ObjectDisposedException.ThrowIf(buffer is null, this);
         long received;
-        fixed (byte* pointer = buffer)
+        do
         {
-            while (true)
+            received = ReceiveFromKernel();
+            if (received < 0)
             {
-                var from = default(Libc.SockAddrNetlink);
-                var fromLength = sizeof(Libc.SockAddrNetlink);
-                received = Libc.RecvFrom(_fd, pointer, buffer.Length, Libc.MSG_TRUNC, &from, &fromLength);
-                if (received >= 0)
-                {
-                    if (from.PortId != 0 || received > buffer.Length)
-                    {
-                        continue; // Not from the kernel, or a datagram too large to read whole: neither is ours to parse.
-                    }
-
-                    break;
-                }
-
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == Libc.EINTR)
-                {
-                    continue;
-                }
-
-                if (errno is Libc.EAGAIN)
-                {
-                    return false;
-                }
-
-                throw new NetlinkException("netlink notifications (receive)", errno, null);
+                return received == -Libc.EAGAIN ? false : throw new NetlinkException("netlink notifications (receive)", (int)-received, null);
             }
         }
+        while (received > buffer.Length); // Too large to read whole: not ours to parse.
 
         var reader = new NetlinkMessageReader(buffer.AsSpan(0, (int)received));
         while (reader.TryRead(out var message))
@@ -227,6 +185,36 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// One datagram from the kernel into the receive buffer: its full length (more than the buffer when truncated), or
+    /// -errno. Retries EINTR; skips datagrams from other senders, since only the kernel (port 0) may answer.
+    /// </summary>
+    private long ReceiveFromKernel()
+    {
+        var buffer = _receiveBuffer!;
+        fixed (byte* pointer = buffer)
+        {
+            while (true)
+            {
+                var from = default(Libc.SockAddrNetlink);
+                var fromLength = sizeof(Libc.SockAddrNetlink);
+                var received = Libc.RecvFrom(_fd, pointer, buffer.Length, Libc.MSG_TRUNC, &from, &fromLength);
+                if (received < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno != Libc.EINTR)
+                    {
+                        return -errno;
+                    }
+                }
+                else if (from.PortId == 0)
+                {
+                    return received;
+                }
+            }
+        }
     }
 
     /// <summary>Progress of one request/reply exchange.</summary>
