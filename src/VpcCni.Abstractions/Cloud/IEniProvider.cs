@@ -31,4 +31,9 @@ public interface IEniProvider
 
     /// <summary>Detaches and deletes an ENI. An ENI that is already gone counts as success.</summary>
     ValueTask DetachAndDeleteEniAsync(string eniId, CancellationToken cancellationToken);
+
+    /// <summary>Adds the provider's ownership tags that a managed ENI lacks (ENIs created before a restart, by an
+    /// older version, or by hand); called once per ENI when the engine first takes it over. Providers without tags
+    /// do nothing.</summary>
+    ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

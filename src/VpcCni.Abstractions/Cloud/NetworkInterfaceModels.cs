@@ -44,6 +44,11 @@ public sealed record NetworkInterface(
 
     public IReadOnlyList<IPNetwork> IPv6Prefixes { get; init; } = [];
 
+    /// <summary>The ENI's subnet is excluded from pod addresses (subnet discovery on and the subnet tagged
+    /// <c>kubernetes.io/role/cni=0</c>, or its cluster tags name another cluster): the engine hands out none of its
+    /// addresses and returns its free ones.</summary>
+    public bool IsExcludedForPodIPs { get; init; }
+
     public bool IsPrimary => DeviceIndex == 0 && NetworkCardIndex == 0;
 
     private static readonly IReadOnlyDictionary<string, string> EmptyTags = new Dictionary<string, string>();
