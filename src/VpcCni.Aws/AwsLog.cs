@@ -26,6 +26,18 @@ internal static partial class AwsLog
     [LoggerMessage(2014, LogLevel.Warning, "Cleaning up ENI {EniId} after a failed attach: {Reason}")]
     public static partial void AttachCleanup(ILogger logger, string eniId, string reason);
 
+    [LoggerMessage(2017, LogLevel.Warning, "ENI {EniId} is already attached here at device index {DeviceIndex} (a lost reply, then {Code}); using that attachment")]
+    public static partial void AttachAdopted(ILogger logger, string eniId, int deviceIndex, string code);
+
+    [LoggerMessage(2018, LogLevel.Information, "Tagged ENI {EniId} with {Count} missing tag(s)")]
+    public static partial void EniTagged(ILogger logger, string eniId, int count);
+
+    [LoggerMessage(2019, LogLevel.Warning, "DescribeSubnets for subnet exclusion failed ({Reason}); keeping the last known subnet tags")]
+    public static partial void SubnetTagsUnavailable(ILogger logger, string reason);
+
+    [LoggerMessage(2022, LogLevel.Warning, "Leaked-ENI sweep failed: {Reason}")]
+    public static partial void SweepFailed(ILogger logger, string reason);
+
     [LoggerMessage(2016, LogLevel.Warning, "Could not clean up ENI {EniId} after a failed attach ({Reason}); the leaked-ENI sweep will remove it")]
     public static partial void AttachCleanupFailed(ILogger logger, string eniId, string reason);
 

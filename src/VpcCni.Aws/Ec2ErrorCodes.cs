@@ -20,6 +20,7 @@ public static class Ec2ErrorCodes
     public const string NetworkInterfaceInUse = "InvalidNetworkInterface.InUse";
     public const string InvalidParameterValue = "InvalidParameterValue";
     public const string InvalidParameterCombination = "InvalidParameterCombination";
+    public const string IdempotentParameterMismatch = "IdempotentParameterMismatch";
     public const string MissingParameter = "MissingParameter";
     public const string InvalidAction = "InvalidAction";
     public const string InvalidNextToken = "InvalidNextToken";

@@ -12,7 +12,8 @@ namespace VpcCni.Aws.Ec2;
 /// How every EC2 call is made: first a token from the client-side budget that mirrors EC2's account
 /// buckets (so this node never drives the account into RequestLimitExceeded), then the call, retried by
 /// Polly with jittered exponential backoff on throttling and transient failures. The SDK's own retries must
-/// be off (<see cref="Ec2ClientFactory"/> sets MaxErrorRetry = 0) so the two never multiply. Failures leave as
+/// be off (<see cref="Ec2ClientFactory"/> sets MaxErrorRetry = 0) so the two never multiply, and no caller loops
+/// around this policy (a delete has its own pipeline here instead). Failures leave as
 /// <see cref="CloudException"/>.
 /// </summary>
 internal sealed class Ec2CallPolicy : IDisposable
@@ -20,6 +21,7 @@ internal sealed class Ec2CallPolicy : IDisposable
     private static readonly TimeSpan ReplenishPeriod = TimeSpan.FromMilliseconds(200);
     private readonly Dictionary<string, TokenBucketRateLimiter> _budget = new(StringComparer.Ordinal);
     private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipeline _deletePipeline;
     private readonly ITimer? _replenish;
     private readonly ILogger _logger;
     private long _calls;
@@ -49,18 +51,29 @@ internal sealed class Ec2CallPolicy : IDisposable
             _replenish = time.CreateTimer(_ => Replenish(), null, ReplenishPeriod, ReplenishPeriod);
         }
 
+        _pipeline = BuildPipeline(time, options.MaxAttempts, options.RetryBaseDelay, options.RetryMaxDelay, retryInUse: false);
+        _deletePipeline = BuildPipeline(time, options.DeleteAttempts, options.DeleteRetryDelay, options.DeleteRetryMaxDelay, retryInUse: true);
+    }
+
+    private ResiliencePipeline BuildPipeline(TimeProvider time, int attempts, TimeSpan baseDelay, TimeSpan maxDelay, bool retryInUse)
+    {
         var builder = new ResiliencePipelineBuilder { TimeProvider = time };
-        if (options.MaxAttempts > 1)
+        if (attempts > 1)
         {
+            var handle = new PredicateBuilder().Handle<AmazonServiceException>(IsRetryable).Handle<HttpRequestException>().Handle<TimeoutException>();
+            if (retryInUse)
+            {
+                handle = handle.Handle<AmazonServiceException>(e => e.ErrorCode is Ec2ErrorCodes.NetworkInterfaceInUse or "InvalidNetworkInterfaceID.InUse");
+            }
+
             builder.AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<AmazonServiceException>(IsRetryable).Handle<HttpRequestException>()
-                    .Handle<TimeoutException>(),
-                MaxRetryAttempts = options.MaxAttempts - 1,
+                ShouldHandle = handle,
+                MaxRetryAttempts = attempts - 1,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
-                Delay = options.RetryBaseDelay,
-                MaxDelay = options.RetryMaxDelay,
+                Delay = baseDelay,
+                MaxDelay = maxDelay,
                 OnRetry = args =>
                 {
                     var code = args.Outcome.Exception is AmazonServiceException s ? s.ErrorCode ?? s.StatusCode.ToString() : args.Outcome.Exception?.GetType().Name ?? "?";
@@ -70,7 +83,7 @@ internal sealed class Ec2CallPolicy : IDisposable
             });
         }
 
-        _pipeline = builder.Build();
+        return builder.Build();
     }
 
     private static readonly ResiliencePropertyKey<string> ActionKey = new("ec2.action");
@@ -78,13 +91,23 @@ internal sealed class Ec2CallPolicy : IDisposable
     /// <summary>EC2 requests sent (each attempt counts).</summary>
     public long Calls => Interlocked.Read(ref _calls);
 
-    public async ValueTask<T> ExecuteAsync<T>(string action, bool filteredOrPaginated, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    public ValueTask<T> ExecuteAsync<T>(string action, bool filteredOrPaginated, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        ExecuteAsync(_pipeline, action, filteredOrPaginated, call, cancellationToken);
+
+    /// <summary>
+    /// A DeleteNetworkInterface: the only retry layer of a delete, with the delete's own attempts and backoff, retrying
+    /// also while EC2 still sees the ENI in use (a detach takes seconds). Every attempt takes a budget token.
+    /// </summary>
+    public ValueTask<T> ExecuteDeleteAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        ExecuteAsync(_deletePipeline, "DeleteNetworkInterface", false, call, cancellationToken);
+
+    private async ValueTask<T> ExecuteAsync<T>(ResiliencePipeline pipeline, string action, bool filteredOrPaginated, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         context.Properties.Set(ActionKey, action);
         try
         {
-            return await _pipeline.ExecuteAsync(
+            return await pipeline.ExecuteAsync(
                 static async (ctx, state) =>
                 {
                     await state.Self.AcquireAsync(state.Action, state.Filtered, ctx.CancellationToken).ConfigureAwait(false);

@@ -31,6 +31,7 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
     private readonly ConcurrentDictionary<string, IPNetwork> _subnetCidrs = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _identityLock = new(1, 1);
     private InstanceIdentity? _identity;
+    private ZoneSubnets? _zoneSubnets;
 
     public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null)
     {
@@ -156,14 +157,93 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
     {
         var self = await GetInstanceAsync(cancellationToken).ConfigureAwait(false);
         var enis = await DescribeAllAsync([new Ec2Filter("attachment.instance-id", [self.InstanceId])], cancellationToken).ConfigureAwait(false);
+        var subnets = _options.SubnetDiscovery && enis.Count > 0
+            ? await GetSubnetsOfZoneAsync(self, cancellationToken).ConfigureAwait(false)
+            : null;
         var result = new List<NetworkInterface>(enis.Count);
         foreach (var eni in enis.OrderBy(e => e.Attachment?.NetworkCardIndex ?? 0).ThenBy(e => e.Attachment?.DeviceIndex ?? 0))
         {
-            result.Add(await ToModelAsync(eni, cancellationToken).ConfigureAwait(false));
+            var model = await ToModelAsync(eni, cancellationToken).ConfigureAwait(false);
+            if (subnets is not null && subnets.TryGetValue(eni.SubnetId, out var subnet) && IsSubnetExcluded(subnet, _options.ClusterName))
+            {
+                model = model with { IsExcludedForPodIPs = true };
+            }
+
+            result.Add(model);
         }
 
         return result;
     }
+
+    /// <summary>
+    /// Upstream's IsSubnetExcluded: tag <c>kubernetes.io/role/cni</c> = <c>0</c> → excluded; no tag (or an empty value)
+    /// → not excluded; another value → excluded only if the cluster tags name other clusters but not CLUSTER_NAME.
+    /// </summary>
+    internal static bool IsSubnetExcluded(Subnet subnet, string? clusterName) =>
+        IsSubnetExcluded((subnet.Tags ?? []).ToDictionary(t => t.Key, t => t.Value ?? string.Empty, StringComparer.Ordinal), clusterName);
+
+    internal static bool IsSubnetExcluded(IReadOnlyDictionary<string, string> tags, string? clusterName)
+    {
+        if (!tags.TryGetValue(EniTags.SubnetRole, out var role) || role.Length == 0)
+        {
+            return false;
+        }
+
+        if (role == "0")
+        {
+            return true;
+        }
+
+        var clusterKeys = tags.Keys.Where(k => k.StartsWith(EniTags.SubnetClusterPrefix, StringComparison.Ordinal)).ToList();
+        return !(clusterName is null || clusterKeys.Count == 0 || clusterKeys.Contains(EniTags.SubnetClusterPrefix + clusterName));
+    }
+
+    /// <summary>
+    /// The subnets of this node's VPC and zone with their tags: one DescribeSubnets, reused for
+    /// <see cref="Ec2ProviderOptions.SubnetTagCacheTtl"/> (so a reconcile costs at most one, never one per ENI). When
+    /// EC2 cannot answer, the last known answer stands (an excluded subnet does not become usable on a hiccup), and with
+    /// none, no subnet is excluded (upstream: a subnet not found is not excluded).
+    /// </summary>
+    private async ValueTask<IReadOnlyDictionary<string, Subnet>> GetSubnetsOfZoneAsync(InstanceIdentity self, CancellationToken cancellationToken)
+    {
+        var cached = Volatile.Read(ref _zoneSubnets);
+        if (cached is not null && _time.GetElapsedTime(cached.Stamp) < _options.SubnetTagCacheTtl)
+        {
+            return cached.Subnets;
+        }
+
+        try
+        {
+            return (await DescribeZoneSubnetsAsync(self, cancellationToken).ConfigureAwait(false)).ToDictionary(s => s.SubnetId, StringComparer.Ordinal);
+        }
+        catch (CloudException e)
+        {
+            AwsLog.SubnetTagsUnavailable(_logger, e.Message);
+            return cached?.Subnets ?? new Dictionary<string, Subnet>(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>DescribeSubnets of the node's VPC and zone; refreshes the subnet CIDR and tag caches.</summary>
+    private async ValueTask<List<Subnet>> DescribeZoneSubnetsAsync(InstanceIdentity self, CancellationToken cancellationToken)
+    {
+        var response = await CallAsync("DescribeSubnets", ct => _ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest
+        {
+            Filters = [new Ec2Filter("vpc-id", [self.VpcId]), new Ec2Filter("availability-zone", [self.AvailabilityZone])],
+        }, ct), cancellationToken).ConfigureAwait(false);
+        var subnets = response.Subnets ?? [];
+        foreach (var subnet in subnets)
+        {
+            if (IPNetwork.TryParse(subnet.CidrBlock, out var cidr))
+            {
+                _subnetCidrs[subnet.SubnetId] = cidr;
+            }
+        }
+
+        Volatile.Write(ref _zoneSubnets, new ZoneSubnets(subnets.ToDictionary(s => s.SubnetId, StringComparer.Ordinal), _time.GetTimestamp()));
+        return subnets;
+    }
+
+    private sealed record ZoneSubnets(IReadOnlyDictionary<string, Subnet> Subnets, long Stamp);
 
     /// <summary>DescribeNetworkInterfaces with filters, following NextToken (page size 1000).</summary>
     internal async ValueTask<List<Ec2NetworkInterface>> DescribeAllAsync(List<Ec2Filter> filters, CancellationToken cancellationToken)
@@ -192,7 +272,8 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         var created = await CreateInSomeSubnetAsync(self, request, groups, count, cancellationToken).ConfigureAwait(false);
         var eniId = created.NetworkInterfaceId;
 
-        string attachmentId;
+        string? attachmentId = null;
+        CloudException? alreadyAttached = null;
         try
         {
             var attach = await CallAsync("AttachNetworkInterface", ct => _ec2.AttachNetworkInterfaceAsync(new AttachNetworkInterfaceRequest
@@ -204,12 +285,33 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
             }, ct), cancellationToken).ConfigureAwait(false);
             attachmentId = attach.AttachmentId;
         }
+        catch (CloudException e) when (!cancellationToken.IsCancellationRequested && IsAlreadyAttachedError(e))
+        {
+            alreadyAttached = e;
+        }
         catch (Exception e)
         {
             // A cancelled or failed call may still have attached the ENI on EC2's side: describe, detach if so, delete.
             AwsLog.AttachCleanup(_logger, eniId, e.Message);
             await CleanUpAfterFailedAttachAsync(eniId).ConfigureAwait(false);
             throw;
+        }
+
+        if (alreadyAttached is not null)
+        {
+            // An earlier attempt of this attach may have gone through with its reply lost, so that the retry was refused:
+            // the ENI (created just now, known to no one else) attached to this instance is that attempt's work.
+            var adopted = await FindOwnAttachmentAsync(eniId, self.InstanceId, cancellationToken).ConfigureAwait(false);
+            if (adopted is null)
+            {
+                AwsLog.AttachCleanup(_logger, eniId, alreadyAttached.Message);
+                await CleanUpAfterFailedAttachAsync(eniId).ConfigureAwait(false);
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(alreadyAttached);
+            }
+
+            AwsLog.AttachAdopted(_logger, eniId, adopted.DeviceIndex ?? deviceIndex, alreadyAttached.ErrorCode ?? alreadyAttached.Kind.ToString());
+            attachmentId = adopted.AttachmentId;
+            deviceIndex = adopted.DeviceIndex ?? deviceIndex;
         }
 
         try
@@ -247,6 +349,29 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         catch (Exception ex) when (ex is CloudException or OperationCanceledException)
         {
             AwsLog.AttachCleanupFailed(_logger, eniId, ex.Message);
+        }
+    }
+
+    /// <summary>EC2's answers to an attach of an ENI that is already attached, or at a device index already taken.</summary>
+    private static bool IsAlreadyAttachedError(CloudException e) =>
+        e.ErrorCode is Ec2ErrorCodes.NetworkInterfaceInUse or "InvalidNetworkInterfaceID.InUse"
+        || (e.ErrorCode == Ec2ErrorCodes.InvalidParameterValue && e.Message.Contains("device index", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The ENI's live attachment to this instance, if it has one; null otherwise (or if EC2 cannot tell).</summary>
+    private async ValueTask<NetworkInterfaceAttachment?> FindOwnAttachmentAsync(string eniId, string instanceId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await CallAsync("DescribeNetworkInterfaces", ct => _ec2.DescribeNetworkInterfacesAsync(
+                new DescribeNetworkInterfacesRequest { NetworkInterfaceIds = [eniId] }, ct), cancellationToken).ConfigureAwait(false);
+            var attachment = response.NetworkInterfaces?.FirstOrDefault()?.Attachment;
+            return attachment is not null && attachment.InstanceId == instanceId && attachment.Status?.Value is not ("detaching" or "detached")
+                ? attachment
+                : null;
+        }
+        catch (CloudException)
+        {
+            return null;
         }
     }
 
@@ -307,23 +432,11 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         List<Subnet> subnets;
         try
         {
-            var response = await CallAsync("DescribeSubnets", ct => _ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest
-            {
-                Filters = [new Ec2Filter("vpc-id", [self.VpcId]), new Ec2Filter("availability-zone", [self.AvailabilityZone])],
-            }, ct), cancellationToken).ConfigureAwait(false);
-            subnets = response.Subnets ?? [];
+            subnets = await DescribeZoneSubnetsAsync(self, cancellationToken).ConfigureAwait(false);
         }
         catch (CloudException e) when (e.Kind != CloudErrorKind.Unauthorized)
         {
             return [self.SubnetId];
-        }
-
-        foreach (var subnet in subnets)
-        {
-            if (IPNetwork.TryParse(subnet.CidrBlock, out var cidr))
-            {
-                _subnetCidrs[subnet.SubnetId] = cidr;
-            }
         }
 
         // OrderByDescending is stable, as upstream's sort.
@@ -353,21 +466,8 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
     private async ValueTask<Ec2NetworkInterface> CreateAsync(
         InstanceIdentity self, string subnetId, EniCreateRequest request, List<string> groups, int count, CancellationToken cancellationToken)
     {
-        var tags = new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            [EniTags.CreatedAt] = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-            [EniTags.InstanceId] = self.InstanceId,
-        };
-        if (_options.ClusterName is { } cluster)
-        {
-            tags[EniTags.ClusterName] = cluster;
-            tags[EniTags.Owner] = EniTags.OwnerValue;
-        }
-
-        foreach (var (key, value) in _options.AdditionalEniTags)
-        {
-            tags[key] = value;
-        }
+        var tags = OwnershipTags(self.InstanceId);
+        tags[EniTags.CreatedAt] = _time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
         foreach (var (key, value) in request.Tags ?? new Dictionary<string, string>())
         {
@@ -376,6 +476,9 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
 
         var create = new CreateNetworkInterfaceRequest
         {
+            // One token per logical create, the same on every retry of it: a create whose reply was lost and is then
+            // retried returns the ENI it made instead of making a second one nobody owns.
+            ClientToken = Guid.NewGuid().ToString("N"),
             SubnetId = subnetId,
             Description = EniTags.DescriptionPrefix + self.InstanceId,
             Groups = groups,
@@ -402,6 +505,55 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
 
         var response = await CallAsync("CreateNetworkInterface", ct => _ec2.CreateNetworkInterfaceAsync(create, ct), cancellationToken).ConfigureAwait(false);
         return response.NetworkInterface;
+    }
+
+    /// <summary>The tags every ENI of this node carries (upstream's TagENI set): instance id, cluster name and owner when
+    /// CLUSTER_NAME is set, ADDITIONAL_ENI_TAGS; sorted by key.</summary>
+    private SortedDictionary<string, string> OwnershipTags(string instanceId)
+    {
+        var tags = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            [EniTags.InstanceId] = instanceId,
+        };
+        if (_options.ClusterName is { } cluster)
+        {
+            tags[EniTags.ClusterName] = cluster;
+            tags[EniTags.Owner] = EniTags.OwnerValue;
+        }
+
+        foreach (var (key, value) in _options.AdditionalEniTags)
+        {
+            tags[key] = value;
+        }
+
+        return tags;
+    }
+
+    /// <summary>
+    /// Upstream's TagENI: one CreateTags with only the ownership tags the ENI lacks or carries with another value (keys
+    /// sorted); no call when none is missing; trunk ENIs are left alone. Failures leave as <see cref="CloudException"/>.
+    /// </summary>
+    public async ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(eni);
+        if (eni.Kind == EniKind.Trunk)
+        {
+            return;
+        }
+
+        var self = await GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+        var missing = OwnershipTags(self.InstanceId)
+            .Where(t => !eni.Tags.TryGetValue(t.Key, out var value) || value != t.Value)
+            .Select(t => new Tag(t.Key, t.Value))
+            .ToList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        await CallAsync("CreateTags", ct => _ec2.CreateTagsAsync(new CreateTagsRequest { Resources = [eni.Id], Tags = missing }, ct), cancellationToken)
+            .ConfigureAwait(false);
+        AwsLog.EniTagged(_logger, eni.Id, missing.Count);
     }
 
     public async ValueTask<IReadOnlyList<IPNetwork>> AssignAsync(string eniId, AddressUnit unit, int count, CancellationToken cancellationToken)
@@ -484,29 +636,21 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         await DeleteWithRetriesAsync(eniId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>DeleteNetworkInterface, retried while EC2 still sees the ENI in use (detach takes seconds);
-    /// NotFound counts as deleted.</summary>
+    /// <summary>DeleteNetworkInterface, retried while EC2 still sees the ENI in use (detach takes seconds) and on
+    /// throttling or transient failures, in one retry layer of at most <see cref="Ec2ProviderOptions.DeleteAttempts"/>
+    /// requests; NotFound counts as deleted (returns false).</summary>
     internal async ValueTask<bool> DeleteWithRetriesAsync(string eniId, CancellationToken cancellationToken)
     {
-        var delay = _options.DeleteRetryDelay;
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                await CallAsync("DeleteNetworkInterface", ct => _ec2.DeleteNetworkInterfaceAsync(
-                    new DeleteNetworkInterfaceRequest { NetworkInterfaceId = eniId }, ct), cancellationToken).ConfigureAwait(false);
-                AwsLog.EniDeleted(_logger, eniId);
-                return true;
-            }
-            catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
-            {
-                return false;
-            }
-            catch (CloudException e) when (attempt < _options.DeleteAttempts && (e.ErrorCode == Ec2ErrorCodes.NetworkInterfaceInUse || e.IsRetryable))
-            {
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-            }
+            await _policy.ExecuteDeleteAsync(ct => _ec2.DeleteNetworkInterfaceAsync(
+                new DeleteNetworkInterfaceRequest { NetworkInterfaceId = eniId }, ct), cancellationToken).ConfigureAwait(false);
+            AwsLog.EniDeleted(_logger, eniId);
+            return true;
+        }
+        catch (CloudException e) when (e.Kind == CloudErrorKind.NotFound)
+        {
+            return false;
         }
     }
 

@@ -14,6 +14,9 @@ public sealed class Ec2ProviderOptions
     /// <summary>ENABLE_SUBNET_DISCOVERY (default true): create ENIs in any subnet tagged kubernetes.io/role/cni.</summary>
     public bool SubnetDiscovery { get; set; } = true;
 
+    /// <summary>How long the subnet tags read for subnet exclusion are reused before DescribeSubnets is asked again.</summary>
+    public TimeSpan SubnetTagCacheTtl { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>EC2 endpoint (AWS_ENDPOINT_URL_EC2, else AWS_ENDPOINT_URL); null means the SDK's regional endpoint.</summary>
     public Uri? Ec2Endpoint { get; set; }
 
@@ -35,14 +38,27 @@ public sealed class Ec2ProviderOptions
     /// <summary>VPC_CNI_EC2_BUDGET_SHARE: fraction (0–1] of the account's buckets this node may use.</summary>
     public double RequestBudgetShare { get; set; } = 1;
 
+    /// <summary>Whether the hourly leaked-ENI sweep runs (DISABLE_LEAKED_ENI_CLEANUP=true turns it off).</summary>
+    public bool LeakedEniCleanup { get; set; } = true;
+
+    /// <summary>Time between the end of one leaked-ENI sweep and the start of the next one's jitter (upstream: 1 hour).</summary>
+    public TimeSpan LeakedEniSweepInterval { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Each sweep first waits a random time below this, so the nodes of a cluster do not sweep the VPC in step
+    /// (upstream: 0–299 s).</summary>
+    public TimeSpan LeakedEniSweepMaxJitter { get; set; } = TimeSpan.FromSeconds(300);
+
     /// <summary>Leaked ENIs younger than this are left alone (upstream: 5 minutes).</summary>
     public TimeSpan LeakedEniGracePeriod { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Attempts of DeleteNetworkInterface while a detach finishes (upstream: 12).</summary>
     public int DeleteAttempts { get; set; } = 12;
 
-    /// <summary>First delay between delete attempts; doubles, capped at 10 s.</summary>
+    /// <summary>Median first delay between delete attempts; grows exponentially (jittered) up to <see cref="DeleteRetryMaxDelay"/>.</summary>
     public TimeSpan DeleteRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Cap of one delay between delete attempts.</summary>
+    public TimeSpan DeleteRetryMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// How long the clean-up of an ENI whose attach failed (or was cancelled by a shutdown) may take before it is left
@@ -59,6 +75,7 @@ public sealed class Ec2ProviderOptions
         options.ClusterName = string.IsNullOrWhiteSpace(cluster) ? null : cluster.Trim();
         options.AdditionalEniTags = ParseTags(getVariable("ADDITIONAL_ENI_TAGS"));
         options.SubnetDiscovery = ParseBool("ENABLE_SUBNET_DISCOVERY", getVariable("ENABLE_SUBNET_DISCOVERY"), true);
+        options.LeakedEniCleanup = !ParseBool("DISABLE_LEAKED_ENI_CLEANUP", getVariable("DISABLE_LEAKED_ENI_CLEANUP"), false);
         foreach (var name in new[] { "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL" })
         {
             var value = getVariable(name);
@@ -130,7 +147,8 @@ public sealed class Ec2ProviderOptions
             throw new ArgumentException("EC2 MaxAttempts and DeleteAttempts must be at least 1");
         }
 
-        if (RetryBaseDelay <= TimeSpan.Zero || RetryMaxDelay < RetryBaseDelay || DeleteRetryDelay <= TimeSpan.Zero || AttachCleanupTimeout <= TimeSpan.Zero)
+        if (RetryBaseDelay <= TimeSpan.Zero || RetryMaxDelay < RetryBaseDelay || DeleteRetryDelay <= TimeSpan.Zero
+            || DeleteRetryMaxDelay < DeleteRetryDelay || AttachCleanupTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("EC2 retry delays must be positive and RetryMaxDelay >= RetryBaseDelay");
         }
@@ -138,6 +156,11 @@ public sealed class Ec2ProviderOptions
         if (LeakedEniGracePeriod < TimeSpan.Zero)
         {
             throw new ArgumentException("LeakedEniGracePeriod must not be negative");
+        }
+
+        if (LeakedEniSweepInterval <= TimeSpan.Zero || LeakedEniSweepMaxJitter < TimeSpan.Zero)
+        {
+            throw new ArgumentException("LeakedEniSweepInterval must be positive and LeakedEniSweepMaxJitter not negative");
         }
     }
 

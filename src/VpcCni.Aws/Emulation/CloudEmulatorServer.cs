@@ -94,6 +94,13 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
             response = Ec2QueryApi.Error(Ec2ErrorCodes.InternalError, "emulator failure: " + e.Message, "00000000-0000-4000-8000-000000000000");
         }
 
+        if (response.AbortConnection)
+        {
+            // A lost reply: the request was carried out, the client sees the connection close.
+            context.Response.Abort();
+            return;
+        }
+
         try
         {
             var bytes = Encoding.UTF8.GetBytes(response.Body);

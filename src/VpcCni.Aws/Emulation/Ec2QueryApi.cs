@@ -10,6 +10,9 @@ namespace VpcCni.Aws.Emulation;
 public sealed record EmulatorResponse(int Status, string ContentType, string Body)
 {
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Close the connection without answering (a lost reply with <see cref="RequestGate.DropLostReplies"/>).</summary>
+    public bool AbortConnection { get; init; }
 }
 
 /// <summary>
@@ -50,6 +53,17 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
             return Error(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter Action", requestId);
         }
 
+        // Control characters (NUL among them) are not valid in any EC2 parameter, and could not even be echoed in an
+        // XML error document: refuse them up front as a client error, which SDKs do not retry.
+        foreach (var (key, value) in form)
+        {
+            if (HasControlCharacter(key) || HasControlCharacter(value))
+            {
+                var name = HasControlCharacter(key) ? "a parameter name" : $"parameter {key}";
+                return Error(Ec2ErrorCodes.InvalidParameterValue, $"The value for {name} contains invalid characters.", requestId);
+            }
+        }
+
         var p = new Params(form);
         try
         {
@@ -60,8 +74,25 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
 
             var filtered = form.Keys.Any(k => k.StartsWith("Filter.", StringComparison.Ordinal) || k.StartsWith("MaxResults", StringComparison.Ordinal)
                 || k.StartsWith("NetworkInterfaceId.", StringComparison.Ordinal) || k.StartsWith("InstanceId.", StringComparison.Ordinal));
-            await vpc.Requests.EnterAsync(action, filtered, cancellationToken).ConfigureAwait(false);
-            return Ok(action, requestId, w => Dispatch(action, p, w));
+            var loseReply = await vpc.Requests.EnterAsync(action, filtered, cancellationToken).ConfigureAwait(false);
+            EmulatorResponse answer;
+            try
+            {
+                answer = Ok(action, requestId, w => Dispatch(action, p, w));
+            }
+            catch (Exception e) when (loseReply && e is SimulatedEc2Exception or BadParameterException)
+            {
+                // Carried out (and failed): the lost reply hides the error just as it would hide a success.
+                answer = Error(Ec2ErrorCodes.InternalError, "lost", requestId);
+            }
+
+            if (loseReply)
+            {
+                var lost = RequestGate.LostReplyError(action);
+                return Error(lost.Code, lost.Message, requestId) with { AbortConnection = vpc.Requests.DropLostReplies };
+            }
+
+            return answer;
         }
         catch (SimulatedEc2Exception e)
         {
@@ -71,6 +102,30 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
         {
             return Error(e.Code, e.Message, requestId);
         }
+    }
+
+    /// <summary>C0 and C1 control characters, DEL, and UTF-16 surrogates that do not pair.</summary>
+    private static bool HasControlCharacter(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsControl(c))
+            {
+                return true;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static readonly HashSet<string> Actions = new(StringComparer.Ordinal)
@@ -107,7 +162,8 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
                     p.List("SecurityGroupId"),
                     p.Int("SecondaryPrivateIpAddressCount") ?? 0,
                     p.Int("Ipv4PrefixCount") ?? 0,
-                    tags);
+                    tags,
+                    p.Optional("ClientToken"));
                 w.WriteStartElement("networkInterface");
                 WriteEni(w, eni);
                 w.WriteEndElement();
@@ -197,7 +253,13 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
 
             case "DescribeNetworkInterfaces":
             {
-                var page = vpc.DescribeNetworkInterfaces(NullIfEmpty(p.List("NetworkInterfaceId")), p.Filters(), p.Int("MaxResults"), p.Optional("NextToken"));
+                var ids = NullIfEmpty(p.List("NetworkInterfaceId"));
+                var page = vpc.DescribeNetworkInterfaces(ids, p.Filters(), p.Int("MaxResults"), p.Optional("NextToken"));
+                if (ids is null && vpc.Requests.TakeEmptyDescribe())
+                {
+                    page = new Ec2Page<SimulatedEni>([], null);
+                }
+
                 w.WriteStartElement("networkInterfaceSet");
                 foreach (var eni in page.Items)
                 {
@@ -405,8 +467,8 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
             w.WriteStartElement("Response");
             w.WriteStartElement("Errors");
             w.WriteStartElement("Error");
-            w.WriteElementString("Code", code);
-            w.WriteElementString("Message", message);
+            w.WriteElementString("Code", XmlSafe(code));
+            w.WriteElementString("Message", XmlSafe(message));
             w.WriteEndElement();
             w.WriteEndElement();
             w.WriteElementString("RequestID", requestId);
@@ -414,6 +476,26 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
         }
 
         return new EmulatorResponse(Ec2ErrorCodes.HttpStatusFor(code), "text/xml;charset=UTF-8", Declaration + sb.ToString());
+    }
+
+    /// <summary>Replaces what XML cannot carry, so an error document can always be written.</summary>
+    private static string XmlSafe(string text)
+    {
+        try
+        {
+            XmlConvert.VerifyXmlChars(text);
+            return text;
+        }
+        catch (XmlException)
+        {
+            var sb = new StringBuilder(text.Length);
+            foreach (var c in text)
+            {
+                sb.Append(XmlConvert.IsXmlChar(c) ? c : '\uFFFD');
+            }
+
+            return sb.ToString();
+        }
     }
 
     private string NewRequestId()

@@ -69,6 +69,11 @@ public sealed class ImdsApi(SimulatedVpc vpc)
             return NotFound();
         }
 
+        if (vpc.Requests.IsImdsViewEmpty)
+        {
+            view = view with { Interfaces = [] };
+        }
+
         var rest = path.Length > Prefix.Length ? path[Prefix.Length..] : string.Empty;
         var body = Lookup(view, rest);
         return body is null ? NotFound() : new EmulatorResponse(200, TextPlain, body);

@@ -4,8 +4,11 @@ namespace VpcCni.Aws.Simulation;
 
 /// <summary>
 /// The front door of every simulated EC2 request: counts it, applies the configured latency, the
-/// account-wide token buckets (RequestLimitExceeded) and injected faults. Deterministic under a fake clock
-/// and a fixed seed.
+/// account-wide token buckets (RequestLimitExceeded) and injected faults: errors before the action
+/// (<see cref="ForceError"/>, <see cref="SetErrorRate"/>), lost replies after it (<see cref="ForceLostReply"/>,
+/// <see cref="SetLostReplyRate"/>) and a briefly empty view of the ENIs (<see cref="ForceEmptyDescribe"/>,
+/// <see cref="ForceEmptyView"/>). Every switch may be flipped while requests are running. Deterministic under a
+/// fake clock and a fixed seed.
 /// </summary>
 public sealed class RequestGate
 {
@@ -19,6 +22,11 @@ public sealed class RequestGate
     private readonly Dictionary<string, TimeSpan> _latency = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<(string Code, double Rate)>> _errorRates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<string>> _forced = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> _lostReplyRates = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _forcedLostReplies = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _lostReplies = new(StringComparer.Ordinal);
+    private int _emptyDescribes;
+    private DateTimeOffset _emptyViewUntil = DateTimeOffset.MinValue;
 
     internal RequestGate(SimulatedVpcOptions options, TimeProvider time)
     {
@@ -73,6 +81,101 @@ public sealed class RequestGate
         }
     }
 
+    /// <summary>
+    /// "Committed, then failed": makes a fraction of the calls of <paramref name="action"/> ("*" = every action) be
+    /// carried out and then answered with a 500 <c>InternalError</c> (or, over the wire with
+    /// <see cref="DropLostReplies"/>, with a dropped connection) — the reply is lost, the change is not. A client that
+    /// retries such a call must be idempotent (ClientToken) or find out what happened.
+    /// </summary>
+    public void SetLostReplyRate(string action, double rate)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rate, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rate, 1);
+        lock (_gate)
+        {
+            _lostReplyRates[action] = rate;
+        }
+    }
+
+    /// <summary>Makes the next <paramref name="times"/> admitted calls of <paramref name="action"/> ("*" = any) be carried
+    /// out and then lose their reply (see <see cref="SetLostReplyRate"/>).</summary>
+    public void ForceLostReply(string action, int times = 1)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ArgumentOutOfRangeException.ThrowIfNegative(times);
+        lock (_gate)
+        {
+            _forcedLostReplies[action] = _forcedLostReplies.GetValueOrDefault(action) + times;
+        }
+    }
+
+    /// <summary>Over the wire, a lost reply is a connection closed without an answer instead of a 500 InternalError.</summary>
+    public bool DropLostReplies { get; set; }
+
+    /// <summary>Replies lost so far per action (the action was carried out each time).</summary>
+    public IReadOnlyDictionary<string, long> LostReplies => new Dictionary<string, long>(_lostReplies, StringComparer.Ordinal);
+
+    /// <summary>
+    /// "Cloud view briefly empty": the next <paramref name="times"/> listing DescribeNetworkInterfaces calls (filters,
+    /// not explicit ids) answer an empty list although the ENIs exist, as an eventually consistent EC2 can.
+    /// </summary>
+    public void ForceEmptyDescribe(int times = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(times);
+        lock (_gate)
+        {
+            _emptyDescribes += times;
+        }
+    }
+
+    /// <summary>
+    /// "Cloud view briefly empty" for <paramref name="duration"/> on the simulation's clock: listing
+    /// DescribeNetworkInterfaces calls answer an empty list and IMDS lists no MACs under
+    /// <c>network/interfaces/macs/</c>. <see cref="TimeSpan.Zero"/> ends it.
+    /// </summary>
+    public void ForceEmptyView(TimeSpan duration)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
+        lock (_gate)
+        {
+            _emptyViewUntil = _time.GetUtcNow() + duration;
+        }
+    }
+
+    /// <summary>Whether IMDS should list no interfaces now (<see cref="ForceEmptyView"/>).</summary>
+    public bool IsImdsViewEmpty
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _time.GetUtcNow() < _emptyViewUntil;
+            }
+        }
+    }
+
+    /// <summary>Called by a listing DescribeNetworkInterfaces: true when it must answer an empty list (consumes one
+    /// forced empty describe, if any).</summary>
+    internal bool TakeEmptyDescribe()
+    {
+        lock (_gate)
+        {
+            if (_time.GetUtcNow() < _emptyViewUntil)
+            {
+                return true;
+            }
+
+            if (_emptyDescribes > 0)
+            {
+                _emptyDescribes--;
+                return true;
+            }
+
+            return false;
+        }
+    }
+
     /// <summary>Removes every injected fault and latency.</summary>
     public void ClearFaults()
     {
@@ -81,6 +184,10 @@ public sealed class RequestGate
             _errorRates.Clear();
             _forced.Clear();
             _latency.Clear();
+            _lostReplyRates.Clear();
+            _forcedLostReplies.Clear();
+            _emptyDescribes = 0;
+            _emptyViewUntil = DateTimeOffset.MinValue;
             DefaultLatency = TimeSpan.Zero;
         }
     }
@@ -99,13 +206,15 @@ public sealed class RequestGate
     {
         _counts.Clear();
         _rejections.Clear();
+        _lostReplies.Clear();
     }
 
     /// <summary>Admits one request: waits its latency on the clock, then throws a
-    /// <see cref="SimulatedEc2Exception"/> if the request is throttled or a fault is due.</summary>
-    public async ValueTask EnterAsync(string action, bool filteredOrPaginated, CancellationToken cancellationToken)
+    /// <see cref="SimulatedEc2Exception"/> if the request is throttled or a fault is due. Returns true when the caller
+    /// must carry the action out and then lose its reply (<see cref="ForceLostReply"/>).</summary>
+    public async ValueTask<bool> EnterAsync(string action, bool filteredOrPaginated, CancellationToken cancellationToken)
     {
-        var latency = Admit(action, filteredOrPaginated, out var error);
+        var latency = Admit(action, filteredOrPaginated, out var error, out var loseReply);
         if (latency > TimeSpan.Zero)
         {
             await Task.Delay(latency, _time, cancellationToken).ConfigureAwait(false);
@@ -115,10 +224,36 @@ public sealed class RequestGate
         {
             throw error;
         }
+
+        return loseReply;
     }
 
+    /// <summary>
+    /// Admits one request, carries it out with <paramref name="call"/>, and, when a lost reply is due, throws the
+    /// InternalError the client sees instead of the result (the change stays made).
+    /// </summary>
+    public async ValueTask<T> ExecuteAsync<T>(string action, bool filteredOrPaginated, Func<T> call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var loseReply = await EnterAsync(action, filteredOrPaginated, cancellationToken).ConfigureAwait(false);
+        var result = call();
+        if (loseReply)
+        {
+            throw LostReplyError(action);
+        }
+
+        return result;
+    }
+
+    /// <summary>The error a client sees in place of a lost reply.</summary>
+    internal static SimulatedEc2Exception LostReplyError(string action) =>
+        new(Ec2ErrorCodes.InternalError, $"An internal error has occurred (the {action} request was carried out; its reply was lost)");
+
     /// <summary>The synchronous part of <see cref="EnterAsync"/>: counts, decides the outcome, returns the latency.</summary>
-    internal TimeSpan Admit(string action, bool filteredOrPaginated, out SimulatedEc2Exception? error)
+    internal TimeSpan Admit(string action, bool filteredOrPaginated, out SimulatedEc2Exception? error) =>
+        Admit(action, filteredOrPaginated, out error, out _);
+
+    internal TimeSpan Admit(string action, bool filteredOrPaginated, out SimulatedEc2Exception? error, out bool loseReply)
     {
         ArgumentNullException.ThrowIfNull(action);
         _counts.AddOrUpdate(action, 1, (_, n) => n + 1);
@@ -132,9 +267,15 @@ public sealed class RequestGate
             }
 
             error = code is null ? null : new SimulatedEc2Exception(code, MessageFor(code, action));
+            loseReply = false;
             if (code is not null)
             {
                 _rejections.AddOrUpdate(code, 1, (_, n) => n + 1);
+            }
+            else if (NextLostReply(action))
+            {
+                loseReply = true;
+                _lostReplies.AddOrUpdate(action, 1, (_, n) => n + 1);
             }
 
             return latency;
@@ -166,6 +307,28 @@ public sealed class RequestGate
         }
 
         return null;
+    }
+
+    private bool NextLostReply(string action)
+    {
+        foreach (var key in new[] { action, "*" })
+        {
+            if (_forcedLostReplies.TryGetValue(key, out var left) && left > 0)
+            {
+                _forcedLostReplies[key] = left - 1;
+                return true;
+            }
+        }
+
+        foreach (var key in new[] { action, "*" })
+        {
+            if (_lostReplyRates.TryGetValue(key, out var rate) && rate > 0 && _random.NextDouble() < rate)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private bool TakeToken(string action, bool filteredOrPaginated)

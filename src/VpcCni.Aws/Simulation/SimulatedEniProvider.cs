@@ -27,6 +27,16 @@ public sealed class SimulatedEniProvider : IEniProvider
 
     public string InstanceId => _instanceId;
 
+    /// <summary>ADDITIONAL_ENI_TAGS: extra tags on every ENI created, and kept by <see cref="EnsureEniTagsAsync"/>.</summary>
+    public IReadOnlyDictionary<string, string> AdditionalEniTags { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>ENABLE_SUBNET_DISCOVERY: when on, ENIs in subnets tagged out for pods are reported
+    /// <see cref="NetworkInterface.IsExcludedForPodIPs"/>.</summary>
+    public bool SubnetDiscovery { get; init; } = true;
+
+    /// <summary>Attempts of a CreateNetworkInterface that failed transiently (same ClientToken each time).</summary>
+    private const int CreateAttempts = 3;
+
     public ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken) =>
         CallAsync("DescribeInstances", true, () =>
         {
@@ -64,6 +74,11 @@ public sealed class SimulatedEniProvider : IEniProvider
         CallAsync<IReadOnlyList<NetworkInterface>>("DescribeNetworkInterfaces", true, () =>
         {
             var page = _vpc.DescribeNetworkInterfaces(filters: [new Ec2Filter("attachment.instance-id", [_instanceId])]);
+            if (_vpc.Requests.TakeEmptyDescribe())
+            {
+                return [];
+            }
+
             return [.. page.Items
                 .OrderBy(e => e.Attachment!.NetworkCardIndex).ThenBy(e => e.Attachment!.DeviceIndex)
                 .Select(ToNetworkInterface)];
@@ -87,30 +102,35 @@ public sealed class SimulatedEniProvider : IEniProvider
 
         var primary = instance.NetworkInterfaces.First(e => e.Attachment!.DeviceIndex == 0 && e.Attachment.NetworkCardIndex == 0);
         var count = Math.Min(request.Count, limits.IPv4PerEni - 1);
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [EniTags.InstanceId] = _instanceId,
-            [EniTags.CreatedAt] = _vpc.TimeProvider.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
-        };
-        if (_clusterName is not null)
-        {
-            tags[EniTags.ClusterName] = _clusterName;
-            tags[EniTags.Owner] = EniTags.OwnerValue;
-        }
-
+        var tags = OwnershipTags();
+        tags[EniTags.CreatedAt] = _vpc.TimeProvider.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         foreach (var (key, value) in request.Tags ?? new Dictionary<string, string>())
         {
             tags[key] = value;
         }
 
         var groups = request.SecurityGroupIds ?? [.. primary.SecurityGroupIds.Order(StringComparer.Ordinal)];
-        var created = await CallAsync("CreateNetworkInterface", true, () => _vpc.CreateNetworkInterface(
-            request.SubnetId ?? primary.SubnetId,
-            EniTags.DescriptionPrefix + _instanceId,
-            groups,
-            request.Unit == AddressUnit.SecondaryIPv4 ? count : 0,
-            request.Unit == AddressUnit.IPv4Prefix ? count : 0,
-            tags), cancellationToken).ConfigureAwait(false);
+        // One ClientToken for this create and its retries: a create whose reply was lost is answered with its ENI.
+        var clientToken = Guid.NewGuid().ToString("N");
+        SimulatedEni created;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                created = await CallAsync("CreateNetworkInterface", true, () => _vpc.CreateNetworkInterface(
+                    request.SubnetId ?? primary.SubnetId,
+                    EniTags.DescriptionPrefix + _instanceId,
+                    groups,
+                    request.Unit == AddressUnit.SecondaryIPv4 ? count : 0,
+                    request.Unit == AddressUnit.IPv4Prefix ? count : 0,
+                    tags,
+                    clientToken), cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (CloudException e) when (e.Kind == CloudErrorKind.Transient && attempt < CreateAttempts)
+            {
+            }
+        }
 
         string attachmentId;
         try
@@ -121,7 +141,8 @@ public sealed class SimulatedEniProvider : IEniProvider
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            await DeleteWithRetriesAsync(created.NetworkInterfaceId, CancellationToken.None).ConfigureAwait(false);
+            // The attach may have gone through with its reply lost: detach too, not only delete.
+            await CleanUpAsync(created.NetworkInterfaceId).ConfigureAwait(false);
             throw;
         }
 
@@ -135,12 +156,67 @@ public sealed class SimulatedEniProvider : IEniProvider
         }
         catch (Exception)
         {
-            await DetachAndDeleteEniAsync(created.NetworkInterfaceId, CancellationToken.None).ConfigureAwait(false);
+            await CleanUpAsync(created.NetworkInterfaceId).ConfigureAwait(false);
             throw;
         }
 
         var attached = _vpc.DescribeNetworkInterfaces([created.NetworkInterfaceId]).Items[0];
         return ToNetworkInterface(attached);
+    }
+
+    private Dictionary<string, string> OwnershipTags()
+    {
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [EniTags.InstanceId] = _instanceId };
+        if (_clusterName is not null)
+        {
+            tags[EniTags.ClusterName] = _clusterName;
+            tags[EniTags.Owner] = EniTags.OwnerValue;
+        }
+
+        foreach (var (key, value) in AdditionalEniTags)
+        {
+            tags[key] = value;
+        }
+
+        return tags;
+    }
+
+    /// <summary>As the EC2 provider: one CreateTags with only the missing or different ownership tags; none for a trunk
+    /// ENI or when nothing is missing.</summary>
+    public async ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(eni);
+        if (eni.Kind == EniKind.Trunk)
+        {
+            return;
+        }
+
+        var missing = OwnershipTags()
+            .Where(t => !eni.Tags.TryGetValue(t.Key, out var value) || value != t.Value)
+            .OrderBy(t => t.Key, StringComparer.Ordinal)
+            .ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        await CallAsync("CreateTags", true, () =>
+        {
+            _vpc.CreateTags([eni.Id], missing);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Best effort: the original failure must reach the caller; an ENI left behind is tagged for the sweep.</summary>
+    private async ValueTask CleanUpAsync(string eniId)
+    {
+        try
+        {
+            await DetachAndDeleteEniAsync(eniId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (CloudException)
+        {
+        }
     }
 
     public ValueTask<IReadOnlyList<IPNetwork>> AssignAsync(string eniId, AddressUnit unit, int count, CancellationToken cancellationToken)
@@ -247,6 +323,7 @@ public sealed class SimulatedEniProvider : IEniProvider
             AttachmentId = eni.Attachment?.AttachmentId,
             Tags = eni.Tags,
             Kind = EniTags.KindOf(eni.InterfaceType),
+            IsExcludedForPodIPs = SubnetDiscovery && Ec2.Ec2EniProvider.IsSubnetExcluded(subnet.Tags, _clusterName),
         };
     }
 
@@ -254,8 +331,7 @@ public sealed class SimulatedEniProvider : IEniProvider
     {
         try
         {
-            await _vpc.Requests.EnterAsync(action, filtered, cancellationToken).ConfigureAwait(false);
-            return call();
+            return await _vpc.Requests.ExecuteAsync(action, filtered, call, cancellationToken).ConfigureAwait(false);
         }
         catch (SimulatedEc2Exception e)
         {

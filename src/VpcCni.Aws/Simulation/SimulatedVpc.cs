@@ -26,6 +26,7 @@ public sealed partial class SimulatedVpc
     private readonly Dictionary<string, InstanceState> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, EniState> _enis = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AttachmentState> _attachments = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Fingerprint, string EniId, SimulatedEni Created)> _clientTokens = new(StringComparer.Ordinal);
     private readonly RequestGate _requests;
     private long _nextId = 1;
 
@@ -175,8 +176,83 @@ public sealed partial class SimulatedVpc
 
     // ---------------------------------------------------------------- EC2 actions
 
-    /// <summary>CreateNetworkInterface.</summary>
+    /// <summary>
+    /// CreateNetworkInterface. With a <paramref name="clientToken"/> it is idempotent as in EC2: the same token with the
+    /// same parameters returns the ENI the first request created (no second ENI); the same token with different
+    /// parameters fails with IdempotentParameterMismatch.
+    /// </summary>
     public SimulatedEni CreateNetworkInterface(
+        string subnetId,
+        string? description,
+        IReadOnlyList<string>? groups,
+        int secondaryPrivateIpAddressCount,
+        int ipv4PrefixCount,
+        IReadOnlyDictionary<string, string>? tags,
+        string? clientToken = null)
+    {
+        if (clientToken is not null && (clientToken.Length is 0 or > 64 || clientToken.Any(c => c is < '!' or > '~')))
+        {
+            throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterValue, "ClientToken must be 1 to 64 printable ASCII characters");
+        }
+
+        var fingerprint = clientToken is null ? null : Fingerprint(subnetId, description, groups, secondaryPrivateIpAddressCount, ipv4PrefixCount, tags);
+        if (clientToken is not null)
+        {
+            lock (_gate)
+            {
+                if (_clientTokens.TryGetValue(clientToken, out var earlier))
+                {
+                    if (earlier.Fingerprint != fingerprint)
+                    {
+                        throw new SimulatedEc2Exception(Ec2ErrorCodes.IdempotentParameterMismatch,
+                            "The client token you have provided is associated with a resource that is already created with different parameters.");
+                    }
+
+                    return _enis.TryGetValue(earlier.EniId, out var existing) ? Snapshot(existing) : earlier.Created;
+                }
+            }
+        }
+
+        var created = CreateNetworkInterfaceOnce(subnetId, description, groups, secondaryPrivateIpAddressCount, ipv4PrefixCount, tags);
+        if (clientToken is not null)
+        {
+            lock (_gate)
+            {
+                // Two racing first requests with one token: the first to record wins and the other ENI is undone.
+                if (_clientTokens.TryGetValue(clientToken, out var raced))
+                {
+                    if (_enis.TryGetValue(created.NetworkInterfaceId, out var extra))
+                    {
+                        RemoveEni(extra);
+                    }
+
+                    if (raced.Fingerprint != fingerprint)
+                    {
+                        throw new SimulatedEc2Exception(Ec2ErrorCodes.IdempotentParameterMismatch,
+                            "The client token you have provided is associated with a resource that is already created with different parameters.");
+                    }
+
+                    return _enis.TryGetValue(raced.EniId, out var existing) ? Snapshot(existing) : raced.Created;
+                }
+
+                _clientTokens[clientToken] = (fingerprint!, created.NetworkInterfaceId, created);
+            }
+        }
+
+        return created;
+    }
+
+    private static string Fingerprint(
+        string subnetId, string? description, IReadOnlyList<string>? groups, int addresses, int prefixes, IReadOnlyDictionary<string, string>? tags) =>
+        string.Join('\u0001',
+            subnetId,
+            description ?? string.Empty,
+            string.Join(',', (groups ?? []).Order(StringComparer.Ordinal)),
+            addresses.ToString(CultureInfo.InvariantCulture),
+            prefixes.ToString(CultureInfo.InvariantCulture),
+            string.Join(',', (tags ?? new Dictionary<string, string>()).OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => t.Key + "=" + t.Value)));
+
+    private SimulatedEni CreateNetworkInterfaceOnce(
         string subnetId,
         string? description,
         IReadOnlyList<string>? groups,

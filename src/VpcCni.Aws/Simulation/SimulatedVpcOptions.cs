@@ -12,7 +12,11 @@ public sealed class SimulatedVpcOptions
     /// <summary>How long an attachment stays "detaching" (the ENI cannot be deleted meanwhile).</summary>
     public TimeSpan DetachDelay { get; set; }
 
-    /// <summary>How far IMDS lags behind EC2 (ENIs and addresses appear and vanish this much later).</summary>
+    /// <summary>
+    /// How far IMDS lags behind EC2 (ENIs and addresses appear and vanish this much later). May be changed while the
+    /// simulation runs (<c>vpc.Options.ImdsLag = …</c>): attachments made afterwards use the new lag, and address
+    /// visibility is judged with the lag current at the time IMDS is read.
+    /// </summary>
     public TimeSpan ImdsLag { get; set; }
 
     /// <summary>Whether the account-wide request token buckets are enforced (RequestLimitExceeded).</summary>

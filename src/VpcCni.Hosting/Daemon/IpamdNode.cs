@@ -31,6 +31,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private readonly IpamdMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _poolLoop;
+    private Task? _leakedEniSweep;
     private InstanceIdentity? _instance;
     private volatile string _state = "initialising";
     private int _disposed;
@@ -87,6 +88,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         _poolLoop = Task.Run(() => _controller.RunAsync(_stopping.Token), CancellationToken.None);
+        // Upstream's hourly leaked-ENI sweep, with the real EC2 provider only (DISABLE_LEAKED_ENI_CLEANUP turns it off).
+        _leakedEniSweep = (_cloud as OwnedEc2EniProvider)?.StartLeakedEniSweep(_stopping.Token);
     }
 
     /// <summary>Graceful stop: no more growth, the journal is compacted; DELs are still served until disposal.</summary>
@@ -110,6 +113,12 @@ public sealed partial class IpamdNode : IAsyncDisposable
             {
                 LogPoolLoopStillBusy(_logger, PoolLoopStopGrace.TotalSeconds);
             }
+        }
+
+        if (_leakedEniSweep is not null)
+        {
+            // The loop ends on its own once cancelled; a delete in flight gets the same bounded grace as the pool loop.
+            await _leakedEniSweep.WaitAsync(PoolLoopStopGrace, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         try

@@ -85,6 +85,25 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IDisposable
     public async ValueTask DetachAndDeleteEniAsync(string eniId, CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).DetachAndDeleteEniAsync(eniId, cancellationToken).ConfigureAwait(false);
 
+    public async ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken) =>
+        await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Starts upstream's hourly leaked-ENI sweep (<see cref="LeakedEniSweepLoop"/>) until <paramref name="stopping"/>;
+    /// null when DISABLE_LEAKED_ENI_CLEANUP is set or the EC2 side is not built yet (the node starts it after init).
+    /// </summary>
+    internal Task? StartLeakedEniSweep(CancellationToken stopping)
+    {
+        if (!_options.LeakedEniCleanup || Volatile.Read(ref _provider) is not { } provider || _ec2 is not { } ec2)
+        {
+            return null;
+        }
+
+        var sweeper = new LeakedEniSweeper(ec2, provider, _options, _time, _loggers.CreateLogger<LeakedEniSweeper>());
+        var loop = new LeakedEniSweepLoop(sweeper, _options, _time, _loggers.CreateLogger<LeakedEniSweepLoop>());
+        return Task.Run(() => loop.RunAsync(stopping), CancellationToken.None);
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
