@@ -96,7 +96,20 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
 
         if (response.AbortConnection)
         {
-            // A lost reply: the request was carried out, the client sees the connection close.
+            // A lost reply: the request was carried out, and the connection breaks in the middle of the answer (the
+            // client sees a premature end of the response, as when a connection is reset).
+            try
+            {
+                context.Response.StatusCode = 200;
+                context.Response.ContentType = "text/xml;charset=UTF-8";
+                context.Response.ContentLength64 = 4096;
+                await context.Response.OutputStream.WriteAsync("<?xml"u8.ToArray(), _stop.Token).ConfigureAwait(false);
+                await context.Response.OutputStream.FlushAsync(_stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
+            {
+            }
+
             context.Response.Abort();
             return;
         }

@@ -61,12 +61,22 @@ public sealed partial class SimulatedVpc
         public ITimer? Timer { get; set; }
     }
 
-    /// <summary>An address or prefix with the times IMDS should start and stop showing it.</summary>
-    private sealed class AddressRecord(IPNetwork cidr, DateTimeOffset assignedAt)
+    /// <summary>An address or prefix with the times IMDS should start and stop showing it (each fixed with the IMDS lag
+    /// current when EC2 made the change, so a lag changed at run time applies to later changes only).</summary>
+    private sealed class AddressRecord(IPNetwork cidr, DateTimeOffset assignedAt, TimeSpan imdsLag)
     {
         public IPNetwork Cidr { get; } = cidr;
         public DateTimeOffset AssignedAt { get; } = assignedAt;
-        public DateTimeOffset? RemovedAt { get; set; }
+        public DateTimeOffset ImdsVisibleFrom { get; } = assignedAt + imdsLag;
+        public DateTimeOffset? RemovedAt { get; private set; }
+        public DateTimeOffset? ImdsHiddenFrom { get; private set; }
+
+        public void Remove(DateTimeOffset now, TimeSpan imdsLag)
+        {
+            RemovedAt = now;
+            ImdsHiddenFrom = now + imdsLag;
+        }
+
         public bool IsPrefix => Cidr.PrefixLength != 32;
     }
 

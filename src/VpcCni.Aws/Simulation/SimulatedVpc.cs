@@ -303,12 +303,12 @@ public sealed partial class SimulatedVpc
             var now = _time.GetUtcNow();
             foreach (var prefix in prefixes)
             {
-                eni.Addresses.Add(new AddressRecord(prefix, now));
+                eni.Addresses.Add(new AddressRecord(prefix, now, _options.ImdsLag));
             }
 
             for (var i = 0; i < secondaryPrivateIpAddressCount; i++)
             {
-                eni.Addresses.Add(new AddressRecord(new IPNetwork(TakeAddress(subnet), 32), now));
+                eni.Addresses.Add(new AddressRecord(new IPNetwork(TakeAddress(subnet), 32), now, _options.ImdsLag));
             }
 
             return Snapshot(eni);
@@ -593,7 +593,7 @@ public sealed partial class SimulatedVpc
                 ? TakePrefixes(subnet, ipv4PrefixCount)
                 : [.. Enumerable.Range(0, secondaryPrivateIpAddressCount).Select(_ => new IPNetwork(TakeAddress(subnet), 32))];
             var now = _time.GetUtcNow();
-            eni.Addresses.AddRange(assigned.Select(c => new AddressRecord(c, now)));
+            eni.Addresses.AddRange(assigned.Select(c => new AddressRecord(c, now, _options.ImdsLag)));
             change = Change(SimulatedVpcChangeKind.AddressesAssigned, eni.Attachment?.Instance.Id, eni, assigned);
         }
 
@@ -632,7 +632,7 @@ public sealed partial class SimulatedVpc
             var now = _time.GetUtcNow();
             foreach (var record in records)
             {
-                record.RemovedAt = now;
+                record.Remove(now, _options.ImdsLag);
                 Release(eni.Subnet, record.Cidr);
             }
 
@@ -853,9 +853,8 @@ public sealed partial class SimulatedVpc
                     continue;
                 }
 
-                var lag = _options.ImdsLag;
                 var shown = eni.Addresses
-                    .Where(a => a.AssignedAt + lag <= now && (a.RemovedAt is null || a.RemovedAt + lag > now))
+                    .Where(a => a.ImdsVisibleFrom <= now && (a.ImdsHiddenFrom is null || a.ImdsHiddenFrom > now))
                     .ToList();
                 interfaces.Add(new ImdsInterfaceView(
                     eni.Mac,
@@ -979,7 +978,7 @@ public sealed partial class SimulatedVpc
         var now = _time.GetUtcNow();
         foreach (var record in eni.Live.ToList())
         {
-            record.RemovedAt = now;
+            record.Remove(now, _options.ImdsLag);
             Release(eni.Subnet, record.Cidr);
         }
 
@@ -988,8 +987,8 @@ public sealed partial class SimulatedVpc
         _enis.Remove(eni.Id);
     }
 
-    private void PruneAddresses(EniState eni, DateTimeOffset now) =>
-        eni.Addresses.RemoveAll(a => a.RemovedAt is { } removed && removed + _options.ImdsLag <= now);
+    private static void PruneAddresses(EniState eni, DateTimeOffset now) =>
+        eni.Addresses.RemoveAll(a => a.ImdsHiddenFrom is { } hidden && hidden <= now);
 
     private IPAddress TakeAddress(SubnetState subnet)
     {

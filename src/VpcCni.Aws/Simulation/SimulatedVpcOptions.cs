@@ -14,8 +14,8 @@ public sealed class SimulatedVpcOptions
 
     /// <summary>
     /// How far IMDS lags behind EC2 (ENIs and addresses appear and vanish this much later). May be changed while the
-    /// simulation runs (<c>vpc.Options.ImdsLag = …</c>): attachments made afterwards use the new lag, and address
-    /// visibility is judged with the lag current at the time IMDS is read.
+    /// simulation runs (<c>vpc.Options.ImdsLag = …</c>): each attachment and address change is shown (or hidden) with the
+    /// lag current when EC2 made it, so a new lag applies to later changes and what IMDS already shows stays.
     /// </summary>
     public TimeSpan ImdsLag { get; set; }
 

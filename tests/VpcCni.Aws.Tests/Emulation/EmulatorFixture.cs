@@ -32,11 +32,12 @@ public sealed class EmulatedCloud : IAsyncDisposable
     public Uri Endpoint { get; }
     public HttpClient Http { get; }
 
-    public static async Task<EmulatedCloud> StartAsync(string type = "m5.large", int nodes = 1, int subnetPrefix = 20, Action<SimulatedVpcOptions>? configure = null)
+    public static async Task<EmulatedCloud> StartAsync(
+        string type = "m5.large", int nodes = 1, int subnetPrefix = 20, Action<SimulatedVpcOptions>? configure = null, TimeProvider? time = null)
     {
         var options = new SimulatedVpcOptions();
         configure?.Invoke(options);
-        var cluster = SimulatedCluster.Create(type, nodes, subnetPrefix, options);
+        var cluster = SimulatedCluster.Create(type, nodes, subnetPrefix, options, time);
         for (var attempt = 0; ; attempt++)
         {
             var port = FreePort();
