@@ -104,6 +104,33 @@ public sealed class VpcCniServiceCollectionExtensionsTests
         await act.Should().ThrowAsync<ObjectDisposedException>("the container disposed the provider and its clients");
     }
 
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("true", false)]
+    public async Task AddVpcCniAws_DisableLeakedEniCleanup_DecidesWhetherTheSweepStarts(string? disable, bool starts)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["AWS_REGION"] = "us-west-2", ["AWS_ENDPOINT_URL_EC2"] = "http://127.0.0.1:9/", ["AWS_EC2_METADATA_DISABLED"] = "true",
+            ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = "http://127.0.0.1:9/", ["AWS_ACCESS_KEY_ID"] = "x", ["AWS_SECRET_ACCESS_KEY"] = "y",
+            ["DISABLE_LEAKED_ENI_CLEANUP"] = disable,
+        };
+        await using var provider = Build(s => s.AddVpcCniAws(variables: k => env.GetValueOrDefault(k)).AddVpcCniIpam());
+        var cloud = provider.GetRequiredService<IEniProvider>().Should().BeOfType<OwnedEc2EniProvider>().Subject;
+        using var stop = new CancellationTokenSource();
+
+        var sweep = cloud.StartLeakedEniSweep(stop.Token);
+        await stop.CancelAsync();
+
+        (sweep is not null).Should().Be(starts);
+        if (sweep is not null)
+        {
+            // Cancelled during its first jitter wait, the loop ends quietly.
+            await sweep.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            sweep.IsCompletedSuccessfully.Should().BeTrue();
+        }
+    }
+
     [Fact]
     public void AddVpcCniIpam_FromConfigurationSection_AppliesUpstreamKeys()
     {
