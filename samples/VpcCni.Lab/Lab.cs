@@ -64,12 +64,25 @@ internal sealed class Lab : IAsyncDisposable
     /// <summary>The process id of node <paramref name="node"/>'s daemon (0 if not started).</summary>
     public int DaemonPid(int node) => node <= _daemons.Count ? _daemons[node - 1].Id : 0;
 
+    /// <summary>Node <paramref name="node"/>'s checkpoint (AWS_VPC_K8S_CNI_BACKING_STORE), in its state directory.</summary>
+    public string CheckpointPath(int node) => Path.Combine(StateDir(node), "ipam.json");
+
+    /// <summary>Node <paramref name="node"/>'s state directory (a small tmpfs with <see cref="LabOptions.StateOnTmpfs"/>).</summary>
+    public string StateDir(int node) => Path.Combine(NodeDir(node), "state");
+
+    /// <summary>The netlink client of a lab namespace (short name: node1, n1p1, vpc, ...).</summary>
+    public VpcCni.Linux.Netlink.RtNetlinkClient Netlink(string ns) => _fabric.Netlink(ns);
+
+    /// <summary>Whether node <paramref name="node"/>'s daemon process is running.</summary>
+    public bool DaemonRunning(int node) => node <= _daemons.Count && !_daemons[node - 1].HasExited;
+
     /// <summary>Builds the whole lab; throws <see cref="LabStepException"/> naming the step that failed.</summary>
     public async Task BuildAsync(CancellationToken cancellationToken)
     {
         await Step("clean up leftovers of earlier runs", () =>
         {
             LabFabric.RemoveAll();
+            LabMounts.UnmountUnder(_options.WorkDirectory);
             if (Directory.Exists(_options.WorkDirectory))
             {
                 Directory.Delete(_options.WorkDirectory, recursive: true);
@@ -240,6 +253,7 @@ internal sealed class Lab : IAsyncDisposable
 
         _fabric.Dispose();
         LabFabric.RemoveAll();
+        LabMounts.UnmountUnder(_options.WorkDirectory);
         try
         {
             if (Directory.Exists(_options.WorkDirectory))
@@ -336,6 +350,11 @@ internal sealed class Lab : IAsyncDisposable
         Directory.CreateDirectory(Path.Combine(NodeDir(node), "bin"));
         Directory.CreateDirectory(Path.Combine(NodeDir(node), "net.d"));
         Directory.CreateDirectory(Path.Combine(NodeDir(node), "log"));
+        Directory.CreateDirectory(StateDir(node));
+        if (_options.StateOnTmpfs)
+        {
+            LabMounts.MountTmpfs(StateDir(node), LabMounts.StateTmpfsBytes);
+        }
     }
 
     /// <summary>What EC2 does on attach: the ENI appears as a link with its MAC on the instance, wired to the VPC.</summary>
@@ -420,7 +439,7 @@ internal sealed class Lab : IAsyncDisposable
         }
     }
 
-    private Dictionary<string, string> DaemonEnvironment(int node) => new()
+    private Dictionary<string, string> DaemonEnvironment(int node) => new Dictionary<string, string>
     {
         ["AWS_ACCESS_KEY_ID"] = "vpclab",
         ["AWS_SECRET_ACCESS_KEY"] = "vpclab-secret",
@@ -434,7 +453,7 @@ internal sealed class Lab : IAsyncDisposable
         ["WARM_ENI_TARGET"] = "1",
         ["IP_COOLDOWN_PERIOD"] = "5",
         ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "Information",
-    };
+    }.Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
     private async Task InitNodeAsync(int node, CancellationToken cancellationToken)
     {
@@ -462,7 +481,7 @@ internal sealed class Lab : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var arg in new[] { "netns", "exec", LabFabric.FullName(NodeNs(node)), Path.Combine(_options.BinDirectory, "vpc-cni-ipamd"), "run", "--cloud", "aws",
-                     "--socket", Path.Combine(dir, "ipamd.sock"), "--checkpoint", Path.Combine(dir, "ipam.json") })
+                     "--socket", Path.Combine(dir, "ipamd.sock"), "--checkpoint", CheckpointPath(node) })
         {
             start.ArgumentList.Add(arg);
         }
@@ -473,8 +492,17 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start vpc-cni-ipamd");
-        _daemons.Add(process);
-        var writer = new StreamWriter(log) { AutoFlush = true };
+        if (node <= _daemons.Count)
+        {
+            _daemons[node - 1].Dispose();
+            _daemons[node - 1] = process;
+        }
+        else
+        {
+            _daemons.Add(process);
+        }
+
+        var writer = new StreamWriter(log, append: true) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (writer) { writer.WriteLine(e.Data); } } };
         process.BeginOutputReadLine();
@@ -524,21 +552,109 @@ internal sealed class Lab : IAsyncDisposable
 
     private async Task<JsonNode> CniDriverAsync(int node, string verb, string podNs, string containerId, CancellationToken cancellationToken)
     {
-        var dir = NodeDir(node);
-        var result = await RunInNodeAsync(node, _options.CniDriver,
-            [verb, "-conflist", Path.Combine(dir, "net.d", "10-aws.conflist"), "-plugin-dir", Path.Combine(dir, "bin"),
-             "-netns", $"/run/netns/{LabFabric.FullName(podNs)}", "-cache-dir", Path.Combine(dir, "cache"),
-             "-container-id", containerId, "-ifname", "eth0",
-             "-args", $"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={podNs};K8S_POD_INFRA_CONTAINER_ID={containerId}",
-             "-cap-args", """{"io.kubernetes.cri.pod-annotations":{},"portMappings":[]}"""],
-            new Dictionary<string, string>(), cancellationToken);
-        var report = JsonNode.Parse(result.Stdout) ?? throw new InvalidOperationException($"cnidriver printed nothing: {result.Stderr}");
+        var report = await CniAsync(node, verb, podNs, containerId, cancellationToken);
         if (report["ok"]?.GetValue<bool>() != true)
         {
             throw new InvalidOperationException($"{verb} failed: {report["error"]?.ToJsonString()}");
         }
 
         return report;
+    }
+
+    /// <summary>One CNI call through libcni as the runtime makes it; the driver's report, ok or not.</summary>
+    public async Task<JsonNode> CniAsync(int node, string verb, string podNs, string containerId, CancellationToken cancellationToken)
+    {
+        var dir = NodeDir(node);
+        return await DriveAsync(node,
+            [verb, "-conflist", Path.Combine(dir, "net.d", "10-aws.conflist"), "-plugin-dir", Path.Combine(dir, "bin"),
+             "-netns", $"/run/netns/{LabFabric.FullName(podNs)}", "-cache-dir", Path.Combine(dir, "cache"),
+             "-container-id", containerId, "-ifname", "eth0",
+             "-args", $"IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME={podNs};K8S_POD_INFRA_CONTAINER_ID={containerId}",
+             "-cap-args", """{"io.kubernetes.cri.pod-annotations":{},"portMappings":[]}"""],
+            cancellationToken);
+    }
+
+    /// <summary>CNI GC through libcni: every attachment of the network not in <paramref name="validContainerIds"/> is released.</summary>
+    public async Task<JsonNode> CniGcAsync(int node, IEnumerable<string> validContainerIds, CancellationToken cancellationToken)
+    {
+        var dir = NodeDir(node);
+        return await DriveAsync(node,
+            ["gc", "-conflist", Path.Combine(dir, "net.d", "10-aws.conflist"), "-plugin-dir", Path.Combine(dir, "bin"),
+             "-cache-dir", Path.Combine(dir, "cache"), "-valid", string.Join(',', validContainerIds.Select(id => id + "/eth0"))],
+            cancellationToken);
+    }
+
+    private async Task<JsonNode> DriveAsync(int node, IReadOnlyList<string> args, CancellationToken cancellationToken)
+    {
+        var result = await RunInNodeAsync(node, _options.CniDriver, args, new Dictionary<string, string>(), cancellationToken);
+        try
+        {
+            return JsonNode.Parse(result.Stdout) ?? throw new InvalidOperationException($"cnidriver printed nothing (exit {result.ExitCode}): {result.Stderr}");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidOperationException($"cnidriver printed no JSON (exit {result.ExitCode}): {result.Stdout}{result.Stderr}", ex);
+        }
+    }
+
+    /// <summary>A pod sandbox's namespace, as the runtime makes it.</summary>
+    public void CreatePodNamespace(string name) => _fabric.CreateNamespace(name, forwarding: false);
+
+    /// <summary>Removes a pod sandbox's namespace (after its DEL).</summary>
+    public void DeletePodNamespace(string name) => _fabric.DeleteNamespace(name);
+
+    /// <summary>SIGKILL of node <paramref name="node"/>'s daemon (by the process id the lab started).</summary>
+    public void KillDaemon(int node)
+    {
+        var daemon = _daemons[node - 1];
+        if (!daemon.HasExited)
+        {
+            daemon.Kill();
+            daemon.WaitForExit(10_000);
+        }
+    }
+
+    /// <summary>SIGTERM of node <paramref name="node"/>'s daemon; waits for its orderly stop (compaction included).</summary>
+    public async Task StopDaemonAsync(int node, CancellationToken cancellationToken)
+    {
+        var daemon = _daemons[node - 1];
+        if (daemon.HasExited)
+        {
+            return;
+        }
+
+        using var term = Process.Start("kill", ["-TERM", daemon.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await term.WaitForExitAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        try
+        {
+            await daemon.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            daemon.Kill();
+            throw new TimeoutException($"node {node}: vpc-cni-ipamd did not stop within 30 s of SIGTERM");
+        }
+    }
+
+    /// <summary>Starts node <paramref name="node"/>'s daemon again, as the DaemonSet would (again after a failed start, with
+    /// back-off, up to five times), and waits until it serves.</summary>
+    public async Task RestartDaemonAsync(int node, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await StartDaemonAsync(node, cancellationToken);
+                return;
+            }
+            catch (InvalidOperationException ex) when (attempt < 5 && !cancellationToken.IsCancellationRequested)
+            {
+                _progress.WriteLine($"  node {node}: vpc-cni-ipamd start {attempt} failed, restarting in {2 * attempt} s ({ex.Message.Split('\n')[0]})");
+                await Task.Delay(TimeSpan.FromSeconds(2 * attempt), cancellationToken);
+            }
+        }
     }
 
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunInNodeAsync(
@@ -577,7 +693,11 @@ internal sealed class Lab : IAsyncDisposable
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    private async Task<JsonNode> PoolAsync(int node, CancellationToken cancellationToken)
+    /// <summary>GET /v1/pool of node <paramref name="node"/>'s introspection endpoint.</summary>
+    public Task<JsonNode> PoolAsync(int node, CancellationToken cancellationToken) => IntrospectAsync(node, "/v1/pool", cancellationToken);
+
+    /// <summary>GET a path of node <paramref name="node"/>'s introspection endpoint (127.0.0.1:61679 in its namespace).</summary>
+    public async Task<JsonNode> IntrospectAsync(int node, string path, CancellationToken cancellationToken)
     {
         // Introspection listens on 127.0.0.1 inside the node namespace: connect from a socket made there.
         using var handler = new SocketsHttpHandler
@@ -598,7 +718,7 @@ internal sealed class Lab : IAsyncDisposable
             },
         };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
-        var body = await http.GetStringAsync(new Uri("http://127.0.0.1:61679/v1/pool"), cancellationToken);
+        var body = await http.GetStringAsync(new Uri("http://127.0.0.1:61679" + path), cancellationToken);
         return JsonNode.Parse(body)!;
     }
 

@@ -9,6 +9,8 @@ internal static class LabArguments
                vpc-cni-lab up     [--nodes N] [--pods-per-node M] [--instance-type T] [--json]   (stays in the foreground)
                vpc-cni-lab verify
                vpc-cni-lab down
+               vpc-cni-lab chaos  [--minutes N] [--seed S] [--workers W] [--nodes N] [--instance-type T]
+                                  (ADD/DEL storms while daemons are killed and EC2, IMDS and disks fail; then audits)
         common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
                 --cnidriver PATH (default: ../shared/tools/bin/cnidriver) --work-dir DIR (default /run/vpclab)
         """;
@@ -34,6 +36,14 @@ internal static class LabArguments
                     : throw new ArgumentException($"{name} \"{text}\" must be an integer from {min} to {max}");
             }
 
+            double Minutes()
+            {
+                var text = Value();
+                return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 1 && v <= 120
+                    ? v
+                    : throw new ArgumentException($"--minutes \"{text}\" must be a number from 1 to 120");
+            }
+
             options = args[i] switch
             {
                 "--nodes" => options with { Nodes = Int(1, 8) },
@@ -44,6 +54,9 @@ internal static class LabArguments
                 "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },
                 "--cnidriver" => options with { CniDriver = Path.GetFullPath(Value()) },
                 "--work-dir" => options with { WorkDirectory = Path.GetFullPath(Value()) },
+                "--minutes" => options with { Minutes = Minutes() },
+                "--seed" => options with { Seed = Int(1, int.MaxValue) },
+                "--workers" => options with { ChaosWorkers = Int(1, 16) },
                 _ => throw new ArgumentException($"unknown option \"{args[i]}\""),
             };
         }
@@ -58,7 +71,7 @@ internal static class LabArguments
             throw new ArgumentException($"--instance-type \"{options.InstanceType}\" has a single ENI; the lab needs at least 2");
         }
 
-        if (command is "run" or "up")
+        if (command is "run" or "up" or "chaos")
         {
             foreach (var binary in new[] { Path.Combine(options.BinDirectory, "vpc-cni"), Path.Combine(options.BinDirectory, "vpc-cni-ipamd"), options.CniDriver, options.PortmapPlugin })
             {

@@ -114,6 +114,7 @@ internal static class LabCommands
         }
 
         var removed = LabFabric.RemoveAll();
+        LabMounts.UnmountUnder(options.WorkDirectory);
         if (Directory.Exists(options.WorkDirectory))
         {
             Directory.Delete(options.WorkDirectory, recursive: true);

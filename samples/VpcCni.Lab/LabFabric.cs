@@ -61,6 +61,32 @@ internal sealed class LabFabric : IDisposable
         _sysctl.Write(ns, "net/ipv4/conf/all/proxy_arp", proxyArp ? "1" : "0");
     }
 
+    /// <summary>Deletes one namespace this fabric made (a pod's, when the runtime removes its sandbox).</summary>
+    public void DeleteNamespace(string name)
+    {
+        lock (_gate)
+        {
+            if (_clients.Remove(name, out var client))
+            {
+                client.Dispose();
+            }
+
+            if (_namespaces.Remove(name, out var ns))
+            {
+                ns.Dispose();
+            }
+        }
+
+        try
+        {
+            NetworkNamespace.Delete(Prefix + name);
+        }
+        catch (IOException)
+        {
+            // Already gone; RemoveAll retries leftovers at tear-down.
+        }
+    }
+
     /// <summary>Opens a namespace an earlier `vpc-cni-lab up` made.</summary>
     public void Attach(string name)
     {

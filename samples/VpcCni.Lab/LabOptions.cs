@@ -28,4 +28,19 @@ internal sealed record LabOptions
 
     /// <summary>How long to wait for the warm pool to shrink back after every pod is deleted.</summary>
     public TimeSpan ShrinkTimeout { get; init; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>chaos: about how long the whole run takes (build, storm, audit).</summary>
+    public double Minutes { get; init; } = 5;
+
+    /// <summary>chaos: seed of every random choice (faults, timings); printed so a run can be repeated.</summary>
+    public int? Seed { get; init; }
+
+    /// <summary>chaos: concurrent ADD/DEL workers per node (the runtime's sandboxes in flight).</summary>
+    public int ChaosWorkers { get; init; } = 3;
+
+    /// <summary>Each node's checkpoint directory is a small tmpfs (chaos fills it to simulate a full disk).</summary>
+    public bool StateOnTmpfs { get; init; }
+
+    /// <summary>Extra daemon environment (chaos: shorter waits).</summary>
+    public IReadOnlyDictionary<string, string> DaemonEnvironment { get; init; } = new Dictionary<string, string>();
 }

@@ -16,6 +16,7 @@ try
         "up" => await LabCommands.UpAsync(options, Console.Out, stop.Token),
         "verify" => await LabVerify.RunAsync(options, Console.Out, stop.Token),
         "down" => LabCommands.Down(options, Console.Out),
+        "chaos" => await VpcCni.Lab.Chaos.ChaosCommand.RunAsync(options, Console.Out, stop.Token),
         _ => throw new ArgumentException($"unknown command \"{command}\""),
     };
 }
