@@ -136,6 +136,13 @@ internal sealed class MeteredEniProvider(IEniProvider inner, IpamdMetrics metric
             return true;
         }).AsValueTaskVoid();
 
+    public ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken) =>
+        MeasureAsync("CreateTags", async () =>
+        {
+            await inner.EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
+            return true;
+        }).AsValueTaskVoid();
+
     private async ValueTask<T> MeasureAsync<T>(string operation, Func<ValueTask<T>> call)
     {
         var started = time.GetTimestamp();

@@ -85,6 +85,9 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IDisposable
     public async ValueTask DetachAndDeleteEniAsync(string eniId, CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).DetachAndDeleteEniAsync(eniId, cancellationToken).ConfigureAwait(false);
 
+    public async ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken) =>
+        await ((IEniProvider)await ProviderAsync(cancellationToken).ConfigureAwait(false)).EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
