@@ -5,7 +5,8 @@ namespace VpcCni.Ipam;
 /// growth amounts (top up the first ENI with room, else a new ENI), release of free CIDRs with the decrease
 /// throttle, and deletion of one deletable ENI. Deliberate differences (docs/upstream-differences.md): the choice
 /// among candidates is deterministic (lowest device number grows first, highest is released/deleted first),
-/// and cooling addresses are neither counted as available nor released unless <see cref="IpamOptions.CountCoolingAsAvailable"/>.
+/// cooling addresses are neither counted as available nor released unless <see cref="IpamOptions.CountCoolingAsAvailable"/>,
+/// and ADDs waiting while no address is ready count as short (<see cref="PoolSnapshot.WaitingAssignments"/>).
 /// </summary>
 public sealed class UpstreamPoolPolicy : IPoolPolicy
 {
