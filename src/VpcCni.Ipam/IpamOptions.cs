@@ -48,6 +48,10 @@ public sealed class IpamOptions
     /// <summary><c>ENABLE_POD_ENI</c>: keep one ENI slot for the trunk ENI on trunking-capable types.</summary>
     public bool EnablePodEni { get; set; }
 
+    /// <summary><c>MANAGE_UNTAGGED_ENI</c> (default true): an ENI with neither a <c>node.k8s.amazonaws.com/no_manage</c> tag nor
+    /// this instance's <c>node.k8s.amazonaws.com/instance_id</c> tag is managed. False leaves such ENIs alone (they still use an ENI slot).</summary>
+    public bool ManageUntaggedEni { get; set; } = true;
+
     /// <summary><c>VPC_CNI_POOL_POLICY</c> (VpcCni only): <c>Upstream</c> (default) or <c>DemandAware</c>.</summary>
     public PoolPolicyKind PoolPolicy { get; set; } = PoolPolicyKind.Upstream;
 

@@ -46,6 +46,21 @@ internal static partial class Log
 
     [LoggerMessage(1018, LogLevel.Warning, "Host networking for ENI {EniId} failed; its addresses stay out of the pool until the next reconcile: {Reason}")]
     public static partial void EniHookFailed(ILogger logger, string eniId, string reason);
+
+    [LoggerMessage(1019, LogLevel.Warning, "Reconcile card {Card} aborted: the cloud listed {Count} ENIs for this instance and not the primary ENI; an incomplete view is never applied, the datastore is kept as it is")]
+    public static partial void ReconcileAborted(ILogger logger, int card, int count);
+
+    [LoggerMessage(1020, LogLevel.Warning, "Reconcile: ENI {EniId} is missing from the cloud's view (or became unmanaged); its addresses are no longer handed out, and it is removed if still missing at the next reconcile")]
+    public static partial void EniMissingOnce(ILogger logger, string eniId);
+
+    [LoggerMessage(1021, LogLevel.Warning, "Tagging ENI {EniId} failed (not fatal): {Reason}")]
+    public static partial void EniTaggingFailed(ILogger logger, string eniId, string reason);
+
+    [LoggerMessage(1022, LogLevel.Information, "ENI {EniId} is excluded from pod addresses; released {Count} unassigned CIDRs to the cloud")]
+    public static partial void ExcludedCidrsReleased(ILogger logger, string eniId, int count);
+
+    [LoggerMessage(1023, LogLevel.Warning, "Cleaning up the host state of dropped allocation {Key} ({Address}) failed: {Reason}")]
+    public static partial void GonePodCleanupFailed(ILogger logger, AttachmentKey key, PodAddress address, string reason);
 }
 
 /// <summary>Names for log output.</summary>

@@ -136,6 +136,7 @@ public sealed record DaemonSettings
         options.IpCooldownPeriod = env.Seconds("IP_COOLDOWN_PERIOD", TimeSpan.FromSeconds(30));
         options.UseCustomNetworking = env.Bool("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false);
         options.EnablePodEni = env.Bool("ENABLE_POD_ENI", false);
+        options.ManageUntaggedEni = env.Bool("MANAGE_UNTAGGED_ENI", true);
         options.PoolPolicy = env.OneOf("VPC_CNI_POOL_POLICY", "Upstream", "Upstream", "DemandAware") == "DemandAware" ? PoolPolicyKind.DemandAware : PoolPolicyKind.Upstream;
         options.AssignWaitTimeout = env.Seconds("VPC_CNI_ASSIGN_WAIT", TimeSpan.FromSeconds(3));
         options.CountCoolingAsAvailable = env.Bool("VPC_CNI_COUNT_COOLING_AS_AVAILABLE", false);

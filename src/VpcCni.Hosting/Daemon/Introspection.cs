@@ -115,7 +115,7 @@ public static class Introspection
                 w.WriteStartObject("IPv6Cidrs");
                 w.WriteEndObject();
                 w.WriteBoolean("IsExcludedForPodIPs", eni.IsExcluded);
-                w.WriteNumber("RouteTableID", eni.IsPrimary ? 254 : eni.DeviceNumber + 1);
+                w.WriteNumber("RouteTableID", EniRouteTable.For(ds.NetworkCard, eni.DeviceNumber));
                 w.WriteNumber("Addresses", eni.Addresses);
                 w.WriteNumber("Assigned", eni.Assigned);
                 w.WriteNumber("Cooling", eni.Cooling);

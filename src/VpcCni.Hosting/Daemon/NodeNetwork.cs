@@ -41,7 +41,7 @@ public sealed class LinuxNodeNetwork : INodeNetwork, IDisposable
     private readonly NetworkNamespace _namespace;
     private readonly HostNetworkDatapath _host;
     private readonly SnatReconciler _snat;
-    private readonly RtNetlinkClient _netlink;
+    private readonly PodHostState _pods;
 
     public LinuxNodeNetwork(DaemonSettings settings, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
@@ -51,8 +51,8 @@ public sealed class LinuxNodeNetwork : INodeNetwork, IDisposable
         _namespace = NetworkNamespace.Open("/proc/self/ns/net");
         _host = new HostNetworkDatapath(_namespace, timeProvider, logger: loggerFactory.CreateLogger<HostNetworkDatapath>());
         _snat = new SnatReconciler(_namespace, settings.NetfilterBackend, logger: loggerFactory.CreateLogger<SnatReconciler>());
-        _netlink = RtNetlinkClient.Open(_namespace);
-        Liveness = new HostVethLiveness(_netlink, settings.VethPrefix);
+        _pods = new PodHostState(_namespace);
+        Liveness = new HostVethLiveness(_pods);
     }
 
     public IPodLivenessEvidence? Liveness { get; }
@@ -108,23 +108,34 @@ public sealed class LinuxNodeNetwork : INodeNetwork, IDisposable
 
     public void Dispose()
     {
-        _netlink.Dispose();
+        _pods.Dispose();
         _host.Dispose();
         _namespace.Dispose();
     }
 
-    /// <summary>A recorded pod whose host veth no longer exists is gone (its sandbox was torn down).</summary>
-    private sealed class HostVethLiveness(RtNetlinkClient netlink, string vethPrefix) : IPodLivenessEvidence
+    /// <summary>
+    /// A recorded pod whose host veth no longer exists is gone (its sandbox was torn down). The veth is matched by its
+    /// hash suffix under any prefix, so pods wired before a change of AWS_VPC_K8S_CNI_VETHPREFIX stay live. A dropped
+    /// pod's 512/1536 host rules are removed (upstream restore), so its address can serve a new pod cleanly.
+    /// </summary>
+    internal sealed class HostVethLiveness(PodHostState pods) : IPodLivenessEvidence
     {
         public bool IsPodGone(AllocationRecord allocation)
         {
+            ArgumentNullException.ThrowIfNull(allocation);
             if (string.IsNullOrEmpty(allocation.Metadata.Namespace) || string.IsNullOrEmpty(allocation.Metadata.Name))
             {
                 return false;
             }
 
-            var veth = PodNetworkDatapath.HostVethName(vethPrefix, allocation.Metadata.Namespace, allocation.Metadata.Name);
-            return netlink.FindLinkByName(veth) is null;
+            return !pods.HasHostVeth(allocation.Metadata.Namespace, allocation.Metadata.Name);
+        }
+
+        public ValueTask OnGonePodDroppedAsync(AllocationRecord allocation, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(allocation);
+            pods.RemovePodRules(allocation.Address.ToIPAddress());
+            return ValueTask.CompletedTask;
         }
     }
 }

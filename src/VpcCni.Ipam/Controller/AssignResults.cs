@@ -53,4 +53,11 @@ public interface IPodLivenessEvidence
 {
     /// <summary>True only when the pod is known to be gone (e.g. the runtime's GC list or its host veth is absent).</summary>
     bool IsPodGone(AllocationRecord allocation);
+
+    /// <summary>
+    /// Called after the engine dropped a restored allocation because <see cref="IsPodGone"/> said so: remove what the
+    /// pod left on the host (upstream deletes its <c>to &lt;ip&gt; lookup main</c> 512 and <c>from &lt;ip&gt;</c> 1536
+    /// rules). Failures are logged by the engine, never fatal.
+    /// </summary>
+    ValueTask OnGonePodDroppedAsync(AllocationRecord allocation, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -25,7 +25,18 @@ public sealed class PoolController : IDisposable
     private readonly DurableAllocationStore? _store;
     private readonly IPodLivenessEvidence? _liveness;
     private readonly IEniLifecycleHook? _eniHook;
+    private const string NoManageTag = "node.k8s.amazonaws.com/no_manage";
+    private const string InstanceIdTag = "node.k8s.amazonaws.com/instance_id";
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NetworkInterface> _eniDetails = new(StringComparer.Ordinal);
+
+    // Reconcile state, guarded by _gate: ENIs missing from the last view (removed only when missing twice in a row),
+    // ENIs whose tags were already ensured or that we created, the last managed decision per ENI (kept when a view
+    // carries no tags at all), and ENIs the cloud marks excluded from pod addresses.
+    private readonly HashSet<string> _missingOnce = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _tagsEnsured = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _createdHere = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, bool> _managedDecisions = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _cloudExcluded = new(StringComparer.Ordinal);
     private readonly IPoolPolicy _policy;
     private readonly Lock _gate = new();
     private readonly HashSet<string> _busyEnis = new(StringComparer.Ordinal);
@@ -149,7 +160,14 @@ public sealed class PoolController : IDisposable
         };
         _datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
         var supportsTrunk = limits.SupportsTrunking;
-        await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+        if (!await ReconcileCoreAsync(initializing: true, cancellationToken).ConfigureAwait(false))
+        {
+            // Starting from a view without the primary ENI would restore every allocation as unplaced and grow a pool
+            // from nothing: fail the start instead (the daemon is restarted and asks again).
+            throw new CloudException(CloudErrorKind.Transient, "the cloud's ENI list for this instance is empty or lacks the primary ENI; not starting from an incomplete view");
+        }
+
+
         _limits = _limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !_datastore.GetEniStates().Any(e => e.IsTrunk) };
 
         if (_store is not null)
@@ -157,6 +175,8 @@ public sealed class PoolController : IDisposable
             await RestoreAsync(_store, cancellationToken).ConfigureAwait(false);
         }
 
+        // Upstream nodeInit step 11, after the restore so restored pods keep their addresses.
+        await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
         await ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
         Log.Initialized(_logger, NetworkCard, _datastore.EniCount, _datastore.GetStats(), _limits.MaxEnis, _limits.MaxPods, _options.EnablePrefixDelegation);
         await RunPoolRoundAsync(cancellationToken).ConfigureAwait(false);
@@ -342,11 +362,26 @@ public sealed class PoolController : IDisposable
     /// Aligns the datastore with the cloud's view: ENIs attached or detached behind our back, addresses added or
     /// removed. Allocations on addresses the cloud dropped are kept unplaced (never handed out again).
     /// </summary>
-    public async Task ReconcileWithCloudAsync(CancellationToken cancellationToken)
+    /// <remarks>
+    /// A view that is empty or lacks the primary ENI is not applied (upstream aborts on an empty list, §2.16): it
+    /// would force-remove every ENI and strand every pod. An ENI missing from one view stops handing out addresses at
+    /// once but is force-removed only when the next reconcile still misses it, so one flapping view costs no pod its
+    /// address. The primary ENI is never removed.
+    /// </remarks>
+    public Task ReconcileWithCloudAsync(CancellationToken cancellationToken) => ReconcileCoreAsync(initializing: false, cancellationToken);
+
+    private async Task<bool> ReconcileCoreAsync(bool initializing, CancellationToken cancellationToken)
     {
         var ds = Datastore;
         var enis = await _cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
         _lastCloudReconcile = _time.GetUtcNow();
+        if (!enis.Any(e => e.IsPrimary))
+        {
+            Log.ReconcileAborted(_logger, NetworkCard, enis.Count);
+            return false;
+        }
+
+        var viewHasTags = enis.Any(e => e.Tags.Count > 0);
         var managed = new List<NetworkInterface>();
         var unmanaged = 0;
         foreach (var eni in enis)
@@ -356,7 +391,7 @@ public sealed class PoolController : IDisposable
                 continue;
             }
 
-            if (!eni.IsPrimary && eni.Tags.TryGetValue("node.k8s.amazonaws.com/no_manage", out var noManage) && noManage == "true")
+            if (!IsManaged(eni, viewHasTags))
             {
                 unmanaged++;
                 continue;
@@ -366,8 +401,15 @@ public sealed class PoolController : IDisposable
         }
 
         _limits = Limits with { UnmanagedEnis = unmanaged };
+        lock (_gate)
+        {
+            _cloudExcluded.Clear();
+            _cloudExcluded.UnionWith(managed.Where(e => e.IsExcludedForPodIPs).Select(e => e.Id));
+        }
+
         foreach (var eni in managed)
         {
+            await EnsureTagsOnceAsync(eni, cancellationToken).ConfigureAwait(false);
             if (!TryLockEni(eni.Id))
             {
                 continue;
@@ -375,12 +417,19 @@ public sealed class PoolController : IDisposable
 
             try
             {
+                lock (_gate)
+                {
+                    _missingOnce.Remove(eni.Id);
+                }
+
                 if (!ds.ContainsEni(eni.Id))
                 {
                     await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
+                // Also lifts the hold put on an ENI that was missing from the previous view.
+                ds.SetExcluded(eni.Id, eni.IsExcludedForPodIPs);
                 var cloudCidrs = CidrsOf(eni).ToHashSet();
                 var known = ds.GetCidrs(eni.Id);
                 foreach (var cidr in known)
@@ -406,25 +455,168 @@ public sealed class PoolController : IDisposable
         }
 
         var attached = managed.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var id in ds.GetEniIds())
+        foreach (var state in ds.GetEniStates())
         {
-            if (!attached.Contains(id) && TryLockEni(id))
+            var id = state.Id;
+            if (attached.Contains(id) || state.IsPrimary || !TryLockEni(id))
             {
-                try
+                continue;
+            }
+
+            try
+            {
+                bool firstMiss;
+                lock (_gate)
                 {
-                    var dropped = ds.RemoveEni(id, force: true);
-                    Log.EniVanished(_logger, id, dropped.Count);
-                    RestoreUnplaced(dropped);
-                    await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
+                    firstMiss = _missingOnce.Add(id);
                 }
-                finally
+
+                if (firstMiss)
                 {
-                    UnlockEni(id);
+                    // Possibly a flapping view: stop handing out its addresses, keep its pods, look again next time.
+                    ds.SetExcluded(id, true);
+                    Log.EniMissingOnce(_logger, id);
+                    continue;
                 }
+
+                lock (_gate)
+                {
+                    _missingOnce.Remove(id);
+                    _tagsEnsured.Remove(id);
+                    _managedDecisions.Remove(id);
+                    _createdHere.Remove(id);
+                }
+
+                var dropped = ds.RemoveEni(id, force: true);
+                Log.EniVanished(_logger, id, dropped.Count);
+                RestoreUnplaced(dropped);
+                await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                UnlockEni(id);
             }
         }
 
+        if (!initializing)
+        {
+            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         SignalPoolChanged();
+        return true;
+    }
+
+    // Upstream §2.13, per ENI: a no_manage tag decides (unmanaged iff exactly "true"), else our instance-id tag makes
+    // it ours, else MANAGE_UNTAGGED_ENI; the primary ENI is always managed. ENIs this controller created stay ours
+    // even if a provider does not tag them. A view without any tags (a failed tag lookup) changes no earlier decision.
+    private bool IsManaged(NetworkInterface eni, bool viewHasTags)
+    {
+        if (eni.IsPrimary)
+        {
+            return true;
+        }
+
+        lock (_gate)
+        {
+            if (!viewHasTags && _managedDecisions.TryGetValue(eni.Id, out var previous))
+            {
+                return previous;
+            }
+
+            bool managed;
+            if (eni.Tags.TryGetValue(NoManageTag, out var noManage))
+            {
+                managed = noManage != "true";
+            }
+            else if (eni.Tags.TryGetValue(InstanceIdTag, out var owner) && owner == _instance?.InstanceId)
+            {
+                managed = true;
+            }
+            else
+            {
+                managed = _createdHere.Contains(eni.Id) || _options.ManageUntaggedEni;
+            }
+
+            _managedDecisions[eni.Id] = managed;
+            return managed;
+        }
+    }
+
+    // Upstream TagENI at init and reconcile: once per managed, non-trunk ENI the engine takes over; never fatal.
+    private async ValueTask EnsureTagsOnceAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        if (eni.Kind == EniKind.Trunk)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (!_tagsEnsured.Add(eni.Id))
+            {
+                return;
+            }
+        }
+
+        try
+        {
+            await _cloud.EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.EniTaggingFailed(_logger, eni.Id, ex.Message);
+        }
+    }
+
+    // Upstream §2.14: an ENI whose subnet is excluded gives its unassigned CIDRs back (upstream at init; here also on
+    // each reconcile, so CIDRs freed by pods that left go back too instead of staying idle on the ENI).
+    private async Task ReleaseExcludedFreeCidrsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var eni in Datastore.GetEniStates())
+        {
+            bool excludedByCloud;
+            lock (_gate)
+            {
+                excludedByCloud = _cloudExcluded.Contains(eni.Id);
+            }
+
+            if (!eni.IsExcluded || !excludedByCloud || eni.FreeableCidrs.Count == 0 || !TryLockEni(eni.Id))
+            {
+                continue;
+            }
+
+            try
+            {
+                var removed = new List<IPNetwork>();
+                foreach (var cidr in eni.FreeableCidrs)
+                {
+                    try
+                    {
+                        Datastore.RemoveCidr(eni.Id, cidr, force: false);
+                        removed.Add(cidr);
+                    }
+                    catch (DatastoreException)
+                    {
+                        // Taken since the snapshot (cannot happen while excluded, but never force).
+                    }
+                }
+
+                if (removed.Count > 0)
+                {
+                    await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(eni.Id, removed, cancellationToken)).ConfigureAwait(false);
+                    Log.ExcludedCidrsReleased(_logger, eni.Id, removed.Count);
+                }
+            }
+            catch (CloudException)
+            {
+                // Still on the ENI in the cloud: the next reconcile adds them back (excluded) and tries again.
+            }
+            finally
+            {
+                UnlockEni(eni.Id);
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -452,6 +644,15 @@ public sealed class PoolController : IDisposable
             if (_liveness?.IsPodGone(record) == true)
             {
                 Log.DroppedGonePod(_logger, record.Key, record.Address);
+                try
+                {
+                    await _liveness.OnGonePodDroppedAsync(record, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.GonePodCleanupFailed(_logger, record.Key, record.Address, ex.Message);
+                }
+
                 continue;
             }
 
@@ -707,6 +908,13 @@ public sealed class PoolController : IDisposable
             return false;
         }
 
+        lock (_gate)
+        {
+            // Created with the provider's tags: ours, and nothing to tag.
+            _createdHere.Add(eni.Id);
+            _tagsEnsured.Add(eni.Id);
+        }
+
         if (TryLockEni(eni.Id))
         {
             try
@@ -861,7 +1069,7 @@ public sealed class PoolController : IDisposable
         {
             try
             {
-                await _eniHook.OnEniAddedAsync(eni, eni.IsPrimary ? 0 : eni.DeviceIndex + 1, cancellationToken).ConfigureAwait(false);
+                await _eniHook.OnEniAddedAsync(eni, EniRouteTable.For(eni.NetworkCardIndex, eni.DeviceIndex), cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -894,10 +1102,11 @@ public sealed class PoolController : IDisposable
 
     private void AddEniToDatastore(NetworkInterface eni)
     {
-        Datastore.AddEni(new EniRegistration(eni.Id, eni.DeviceIndex, eni.IsPrimary, eni.IsPrimary ? 0 : eni.DeviceIndex + 1, eni.SubnetId)
+        Datastore.AddEni(new EniRegistration(eni.Id, eni.DeviceIndex, eni.IsPrimary, EniRouteTable.For(eni.NetworkCardIndex, eni.DeviceIndex), eni.SubnetId)
         {
             IsTrunk = eni.Kind == EniKind.Trunk,
             IsEfa = eni.Kind == EniKind.Efa,
+            IsExcluded = eni.IsExcludedForPodIPs,
         });
         foreach (var cidr in CidrsOf(eni))
         {

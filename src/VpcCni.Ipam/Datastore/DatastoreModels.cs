@@ -6,7 +6,7 @@ namespace VpcCni.Ipam;
 /// <param name="Id">ENI id.</param>
 /// <param name="DeviceNumber">Attachment device index (0 = primary ENI).</param>
 /// <param name="IsPrimary">The instance's primary ENI; never deleted.</param>
-/// <param name="RouteTableId">Host route table of the ENI (upstream: device number + 1, main table for the primary).</param>
+/// <param name="RouteTableId">Host route table of the ENI (<see cref="EniRouteTable.For"/>).</param>
 /// <param name="SubnetId">Subnet of the ENI.</param>
 public sealed record EniRegistration(string Id, int DeviceNumber, bool IsPrimary, int RouteTableId, string SubnetId)
 {

@@ -11,6 +11,7 @@ namespace VpcCni.Ipam;
 /// </summary>
 public sealed class InMemoryPlanningCloud : IEniProvider
 {
+    private const string InstanceIdTag = "node.k8s.amazonaws.com/instance_id";
     private readonly Lock _lock = new();
     private readonly InstanceLimits _limits;
     private readonly IPNetwork _subnet;
@@ -77,9 +78,15 @@ public sealed class InMemoryPlanningCloud : IEniProvider
                 throw new CloudException(CloudErrorKind.AttachmentLimitExceeded, $"instance already has {_limits.MaxEnis} ENIs", "AttachmentLimitExceeded");
             }
 
-            var device = Enumerable.Range(1, _limits.MaxEnis).First(d => _enis.Values.All(e => e.DeviceIndex != d));
+            // Device indexes count per card; card 0's index 0 is the primary ENI.
+            var card = request.NetworkCardIndex;
+            var device = Enumerable.Range(card == 0 ? 1 : 0, _limits.MaxEnis + 1).First(d => _enis.Values.All(e => e.NetworkCard != card || e.DeviceIndex != d));
             var primary = TakeAddresses(1, aligned: false)[0];
-            var eni = new EniRecord($"eni-{_nextEni++:x8}", device, primary);
+            var eni = new EniRecord($"eni-{_nextEni++:x8}", device, primary)
+            {
+                NetworkCard = card,
+                Tags = new Dictionary<string, string> { [InstanceIdTag] = Identity.InstanceId },
+            };
             _enis[eni.Id] = eni;
             try
             {
@@ -155,6 +162,32 @@ public sealed class InMemoryPlanningCloud : IEniProvider
         }
     }
 
+    /// <summary>Adds the instance-id tag to an ENI that lacks it (the real provider adds its ownership tags).</summary>
+    public ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(eni);
+        lock (_lock)
+        {
+            Enter("EnsureEniTags");
+            var record = Find(eni.Id);
+            if (record.Tags is null || !record.Tags.ContainsKey(InstanceIdTag))
+            {
+                record.Tags = new Dictionary<string, string>(record.Tags ?? new Dictionary<string, string>()) { [InstanceIdTag] = Identity.InstanceId };
+            }
+
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>Out-of-band change: the ENI's subnet becomes excluded from pod addresses (or no longer is).</summary>
+    public void SetExcludedOutOfBand(string eniId, bool excluded)
+    {
+        lock (_lock)
+        {
+            Find(eniId).IsExcluded = excluded;
+        }
+    }
+
     /// <summary>Out-of-band change: an ENI disappears (detached by someone else).</summary>
     public void DetachOutOfBand(string eniId)
     {
@@ -195,7 +228,7 @@ public sealed class InMemoryPlanningCloud : IEniProvider
         ArgumentNullException.ThrowIfNull(cidrs);
         lock (_lock)
         {
-            var device = Enumerable.Range(1, _limits.MaxEnis).First(d => _enis.Values.All(e => e.DeviceIndex != d));
+            var device = Enumerable.Range(1, _limits.MaxEnis).First(d => _enis.Values.All(e => e.NetworkCard != 0 || e.DeviceIndex != d));
             var eni = new EniRecord($"eni-{_nextEni++:x8}", device, TakeAddresses(1, false)[0]) { Tags = tags, Kind = kind };
             foreach (var c in cidrs)
             {
@@ -322,9 +355,9 @@ public sealed class InMemoryPlanningCloud : IEniProvider
 
     private NetworkInterface ToModel(EniRecord e) => new(
         e.Id,
-        $"02:00:00:00:00:{e.DeviceIndex:x2}",
+        $"02:00:00:00:{e.NetworkCard:x2}:{e.DeviceIndex:x2}",
         e.DeviceIndex,
-        0,
+        e.NetworkCard,
         "subnet-a",
         _subnet,
         new PodAddress(e.PrimaryAddress).ToIPAddress(),
@@ -334,14 +367,19 @@ public sealed class InMemoryPlanningCloud : IEniProvider
         Kind = e.Kind,
         Tags = e.Tags ?? new Dictionary<string, string>(),
         AttachmentId = $"attach-{e.Id}",
+        IsExcludedForPodIPs = e.IsExcluded,
     };
 
     private sealed record EniRecord(string Id, int DeviceIndex, uint PrimaryAddress)
     {
         public List<IPNetwork> Cidrs { get; } = [];
 
-        public IReadOnlyDictionary<string, string>? Tags { get; init; }
+        public IReadOnlyDictionary<string, string>? Tags { get; set; }
 
         public EniKind Kind { get; init; } = EniKind.Interface;
+
+        public int NetworkCard { get; init; }
+
+        public bool IsExcluded { get; set; }
     }
 }

@@ -115,6 +115,9 @@ public sealed class LatencyEniProvider(IEniProvider inner, TimeProvider time, Cl
         }
     }
 
+    public ValueTask EnsureEniTagsAsync(NetworkInterface eni, CancellationToken cancellationToken) =>
+        inner.EnsureEniTagsAsync(eni, cancellationToken);
+
     private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
         ClockDelay.Wait(time, delay, inline: true, cancellationToken);
 

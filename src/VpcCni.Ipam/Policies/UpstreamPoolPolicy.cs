@@ -5,7 +5,8 @@ namespace VpcCni.Ipam;
 /// growth amounts (top up the first ENI with room, else a new ENI), release of free CIDRs with the decrease
 /// throttle, and deletion of one deletable ENI. Deliberate differences (docs/upstream-differences.md): the choice
 /// among candidates is deterministic (lowest device number grows first, highest is released/deleted first),
-/// and cooling addresses are neither counted as available nor released unless <see cref="IpamOptions.CountCoolingAsAvailable"/>.
+/// cooling addresses are neither counted as available nor released unless <see cref="IpamOptions.CountCoolingAsAvailable"/>,
+/// and ADDs waiting while no address is ready count as short (<see cref="PoolSnapshot.WaitingAssignments"/>).
 /// </summary>
 public sealed class UpstreamPoolPolicy : IPoolPolicy
 {
@@ -38,6 +39,13 @@ public sealed class UpstreamPoolPolicy : IPoolPolicy
         var shortIps = Math.Max(w - available, 0);
         shortIps = Math.Max(shortIps, m - total);
         shortIps += extraShort;
+
+        // VpcCni: ADDs waiting while no address is ready (every free one cooling down) need addresses now. Upstream's
+        // targets do not see them: with only MINIMUM_IP_TARGET set, a pool whose free addresses all cool down is not
+        // "short", and the ADDs would wait out IP_COOLDOWN_PERIOD. Upstream fails such ADDs at once (§2.11).
+        var waitingOnEmpty = stats.ReadyIPs <= 0 ? Math.Max(0, snapshot.WaitingAssignments) : 0;
+        var targetShortIps = shortIps;
+        shortIps = Math.Max(shortIps, waitingOnEmpty);
         var overIps = Math.Max(available - w, 0);
         overIps = Math.Max(Math.Min(overIps, total - m), 0);
         int shortUnits = shortIps, overUnits = overIps;
@@ -71,13 +79,13 @@ public sealed class UpstreamPoolPolicy : IPoolPolicy
         }
         else
         {
-            tooLow = available < perEniUnit * warmT || (warmT == 0 && available == 0) || extraShort > 0;
+            tooLow = available < perEniUnit * warmT || (warmT == 0 && available == 0) || extraShort > 0 || waitingOnEmpty > 0;
         }
 
         // §2.6 too high.
         var tooHigh = defined ? overUnits > 0 : pd && freePrefixes > options.WarmPrefixTarget;
 
-        var decision = new PoolDecision { TooLow = tooLow, TooHigh = tooHigh, Blocked = atMaxPods && (defined ? shortUnits > 0 : available == 0) ? GrowthBlock.MaxPods : GrowthBlock.None };
+        var decision = new PoolDecision { TooLow = tooLow, TooHigh = tooHigh, Blocked = atMaxPods && (defined ? (pd ? CeilDiv(targetShortIps, AddressesPerPrefix) : targetShortIps) > 0 : available == 0) ? GrowthBlock.MaxPods : GrowthBlock.None };
         if (tooLow)
         {
             var inBackoff = snapshot.LastInsufficientCapacity is { } last && snapshot.Now - last < options.InsufficientCapacityBackoff;
