@@ -50,6 +50,15 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
             return Error(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter Action", requestId);
         }
 
+        foreach (var (key, value) in form)
+        {
+            // EC2 refuses such input; echoing it into the XML reply would make the document itself invalid.
+            if (!IsXmlText(key) || !IsXmlText(value))
+            {
+                return Error(Ec2ErrorCodes.InvalidParameterValue, $"Value for parameter {XmlSafe(key)} contains characters that are not allowed", requestId);
+            }
+        }
+
         var p = new Params(form);
         try
         {
@@ -396,9 +405,35 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
         return new EmulatorResponse(200, "text/xml;charset=UTF-8", Declaration + sb.ToString());
     }
 
+    /// <summary>True when every character can appear in an XML document.</summary>
+    private static bool IsXmlText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (XmlConvert.IsXmlChar(text[i]))
+            {
+                continue;
+            }
+
+            if (i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
+    private static string XmlSafe(string text) =>
+        IsXmlText(text) ? text : string.Concat(text.Select(c => XmlConvert.IsXmlChar(c) ? c : '\uFFFD'));
+
     /// <summary>EC2's error document.</summary>
     public static EmulatorResponse Error(string code, string message, string requestId)
     {
+        message = XmlSafe(message);
         var sb = new StringBuilder();
         using (var w = XmlWriter.Create(sb, WriterSettings))
         {
