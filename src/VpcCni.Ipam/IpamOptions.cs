@@ -58,6 +58,9 @@ public sealed class IpamOptions
     /// <summary><c>VPC_CNI_ASSIGN_WAIT</c> (VpcCni only, default 3 s): how long an ADD that finds the pool empty waits for a grow.</summary>
     public TimeSpan AssignWaitTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>The largest <see cref="AssignWaitTimeout"/> allowed (a client's AddNetwork deadline must cover it).</summary>
+    public static readonly TimeSpan MaxAssignWaitTimeout = TimeSpan.FromMinutes(2);
+
     /// <summary><c>VPC_CNI_COUNT_COOLING_AS_AVAILABLE</c> (VpcCni only, default false): count cooling addresses as available like upstream (§8.1.7).</summary>
     public bool CountCoolingAsAvailable { get; set; }
 
@@ -146,7 +149,7 @@ public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
             errors.Add("ENABLE_PREFIX_DELEGATION=true needs WARM_PREFIX_TARGET, or WARM_IP_TARGET/MINIMUM_IP_TARGET, above 0: with every target 0 no prefix would be kept warm.");
         }
 
-        if (options.AssignWaitTimeout < TimeSpan.Zero || options.AssignWaitTimeout > TimeSpan.FromMinutes(2))
+        if (options.AssignWaitTimeout < TimeSpan.Zero || options.AssignWaitTimeout > IpamOptions.MaxAssignWaitTimeout)
         {
             errors.Add($"VPC_CNI_ASSIGN_WAIT must be between 0 and 120 seconds (got {options.AssignWaitTimeout.TotalSeconds}).");
         }

@@ -100,12 +100,12 @@ public sealed class CniPluginRunner
         }
         catch (CniException ex)
         {
-            output = ex.ToError(requestVersion ?? TryReadVersion(input)).ToJsonUtf8();
+            output = ex.ToError(requestVersion ?? TryReadVersion(input) ?? _options.SupportedVersions[^1]).ToJsonUtf8();
             exitCode = 1;
         }
         catch (OperationCanceledException)
         {
-            output = new CniError(requestVersion ?? TryReadVersion(input), (int)CniErrorCode.TryAgainLater, "operation cancelled", "the plugin was asked to stop before it finished").ToJsonUtf8();
+            output = new CniError(requestVersion ?? TryReadVersion(input) ?? _options.SupportedVersions[^1], (int)CniErrorCode.TryAgainLater, "operation cancelled", "the plugin was asked to stop before it finished").ToJsonUtf8();
             exitCode = 1;
         }
 #pragma warning disable CA1031 // The runner's contract: no exception escapes; it becomes the spec's internal error.
@@ -113,7 +113,7 @@ public sealed class CniPluginRunner
 #pragma warning restore CA1031
         {
             _options.Diagnostics?.WriteLine(ex.ToString());
-            output = new CniError(requestVersion ?? TryReadVersion(input), (int)CniErrorCode.Internal, ex.Message, ex.GetType().FullName).ToJsonUtf8();
+            output = new CniError(requestVersion ?? TryReadVersion(input) ?? _options.SupportedVersions[^1], (int)CniErrorCode.Internal, ex.Message, ex.GetType().FullName).ToJsonUtf8();
             exitCode = 1;
         }
 
@@ -220,7 +220,11 @@ public sealed class CniPluginRunner
         }
     }
 
-    /// <summary>Best effort, for the error object only: the cniVersion of the input if it has a valid one.</summary>
+    /// <summary>
+    /// Best effort, for the error object only: the cniVersion of the input if it has a valid one. The spec wants every
+    /// error object to carry cniVersion; when the input has none (empty, not JSON, no valid version) the runner uses
+    /// the newest version it supports (libcni ignores the field, so this only helps readers of the JSON).
+    /// </summary>
     private static string? TryReadVersion(byte[]? input)
     {
         if (input is null || input.Length == 0)

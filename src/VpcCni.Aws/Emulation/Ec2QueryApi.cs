@@ -57,9 +57,9 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
         // XML error document: refuse them up front as a client error, which SDKs do not retry.
         foreach (var (key, value) in form)
         {
-            if (HasControlCharacter(key) || HasControlCharacter(value))
+            if (HasControlCharacter(key) || HasControlCharacter(value) || !IsXmlText(key) || !IsXmlText(value))
             {
-                var name = HasControlCharacter(key) ? "a parameter name" : $"parameter {key}";
+                var name = HasControlCharacter(key) || !IsXmlText(key) ? "a parameter name" : $"parameter {key}";
                 return Error(Ec2ErrorCodes.InvalidParameterValue, $"The value for {name} contains invalid characters.", requestId);
             }
         }
@@ -458,9 +458,32 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
         return new EmulatorResponse(200, "text/xml;charset=UTF-8", Declaration + sb.ToString());
     }
 
+    /// <summary>True when every character can appear in an XML document.</summary>
+    private static bool IsXmlText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (XmlConvert.IsXmlChar(text[i]))
+            {
+                continue;
+            }
+
+            if (i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], text[i]))
+            {
+                i++;
+                continue;
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>EC2's error document.</summary>
     public static EmulatorResponse Error(string code, string message, string requestId)
     {
+        message = XmlSafe(message);
         var sb = new StringBuilder();
         using (var w = XmlWriter.Create(sb, WriterSettings))
         {

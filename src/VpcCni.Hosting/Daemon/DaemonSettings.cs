@@ -72,12 +72,14 @@ public sealed record DaemonSettings
     public ConnmarkBackend NetfilterBackend { get; init; } = ConnmarkBackend.Auto;
 
     /// <summary>
-    /// Binds every setting from upstream's variables. Any invalid value throws <see cref="InvalidSettingException"/>
-    /// naming the variable, so the daemon stops at start instead of running with a silent default.
+    /// Binds every setting from upstream's variables. Any invalid value, or a value that needs a feature VpcCni does not
+    /// have (<see cref="UpstreamSettings"/>), throws <see cref="InvalidSettingException"/> naming the variable, so the
+    /// daemon stops at start instead of running with a silent default.
     /// </summary>
     public static DaemonSettings FromEnvironment(EnvironmentReader env)
     {
         ArgumentNullException.ThrowIfNull(env);
+        UpstreamSettings.ThrowIfUnsupported(env);
         var ipam = new IpamOptions();
         BindIpam(env, ipam);
         var validation = new IpamOptionsValidator().Validate(null, ipam);

@@ -8,10 +8,31 @@ namespace VpcCni.Hosting.Daemon;
 /// <summary>Upstream's rpc.CNIBackend over the node's address manager.</summary>
 public sealed class CniBackendService(IpamdNode node) : CNIBackend.CNIBackendBase
 {
+    /// <summary>
+    /// Time kept back from the caller's deadline (grpc-timeout) for the reply to reach it: a waiting ADD answers with
+    /// its named cause instead of the client giving up with "deadline exceeded".
+    /// </summary>
+    public static readonly TimeSpan DeadlineMargin = TimeSpan.FromSeconds(1);
+
     public override Task<AddNetworkReply> AddNetwork(AddNetworkRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return node.AddNetworkAsync(request, context.CancellationToken);
+        return node.AddNetworkAsync(request, WaitWithin(context.Deadline, DateTime.UtcNow), context.CancellationToken);
+    }
+
+    /// <summary>How long an ADD may wait for the pool given the call's deadline (the server's clock); null for none.</summary>
+    internal static TimeSpan? WaitWithin(DateTime deadline, DateTime utcNow)
+    {
+        if (deadline == DateTime.MaxValue)
+        {
+            return null;
+        }
+
+        var left = (deadline.Kind == DateTimeKind.Local ? deadline.ToUniversalTime() : deadline) - utcNow;
+        // A short deadline keeps a proportional share back rather than the whole margin.
+        var margin = left < DeadlineMargin * 4 ? left / 4 : DeadlineMargin;
+        var wait = left - margin;
+        return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
     }
 
     public override Task<DelNetworkReply> DelNetwork(DelNetworkRequest request, ServerCallContext context)

@@ -147,7 +147,14 @@ public sealed partial class IpamdNode : IAsyncDisposable
     }
 
     /// <summary>AddNetwork: validate, assign, and describe the address for the plugin.</summary>
-    public async Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken)
+    public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken) =>
+        AddNetworkAsync(request, maxWait: null, cancellationToken);
+
+    /// <summary>
+    /// AddNetwork whose wait for a grow is also capped by <paramref name="maxWait"/> (what is left of the caller's
+    /// deadline), so a waiting ADD fails with its named cause before the caller gives up.
+    /// </summary>
+    public async Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, TimeSpan? maxWait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         _metrics.AddRequests.Add(1);
@@ -169,7 +176,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
         var started = _time.GetTimestamp();
         var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
-        var result = await _controller.AssignAsync(key, new PodMetadata(request.K8SPODNAMESPACE, request.K8SPODNAME), cancellationToken).ConfigureAwait(false);
+        var result = await _controller.AssignAsync(key, new PodMetadata(request.K8SPODNAMESPACE, request.K8SPODNAME), maxWait, cancellationToken).ConfigureAwait(false);
         _metrics.AssignWait.Record(_time.GetElapsedTime(started).TotalSeconds);
         if (!result.Succeeded)
         {

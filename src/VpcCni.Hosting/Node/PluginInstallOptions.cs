@@ -45,6 +45,7 @@ public sealed record PluginInstallOptions
     {
         ArgumentNullException.ThrowIfNull(get);
         var env = new Configuration.EnvironmentReader(get);
+        Configuration.UpstreamSettings.ThrowIfUnsupported(env);
         var logFile = env.String("AWS_VPC_K8S_PLUGIN_LOG_FILE", "/var/log/aws-routed-eni/plugin.log");
         if (logFile == "stdout")
         {

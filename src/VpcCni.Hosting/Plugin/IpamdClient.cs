@@ -37,14 +37,26 @@ internal sealed class GrpcIpamdClient : IIpamdClient
     private readonly Http2UnaryCallInvoker _invoker;
     private readonly CNIBackend.CNIBackendClient _backend;
     private readonly PluginBackend.PluginBackendClient _plugin;
+    /// <summary>The deadline of every call but AddNetwork.</summary>
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// AddNetwork's deadline: the longest wait the daemon may be configured with (VPC_CNI_ASSIGN_WAIT) plus a margin, so
+    /// a waiting ADD ends with the daemon's reason, not "unreachable". The daemon caps its wait by this deadline too, and
+    /// a daemon that is not there still fails at once (connect refused).
+    /// </summary>
+    public static readonly TimeSpan DefaultAddNetworkTimeout = Ipam.IpamOptions.MaxAssignWaitTimeout + TimeSpan.FromSeconds(10);
+
     private readonly string _address;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _addNetworkTimeout;
     private readonly TimeProvider _time;
 
-    public GrpcIpamdClient(string address, TimeSpan timeout, TimeProvider? time = null)
+    public GrpcIpamdClient(string address, TimeSpan? timeout = null, TimeSpan? addNetworkTimeout = null, TimeProvider? time = null)
     {
         _address = address;
-        _timeout = timeout;
+        _timeout = timeout ?? DefaultTimeout;
+        _addNetworkTimeout = addNetworkTimeout ?? DefaultAddNetworkTimeout;
         _time = time ?? TimeProvider.System;
         _invoker = Http2UnaryCallInvoker.ForAddress(address, _time);
         _backend = new CNIBackend.CNIBackendClient(_invoker);
@@ -52,7 +64,7 @@ internal sealed class GrpcIpamdClient : IIpamdClient
     }
 
     public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken) =>
-        Call(o => _backend.AddNetwork(request, o), cancellationToken);
+        Call(o => _backend.AddNetwork(request, o), _addNetworkTimeout, cancellationToken);
 
     public Task<DelNetworkReply> DelNetworkAsync(DelNetworkRequest request, CancellationToken cancellationToken) =>
         Call(o => _backend.DelNetwork(request, o), cancellationToken);
@@ -71,11 +83,13 @@ internal sealed class GrpcIpamdClient : IIpamdClient
 
     public void Dispose() => _invoker.Dispose();
 
-    private Task<T> Call<T>(Func<CallOptions, T> call, CancellationToken cancellationToken)
+    private Task<T> Call<T>(Func<CallOptions, T> call, CancellationToken cancellationToken) => Call(call, _timeout, cancellationToken);
+
+    private Task<T> Call<T>(Func<CallOptions, T> call, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return Task.FromResult(call(new CallOptions(deadline: _time.GetUtcNow().UtcDateTime.Add(_timeout), cancellationToken: cancellationToken)));
+            return Task.FromResult(call(new CallOptions(deadline: _time.GetUtcNow().UtcDateTime.Add(timeout), cancellationToken: cancellationToken)));
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
         {

@@ -186,16 +186,24 @@ public sealed class PoolController : IDisposable
     /// ADD: binds an address to the key, durable before returning. If the pool is empty, waits up to
     /// <see cref="IpamOptions.AssignWaitTimeout"/> for a grow, then fails with the reason.
     /// </summary>
-    public async ValueTask<AssignResult> AssignAsync(AttachmentKey key, PodMetadata metadata, CancellationToken cancellationToken)
+    public ValueTask<AssignResult> AssignAsync(AttachmentKey key, PodMetadata metadata, CancellationToken cancellationToken) =>
+        AssignAsync(key, metadata, maxWait: null, cancellationToken);
+
+    /// <summary>
+    /// ADD with the wait for a grow also capped by <paramref name="maxWait"/> (the time the caller still has), so the
+    /// caller hears the reason before it gives up; null for <see cref="IpamOptions.AssignWaitTimeout"/> alone.
+    /// </summary>
+    public async ValueTask<AssignResult> AssignAsync(AttachmentKey key, PodMetadata metadata, TimeSpan? maxWait, CancellationToken cancellationToken)
     {
         var ds = Datastore;
         var outcome = ds.Assign(key, metadata);
         if (outcome.Status == AssignStatus.NoFreeAddress)
         {
-            outcome = await WaitForAddressAsync(key, metadata, cancellationToken).ConfigureAwait(false);
+            var wait = maxWait is { } cap && cap < _options.AssignWaitTimeout ? (cap < TimeSpan.Zero ? TimeSpan.Zero : cap) : _options.AssignWaitTimeout;
+            outcome = await WaitForAddressAsync(key, metadata, wait, cancellationToken).ConfigureAwait(false);
             if (outcome.Status == AssignStatus.NoFreeAddress)
             {
-                var (reason, detail) = ExplainFailure();
+                var (reason, detail) = ExplainFailure(wait);
                 return new AssignResult(reason, default, -1, -1, false, detail);
             }
         }
@@ -714,10 +722,10 @@ public sealed class PoolController : IDisposable
         }
     }
 
-    private async ValueTask<AssignOutcome> WaitForAddressAsync(AttachmentKey key, PodMetadata metadata, CancellationToken cancellationToken)
+    private async ValueTask<AssignOutcome> WaitForAddressAsync(AttachmentKey key, PodMetadata metadata, TimeSpan wait, CancellationToken cancellationToken)
     {
         var waitStart = _time.GetUtcNow();
-        var deadline = waitStart + _options.AssignWaitTimeout;
+        var deadline = waitStart + wait;
         Interlocked.Increment(ref _waiting);
         try
         {
@@ -787,7 +795,7 @@ public sealed class PoolController : IDisposable
         }
     }
 
-    private (AssignFailureReason, string) ExplainFailure()
+    private (AssignFailureReason, string) ExplainFailure(TimeSpan waited)
     {
         var decision = Decide();
         return decision.Blocked switch
@@ -800,7 +808,7 @@ public sealed class PoolController : IDisposable
                 CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
                 CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
                 { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
-                null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {_options.AssignWaitTimeout.TotalSeconds:0.#} s"),
+                null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {waited.TotalSeconds:0.#} s"),
             },
         };
     }

@@ -37,7 +37,7 @@ internal sealed class Http2GrpcConnection : IDisposable
     // Our receive window: larger than any response we accept, so the peer never waits on us within a call.
     private const int ReceiveWindow = 8 * 1024 * 1024;
 
-    private const byte FrameData = 0x0, FrameHeaders = 0x1, FrameRstStream = 0x3, FrameSettings = 0x4, FramePushPromise = 0x5,
+    private const byte FrameData = 0x0, FrameHeaders = 0x1, FramePriority = 0x2, FrameRstStream = 0x3, FrameSettings = 0x4, FramePushPromise = 0x5,
         FramePing = 0x6, FrameGoAway = 0x7, FrameWindowUpdate = 0x8, FrameContinuation = 0x9;
     private const byte FlagEndStream = 0x1, FlagAck = 0x1, FlagEndHeaders = 0x4, FlagPadded = 0x8, FlagPriority = 0x20;
 
@@ -215,6 +215,7 @@ internal sealed class Http2GrpcConnection : IDisposable
             var flags = frame.Flags;
             var frameStream = frame.Stream;
             var payload = frame.Payload;
+            CheckStreamFrame(frame.Type, frameStream, payload.Length);
             switch (frame.Type)
             {
                 case FrameHeaders:
@@ -293,6 +294,23 @@ internal sealed class Http2GrpcConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// The stream and length rules of the frames read outside <see cref="HandleConnectionFrame"/> (RFC 9113 §6): a
+    /// violation is a connection error, so the call fails as a transport failure instead of a parse escaping.
+    /// </summary>
+    private static void CheckStreamFrame(byte type, int stream, int length)
+    {
+        switch (type)
+        {
+            case FrameData or FrameHeaders or FramePriority or FrameRstStream or FramePushPromise or FrameContinuation when stream == 0:
+                throw new Http2ProtocolException($"frame type {type} on stream 0 (PROTOCOL_ERROR)");
+            case FrameRstStream when length != 4:
+                throw new Http2ProtocolException($"RST_STREAM payload of {length} octets, must be 4 (FRAME_SIZE_ERROR)");
+            case FramePriority when length != 5:
+                throw new Http2ProtocolException($"PRIORITY payload of {length} octets, must be 5 (FRAME_SIZE_ERROR)");
+        }
+    }
+
     /// <summary>Handles frames on stream 0; true when the frame was one of them.</summary>
     private bool HandleConnectionFrame(Http2Frame frame)
     {
@@ -302,14 +320,19 @@ internal sealed class Http2GrpcConnection : IDisposable
         switch (frame.Type)
         {
             case FrameSettings:
-                if (stream != 0 || payload.Length % 6 != 0)
+                if (stream != 0)
                 {
-                    throw new Http2ProtocolException("malformed SETTINGS frame");
+                    throw new Http2ProtocolException("SETTINGS on a stream (PROTOCOL_ERROR)");
                 }
 
                 if ((flags & FlagAck) != 0)
                 {
-                    return true;
+                    return payload.Length == 0 ? true : throw new Http2ProtocolException("SETTINGS acknowledgement with a payload (FRAME_SIZE_ERROR)");
+                }
+
+                if (payload.Length % 6 != 0)
+                {
+                    throw new Http2ProtocolException($"SETTINGS payload of {payload.Length} octets, not a multiple of 6 (FRAME_SIZE_ERROR)");
                 }
 
                 for (var i = 0; i < payload.Length; i += 6)
@@ -342,10 +365,12 @@ internal sealed class Http2GrpcConnection : IDisposable
                 WriteFrameHeader(0, FrameSettings, FlagAck, 0);
                 Flush();
                 return true;
-            case FramePing when stream == 0:
+            case FramePing or FrameGoAway when stream != 0:
+                throw new Http2ProtocolException($"frame type {frame.Type} on stream {stream}, must be on stream 0 (PROTOCOL_ERROR)");
+            case FramePing:
                 if (payload.Length != 8)
                 {
-                    throw new Http2ProtocolException("PING payload must be 8 octets");
+                    throw new Http2ProtocolException($"PING payload of {payload.Length} octets, must be 8 (FRAME_SIZE_ERROR)");
                 }
 
                 if ((flags & FlagAck) == 0)
@@ -357,10 +382,10 @@ internal sealed class Http2GrpcConnection : IDisposable
                 }
 
                 return true;
-            case FrameGoAway when stream == 0:
+            case FrameGoAway:
                 if (payload.Length < 8)
                 {
-                    throw new Http2ProtocolException("GOAWAY payload too short");
+                    throw new Http2ProtocolException($"GOAWAY payload of {payload.Length} octets, must be at least 8 (FRAME_SIZE_ERROR)");
                 }
 
                 // Streams up to the last id may still complete; later ones were never processed.
@@ -374,6 +399,11 @@ internal sealed class Http2GrpcConnection : IDisposable
                 return true;
             case FrameWindowUpdate when stream == 0:
                 _connectionSendWindow += WindowIncrement(payload);
+                if (_connectionSendWindow > int.MaxValue)
+                {
+                    throw new Http2ProtocolException("connection flow-control window above 2^31-1 (FLOW_CONTROL_ERROR)");
+                }
+
                 return true;
             case FrameWindowUpdate:
                 if (stream == _currentStreamId)
@@ -449,10 +479,11 @@ internal sealed class Http2GrpcConnection : IDisposable
     {
         if (payload.Length != 4)
         {
-            throw new Http2ProtocolException("WINDOW_UPDATE payload must be 4 octets");
+            throw new Http2ProtocolException($"WINDOW_UPDATE payload of {payload.Length} octets, must be 4 (FRAME_SIZE_ERROR)");
         }
 
-        return (int)(BinaryPrimitives.ReadUInt32BigEndian(payload) & 0x7FFF_FFFF);
+        var increment = (int)(BinaryPrimitives.ReadUInt32BigEndian(payload) & 0x7FFF_FFFF);
+        return increment > 0 ? increment : throw new Http2ProtocolException("WINDOW_UPDATE with an increment of 0 (PROTOCOL_ERROR)");
     }
 
     private static UnaryCallResult Complete(List<(string Name, string Value)> headers, List<(string Name, string Value)>? trailers, ArrayBufferWriter<byte> body)
@@ -532,6 +563,12 @@ internal sealed class Http2GrpcConnection : IDisposable
                 continue;
             }
 
+            if (!IsValidMetadataKey(name))
+            {
+                // Metadata refuses such keys (upper case, spaces, ...); a server's odd header must not fail the call.
+                continue;
+            }
+
             if (name.EndsWith(Metadata.BinaryHeaderSuffix, StringComparison.Ordinal))
             {
                 // Binary metadata is base64, often unpadded; an undecodable value is dropped rather than failing the call.
@@ -549,6 +586,25 @@ internal sealed class Http2GrpcConnection : IDisposable
         }
 
         return metadata;
+    }
+
+    /// <summary>Grpc.Core's rule for metadata keys: lower-case letters, digits, '_', '-', '.'.</summary>
+    private static bool IsValidMetadataKey(string name)
+    {
+        if (name.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static byte[] BuildHeaderBlock(string path, string authority, Metadata? requestHeaders, TimeSpan? timeout)

@@ -1,0 +1,84 @@
+using CsCheck;
+using VpcCni.Cni;
+using VpcCni.Hosting.Rpc;
+
+namespace VpcCni.Hosting.Tests.Rpc;
+
+/// <summary>
+/// Seeded, bounded fuzzing of the plugin's HTTP/2 client: whatever frames a server sends, the plugin's ADD ends in a
+/// result or a CNI error with a well-known code, never another exception. CsCheck prints the failing seed.
+/// </summary>
+public sealed class Http2ClientFuzzTests : IDisposable
+{
+    private const int Iterations = 400;
+
+    // Fixed, so a run is reproducible; CsCheck reports the seed of a failing case to rerun it alone.
+    private static readonly string Seed = new PCG(11, 20261101).ToString();
+
+    private readonly ScriptedHttp2Server _server = new();
+
+    private static readonly AddNetworkReply Good = new() { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.0.7", RouteTableId = 2 } } };
+
+    public void Dispose() => _server.Dispose();
+
+    private static readonly byte[][] ValidParts =
+    [
+        ScriptedHttp2Server.Settings(),
+        ScriptedHttp2Server.Headers(1, false, (":status", "200"), ("content-type", "application/grpc")),
+        ScriptedHttp2Server.GrpcData(1, Good),
+        ScriptedHttp2Server.Headers(1, true, ("grpc-status", "0")),
+        ScriptedHttp2Server.Headers(1, true, (":status", "200"), ("grpc-status", "14"), ("grpc-message", "%E2%80%94 down")),
+        ScriptedHttp2Server.Frame(0x8, 0, 0, [0, 0, 1, 0]),
+        ScriptedHttp2Server.Frame(0x6, 0, 0, new byte[8]),
+        ScriptedHttp2Server.Frame(0x7, 0, 0, [0, 0, 0, 1, 0, 0, 0, 0]),
+        ScriptedHttp2Server.Frame(0x3, 0, 1, [0, 0, 0, 7]),
+        ScriptedHttp2Server.Frame(0x4, 0, 0, [0, 4, 0, 0, 0, 0]),
+    ];
+
+    private static readonly Gen<byte[]> RandomFrame = Gen.Select(Gen.Byte[0, 10], Gen.Byte, Gen.OneOf(0, 1, 3), Gen.Byte.Array[0, 40],
+        (type, flags, stream, payload) => ScriptedHttp2Server.Frame(type, flags, stream, payload));
+
+    private static readonly Gen<byte[]> Script = Gen.Select(
+        Gen.OneOf(Gen.OneOf(ValidParts), RandomFrame, Gen.Byte.Array[1, 24]).Array[0, 8],
+        Gen.Int[0, 4],
+        Gen.Int.Array[4],
+        Gen.Byte.Array[4],
+        (parts, mutations, positions, values) =>
+        {
+            var bytes = parts.SelectMany(p => p).ToArray();
+            for (var i = 0; i < mutations && bytes.Length > 0; i++)
+            {
+                bytes[(int)((uint)positions[i] % bytes.Length)] = values[i];
+            }
+
+            return bytes;
+        });
+
+    [Fact]
+    public void PluginAdd_RandomAndMutatedServerFrames_EndInAResultOrAWellKnownCniError()
+    {
+        using var plugin = PluginFuzz.Plugin();
+        var request = PluginFuzz.AddRequest(_server.SocketPath);
+        var outcomes = new Dictionary<string, int>();
+
+        Script.Sample(script =>
+        {
+            _server.Script = script;
+            string outcome;
+            try
+            {
+                plugin.AddAsync(request, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                outcome = "result";
+            }
+            catch (CniException ex)
+            {
+                Enum.IsDefined(ex.Code).Should().BeTrue($"code {(int)ex.Code} must be a well-known CNI code");
+                outcome = ex.Code.ToString();
+            }
+
+            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+        }, seed: Seed, iter: Iterations, threads: 1, print: s => Convert.ToHexString(s));
+
+        outcomes.Keys.Should().Contain(nameof(CniErrorCode.TryAgainLater));
+    }
+}
