@@ -34,6 +34,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private Task? _leakedEniSweep;
     private InstanceIdentity? _instance;
     private volatile string _state = "initialising";
+    private readonly TaskCompletionSource _initialised = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
     public IpamdNode(IEniProvider cloud, DaemonSettings settings, INodeNetwork network, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null, IpamdMetrics? metrics = null)
@@ -76,6 +77,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
             await _network.SetupNodeAsync(_instance, cancellationToken).ConfigureAwait(false);
             await _controller.InitializeAsync(cancellationToken).ConfigureAwait(false);
             _state = "ready";
+            _initialised.TrySetResult();
             _metrics.RecordStartup(_time.GetElapsedTime(started), success: true);
             var stats = _controller.Datastore.GetStats();
             LogReady(_logger, _instance.InstanceId, _instance.InstanceType, stats);
@@ -83,6 +85,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _state = "failed: " + ex.Message;
+            _initialised.TrySetResult();
             _metrics.RecordStartup(_time.GetElapsedTime(started), success: false);
             throw;
         }
@@ -220,6 +223,14 @@ public sealed partial class IpamdNode : IAsyncDisposable
             return new DelNetworkReply { Success = false };
         }
 
+        if (!IsReady && !await WaitUntilReadyAsync(DelWaitForInitialisation, cancellationToken).ConfigureAwait(false))
+        {
+            // The record is not loaded yet: answering "unknown" would make the plugin tear down from prevResult and
+            // leave the allocation behind. A refusal makes the runtime retry the DEL once the node serves.
+            LogDelBeforeReady(_logger, request.ContainerID, _state);
+            return new DelNetworkReply { Success = false };
+        }
+
         var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
         var result = await _controller.UnassignAsync(key, cancellationToken).ConfigureAwait(false);
         var reply = new DelNetworkReply { Success = true };
@@ -235,6 +246,22 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         return reply;
+    }
+
+    /// <summary>How long a DEL that arrives while the node initialises waits for it before asking to be retried.</summary>
+    internal static readonly TimeSpan DelWaitForInitialisation = TimeSpan.FromSeconds(5);
+
+    private async Task<bool> WaitUntilReadyAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _initialised.Task.WaitAsync(limit, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        return IsReady;
     }
 
     /// <summary>CHECK support: the record of one attachment.</summary>
@@ -362,4 +389,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
     private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "DEL of {ContainerId} before the node serves ({State}): refused so that the runtime retries it")]
+    private static partial void LogDelBeforeReady(ILogger logger, string containerId, string state);
 }
