@@ -67,6 +67,26 @@ internal sealed class Lab : IAsyncDisposable
     /// <summary>Node <paramref name="node"/>'s checkpoint (AWS_VPC_K8S_CNI_BACKING_STORE), in its state directory.</summary>
     public string CheckpointPath(int node) => Path.Combine(StateDir(node), "ipam.json");
 
+    /// <summary>Copies every node's logs (daemon and plugin) to <paramref name="destination"/>, for a failed run.</summary>
+    public void SaveLogs(string destination)
+    {
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var source = Path.Combine(NodeDir(node), "log");
+            if (!Directory.Exists(source))
+            {
+                continue;
+            }
+
+            var target = Path.Combine(destination, $"node{node}");
+            Directory.CreateDirectory(target);
+            foreach (var file in Directory.GetFiles(source))
+            {
+                File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+            }
+        }
+    }
+
     /// <summary>Node <paramref name="node"/>'s state directory (a small tmpfs with <see cref="LabOptions.StateOnTmpfs"/>).</summary>
     public string StateDir(int node) => Path.Combine(NodeDir(node), "state");
 
@@ -651,7 +671,7 @@ internal sealed class Lab : IAsyncDisposable
             }
             catch (InvalidOperationException ex) when (attempt < 5 && !cancellationToken.IsCancellationRequested)
             {
-                _progress.WriteLine($"  node {node}: vpc-cni-ipamd start {attempt} failed, restarting in {2 * attempt} s ({ex.Message.Split('\n')[0]})");
+                _progress.WriteLine($"  node {node}: vpc-cni-ipamd start {attempt} failed, restarting in {2 * attempt} s: {ex.Message}");
                 await Task.Delay(TimeSpan.FromSeconds(2 * attempt), cancellationToken);
             }
         }

@@ -48,7 +48,7 @@ internal static class LabArguments
             {
                 "--nodes" => options with { Nodes = Int(1, 8) },
                 "--pods-per-node" => options with { PodsPerNode = Int(1, 64) },
-                "--instance-type" => options with { InstanceType = Value() },
+                "--instance-type" => options with { InstanceType = Value(), InstanceTypeGiven = true },
                 "--keep" => options with { Keep = true },
                 "--json" => options with { Json = true },
                 "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },

@@ -10,6 +10,9 @@ internal sealed record LabOptions
 
     public string InstanceType { get; init; } = "t3.small";
 
+    /// <summary>Whether --instance-type was given (chaos picks its own default otherwise).</summary>
+    public bool InstanceTypeGiven { get; init; }
+
     /// <summary>Where vpc-cni, vpc-cni-ipamd and cnidriver are.</summary>
     public string BinDirectory { get; init; } = "";
 

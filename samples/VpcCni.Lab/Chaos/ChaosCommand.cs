@@ -19,11 +19,15 @@ internal static class ChaosCommand
         var storm = TimeSpan.FromSeconds(Math.Max(30, (options.Minutes * 60) - Overhead.TotalSeconds));
         options = options with
         {
+            // Unless told otherwise: 15 pod addresses on 3 ENIs of 5, so the storm grows and shrinks ENIs under faults
+            // without running out of room.
+            InstanceType = options.InstanceTypeGiven ? options.InstanceType : "t3.medium",
             PodsPerNode = 0,
             StateOnTmpfs = true,
             DaemonEnvironment = new Dictionary<string, string>(options.DaemonEnvironment)
             {
                 ["VPC_CNI_ASSIGN_WAIT"] = "10",
+                ["IP_COOLDOWN_PERIOD"] = "2",
             },
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -51,8 +55,19 @@ internal static class ChaosCommand
         {
             output.WriteLine($"FAIL at step \"{ex.Step}\": {ex.InnerException?.Message ?? ex.Message}");
         }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or IOException or HttpRequestException)
+        {
+            output.WriteLine($"FAIL: the chaos run broke: {ex}");
+        }
         finally
         {
+            if (exit != 0)
+            {
+                var logs = Path.Combine(Path.GetTempPath(), $"vpclab-chaos-{seed}-logs");
+                lab.SaveLogs(logs);
+                output.WriteLine($"  daemon and plugin logs kept in {logs}");
+            }
+
             output.WriteLine("» tear down");
             await lab.DisposeAsync();
             var left = LabFabric.RemoveAll();

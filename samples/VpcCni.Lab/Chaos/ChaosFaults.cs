@@ -40,23 +40,33 @@ internal sealed class ChaosFaults
     {
         (Fault Run, int Weight)[] faults =
         [
-            (KillAsync, 4), (ThrottleAsync, 2), (ServerErrorsAsync, 2), (LostRepliesAsync, 3),
-            (ImdsLagAsync, 1), (EmptyViewAsync, 2), (DiskFullAsync, 2), (CorruptJournalAsync, 2),
+            (KillAsync, 2), (ThrottleAsync, 1), (ServerErrorsAsync, 1), (LostRepliesAsync, 2),
+            (ImdsLagAsync, 1), (EmptyViewAsync, 1), (DiskFullAsync, 1), (CorruptJournalAsync, 1),
         ];
-        var total = faults.Sum(f => f.Weight);
+        // A shuffled deck (each fault as often as its weight) rather than independent draws: every kind of fault
+        // happens even in a short run, in a seeded random order.
+        var deck = new Queue<Fault>();
         var running = new List<Task>();
         while (true)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(_random.Next(4_000, 10_000)), cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(_random.Next(3_000, 8_000)), cancellationToken);
             if (DateTime.UtcNow + WindowLength >= until)
             {
                 break;
             }
 
-            var pick = _random.Next(total);
-            var fault = faults.First(f => (pick -= f.Weight) < 0).Run;
+            if (deck.Count == 0)
+            {
+                var cards = faults.SelectMany(f => Enumerable.Repeat(f.Run, f.Weight)).ToArray();
+                _random.Shuffle(cards);
+                foreach (var card in cards)
+                {
+                    deck.Enqueue(card);
+                }
+            }
+
             var node = _random.Next(1, _nodes + 1);
-            running.Add(Guarded(fault, node, cancellationToken));
+            running.Add(Guarded(deck.Dequeue(), node, cancellationToken));
         }
 
         await Task.WhenAll(running);

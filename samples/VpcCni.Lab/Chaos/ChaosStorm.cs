@@ -34,6 +34,23 @@ internal sealed class ChaosStorm(Lab lab, RuntimeView view, ChaosTally tally, in
 
     private async Task WorkerAsync(int node, int worker, DateTime until, CancellationToken cancellationToken)
     {
+        try
+        {
+            await StormAsync(node, worker, until, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+#pragma warning disable CA1031 // A worker that cannot go on is a finding of the run; the audit still runs.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            tally.Problem(ChaosProblem.Broken, $"node {node} worker {worker} stopped: {ex.Message}");
+        }
+    }
+
+    private async Task StormAsync(int node, int worker, DateTime until, CancellationToken cancellationToken)
+    {
         var random = new Random(HashCode.Combine(seed, node, worker));
         for (var i = 0; DateTime.UtcNow < until && !cancellationToken.IsCancellationRequested; i++)
         {
@@ -134,6 +151,8 @@ internal sealed class ChaosStorm(Lab lab, RuntimeView view, ChaosTally tally, in
         var error = report["error"];
         var code = error?["code"]?.ToString() ?? "?";
         var message = error?["msg"]?.GetValue<string>() ?? report.ToJsonString();
-        return $"code {code}: {(message.Length > 70 ? message[..70] : message)}";
+        var details = error?["details"]?.GetValue<string>() is { Length: > 0 } d ? $" ({d})" : "";
+        var cause = message + details;
+        return $"code {code}: {(cause.Length > 140 ? cause[..140] : cause)}";
     }
 }
