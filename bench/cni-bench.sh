@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Plugin ADD/DEL latency beside Debian's reference ptp+host-local, in the same run, with
-# ../shared/tools/cni-refbench.sh. Everything runs inside a node namespace this script creates
+# ../shared/tools/cni-refbench.sh, both driven by our libcni driver (tools/cnidriver, built if missing).
+# Everything runs inside a node namespace this script creates
 # (the plugins wire the node they run in; the machine's root namespace is never touched):
 # the loopback cloud emulator, vpc-cni-ipamd on the real AWS provider, and the refbench itself.
 # Needs: scripts/test.sh or scripts/lab.sh run once (publishes artifacts/lab-bin, artifacts/cloud). Root.
@@ -16,6 +17,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 BIN="$PWD/artifacts/lab-bin"; CLOUD="$PWD/artifacts/cloud/vpc-cni-cloud.dll"
+DRIVER="$PWD/artifacts/tools/cnidriver"
+[ -x "$DRIVER" ] || DRIVER="$(bash tools/cnidriver/build.sh | tail -n 1)"
 NS="vcb$$-node"; WORK="$(mktemp -d /tmp/vcb.XXXXXX)"; PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -40,7 +43,7 @@ cat > "$WORK/vpc-cni.conflist" <<CONF
  "ipamdAddress":"$WORK/ipamd.sock","pluginLogFile":"$WORK/log/plugin.log","pluginLogLevel":"Info",
  "capabilities":{"io.kubernetes.cri.pod-annotations":true}}]}
 CONF
-ip netns exec "$NS" bash ../shared/tools/cni-refbench.sh -n "$N" --candidate-conflist "$WORK/vpc-cni.conflist" \
+ip netns exec "$NS" bash ../shared/tools/cni-refbench.sh -n "$N" --driver "$DRIVER" --candidate-conflist "$WORK/vpc-cni.conflist" \
   --candidate-plugin-dir "$WORK/bin" --candidate-name vpc-cni \
   --candidate-cap-args '{"io.kubernetes.cri.pod-annotations":{}}' ${JSON:+--json "$JSON"}
 echo "daemon peak RSS (VmHWM): $(grep VmHWM /proc/${PIDS[1]}/status | awk '{print $2, $3}')"
@@ -50,7 +53,6 @@ if [ -x /usr/bin/time ]; then
   printf '#!/bin/sh\nexec /usr/bin/time -f %%M -a -o "%s/log/rss.$CNI_COMMAND" "%s/bin/vpc-cni"\n' "$WORK" "$WORK" > "$WORK/rss-bin/vpc-cni"
   chmod +x "$WORK/rss-bin/vpc-cni"
   ip netns add "vcb$$-rss"
-  DRIVER=../shared/tools/bin/cnidriver; [ -x "$DRIVER" ] || DRIVER=../shared/tools/cnidriver/bin/cnidriver
   for verb in add del; do
     ip netns exec "$NS" "$DRIVER" "$verb" -conflist "$WORK/vpc-cni.conflist" -plugin-dir "$WORK/rss-bin" \
       -netns "/var/run/netns/vcb$$-rss" -container-id rss -ifname eth0 -cap-args '{"io.kubernetes.cri.pod-annotations":{}}' >/dev/null || true

@@ -1,9 +1,9 @@
-// Generates src/VpcCni.Aws/Limits/InstanceLimitsTable.g.cs from ../shared/data/instance-limits.csv.
+// Generates src/VpcCni.Aws/Limits/InstanceLimitsTable.g.cs from eng/data/instance-limits.csv.
 // Run from the repository root:  dotnet run eng/gen-instance-limits.cs [csv] [output]
 using System.Globalization;
 using System.Text;
 
-var csvPath = args.Length > 0 ? args[0] : Path.Combine("..", "shared", "data", "instance-limits.csv");
+var csvPath = args.Length > 0 ? args[0] : Path.Combine("eng", "data", "instance-limits.csv");
 var outPath = args.Length > 1 ? args[1] : Path.Combine("src", "VpcCni.Aws", "Limits", "InstanceLimitsTable.g.cs");
 const string Header = "instance_type,max_enis,ipv4_per_eni,default_network_card,hypervisor,bare_metal,network_cards";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's main command: builds what the lab needs (the Native AOT plugin and daemon, the lab, and the libcni
-# driver), installs missing Debian packages, then runs `vpc-cni-lab` (default: `run`). Run as root.
+# driver tools/cnidriver), installs missing Debian packages, then runs `vpc-cni-lab` (default: `run`). Run as root.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 AWS_EC2_METADATA_DISABLED=true
@@ -21,6 +21,6 @@ echo "lab.sh: building the plugin, the daemon (Native AOT) and the lab..." >&2
 dotnet publish samples/VpcCni.CniPlugin -c Release -nologo -v:q -o artifacts/lab-bin >&2
 dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o artifacts/lab-bin >&2
 dotnet build samples/VpcCni.Lab -c Release -nologo -v:q -o artifacts/lab >&2
-bash ../shared/tools/cnidriver/build.sh >/dev/null
+bash tools/cnidriver/build.sh >/dev/null
 
 exec dotnet artifacts/lab/vpc-cni-lab.dll "${@:-run}"

@@ -23,8 +23,8 @@ dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o artifacts/lab-bi
 dotnet build samples/VpcCni.Lab -c Release -nologo -v:q -o artifacts/lab || exit 1
 dotnet build samples/VpcCni.CloudEmulator -c Release -nologo -v:q -o artifacts/cloud || exit 1
 
-echo "== libcni driver (../shared/tools/cnidriver, used by conformance and end-to-end tests)"
-bash ../shared/tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exit 1; }
+echo "== libcni driver (tools/cnidriver, used by conformance and end-to-end tests)"
+bash tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exit 1; }
 
 echo "== tests"
 dotnet test VpcCni.sln -c Release --no-build -nologo -v:q \

@@ -12,7 +12,7 @@ internal static class LabArguments
                vpc-cni-lab chaos  [--minutes N] [--seed S] [--workers W] [--nodes N] [--instance-type T]
                                   (ADD/DEL storms while daemons are killed and EC2, IMDS and disks fail; then audits)
         common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
-                --cnidriver PATH (default: ../shared/tools/bin/cnidriver) --work-dir DIR (default /run/vpclab)
+                --cnidriver PATH (default: artifacts/tools/cnidriver) --work-dir DIR (default /run/vpclab)
         """;
 
     public static (string Command, LabOptions Options) Parse(string[] args)
@@ -22,7 +22,7 @@ internal static class LabArguments
         var options = new LabOptions
         {
             BinDirectory = Path.Combine(repo, "artifacts", "lab-bin"),
-            CniDriver = Path.GetFullPath(Path.Combine(repo, "..", "shared", "tools", "bin", "cnidriver")),
+            CniDriver = Path.Combine(repo, "artifacts", "tools", "cnidriver"),
         };
         for (var i = command == "run" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? 0 : 1; i < args.Length; i++)
         {

@@ -16,7 +16,7 @@ internal sealed record LabOptions
     /// <summary>Where vpc-cni, vpc-cni-ipamd and cnidriver are.</summary>
     public string BinDirectory { get; init; } = "";
 
-    /// <summary>The libcni driver (shared/tools/bin/cnidriver).</summary>
+    /// <summary>The libcni driver (tools/cnidriver, built into artifacts/tools/cnidriver).</summary>
     public string CniDriver { get; init; } = "";
 
     /// <summary>Debian's portmap, chained after our plugin.</summary>

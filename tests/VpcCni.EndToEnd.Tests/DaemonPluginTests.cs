@@ -13,8 +13,8 @@ public sealed class DaemonPluginTests
 
         // smoke.sh runs inside the node namespace: the plugin wires the node, never the machine's root namespace.
         var (exit, stdout, stderr) = await Tools.RunAsync("ip",
-            ["netns", "exec", node.Namespace, "bash", Tools.SmokeScript, "--conflist", node.Conflist, "--plugin-dir", node.PluginDirectory,
-             "--cap-args", """{"io.kubernetes.cri.pod-annotations":{},"portMappings":[{"hostPort":18090,"containerPort":80,"protocol":"tcp"}]}"""],
+            ["netns", "exec", node.Namespace, "bash", Tools.SmokeScript, "--driver", Tools.CniDriver, "--conflist", node.Conflist,
+             "--plugin-dir", node.PluginDirectory, "--cap-args", """{"io.kubernetes.cri.pod-annotations":{},"portMappings":[{"hostPort":18090,"containerPort":80,"protocol":"tcp"}]}"""],
             timeout: TimeSpan.FromMinutes(3));
 
         exit.Should().Be(0, $"smoke.sh output:\n{stdout}\n{stderr}");

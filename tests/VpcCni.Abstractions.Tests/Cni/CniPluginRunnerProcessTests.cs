@@ -18,7 +18,7 @@ public sealed class CniPluginRunnerProcessTests : IDisposable
     {
         _pluginDir = Path.Combine(_dir, "bin");
         Directory.CreateDirectory(_pluginDir);
-        File.Copy(SharedTools.AotSmokeBinary, Path.Combine(_pluginDir, "vpccni-smoke"));
+        File.Copy(TestTools.AotSmokeBinary, Path.Combine(_pluginDir, "vpccni-smoke"));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
@@ -32,7 +32,7 @@ public sealed class CniPluginRunnerProcessTests : IDisposable
 
     private async Task<JsonNode> DriveAsync(params string[] args)
     {
-        var start = new ProcessStartInfo(SharedTools.CniDriver) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(TestTools.CniDriver) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

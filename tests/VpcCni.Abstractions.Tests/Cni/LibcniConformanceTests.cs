@@ -79,7 +79,7 @@ public sealed class LibcniConformanceTests
         try
         {
             await File.WriteAllTextAsync(input, json, TestContext.Current.CancellationToken);
-            var start = new ProcessStartInfo(SharedTools.CniDriver) { RedirectStandardOutput = true, RedirectStandardError = true };
+            var start = new ProcessStartInfo(TestTools.CniDriver) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var arg in new[] { "convert", "-in", input, "-to", target })
             {
                 start.ArgumentList.Add(arg);

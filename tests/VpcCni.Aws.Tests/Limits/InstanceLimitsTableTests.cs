@@ -6,34 +6,25 @@ namespace VpcCni.Aws.Tests.Limits;
 
 public class InstanceLimitsTableTests
 {
-    private static string? FindCsv()
+    /// <summary>The table's source, eng/data/instance-limits.csv in the repository.</summary>
+    private static string FindCsv()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "shared", "data", "instance-limits.csv");
-            if (File.Exists(candidate))
+            if (File.Exists(Path.Combine(dir.FullName, "VpcCni.sln")))
             {
-                return candidate;
-            }
-
-            candidate = Path.Combine(dir.FullName, "..", "shared", "data", "instance-limits.csv");
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "Directory.Build.props")))
-            {
-                return candidate;
+                return Path.Combine(dir.FullName, "eng", "data", "instance-limits.csv");
             }
         }
 
-        return null;
+        throw new InvalidOperationException("VpcCni.sln not found above " + AppContext.BaseDirectory);
     }
 
     [Fact]
-    public void Rows_WhenSharedCsvPresent_EqualTheCsvRowForRow()
+    public void Rows_EqualTheCheckedInCsvRowForRow()
     {
         var csv = FindCsv();
-        if (csv is null)
-        {
-            Assert.Skip("../shared/data/instance-limits.csv not present (it is in CI)");
-        }
+        File.Exists(csv).Should().BeTrue($"{csv} is the table's source and is checked in");
 
         var lines = File.ReadAllLines(csv).Skip(1).Where(l => l.Trim().Length > 0).ToArray();
         InstanceLimitsTable.Rows.Should().HaveCount(lines.Length);

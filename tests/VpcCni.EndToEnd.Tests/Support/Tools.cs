@@ -13,9 +13,11 @@ internal static class Tools
 
     public static string Lab => RequireFile(Path.Combine(RepoRoot, "artifacts", "lab", "vpc-cni-lab.dll"));
 
-    public static string CniDriver => RequireFile(Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "tools", "bin", "cnidriver")));
+    /// <summary>Our libcni driver (tools/cnidriver, built by scripts/test.sh); VPCCNI_CNIDRIVER names another one.</summary>
+    public static string CniDriver => RequireFile(
+        Environment.GetEnvironmentVariable("VPCCNI_CNIDRIVER") is { Length: > 0 } overridden ? overridden : Path.Combine(RepoRoot, "artifacts", "tools", "cnidriver"));
 
-    public static string SmokeScript => RequireFile(Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "tools", "cnidriver", "smoke.sh")));
+    public static string SmokeScript => RequireFile(Path.Combine(RepoRoot, "tools", "cnidriver", "smoke.sh"));
 
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
         string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)

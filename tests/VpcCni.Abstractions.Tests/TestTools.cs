@@ -1,26 +1,23 @@
 namespace VpcCni.Tests;
 
-/// <summary>Finds the shared tools (../shared beside the repository) that real-runtime tests drive.</summary>
-internal static class SharedTools
+/// <summary>Finds the tools that real-runtime tests drive: our libcni driver and the Native AOT gate binary.</summary>
+internal static class TestTools
 {
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static string SharedDir => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
-
-    /// <summary>The libcni driver built by shared/tools/cnidriver/build.sh (scripts/test.sh builds it first).</summary>
+    /// <summary>
+    /// The libcni driver that tools/cnidriver/build.sh builds into artifacts/tools/cnidriver (scripts/test.sh builds it
+    /// first); VPCCNI_CNIDRIVER names another one.
+    /// </summary>
     public static string CniDriver
     {
         get
         {
-            string[] candidates =
-            [
-                Environment.GetEnvironmentVariable("VPCCNI_CNIDRIVER") ?? "",
-                Path.Combine(SharedDir, "tools", "bin", "cnidriver"),
-                Path.Combine(Path.GetTempPath(), "vpccni-cnitools", "bin", "cnidriver"),
-            ];
-            return candidates.FirstOrDefault(c => c.Length > 0 && File.Exists(c))
-                ?? throw new InvalidOperationException(
-                    $"cnidriver not found (looked in {string.Join(", ", candidates.Where(c => c.Length > 0))}); run {SharedDir}/tools/cnidriver/build.sh");
+            var overridden = Environment.GetEnvironmentVariable("VPCCNI_CNIDRIVER");
+            var path = string.IsNullOrEmpty(overridden) ? Path.Combine(RepoRoot, "artifacts", "tools", "cnidriver") : overridden;
+            return File.Exists(path)
+                ? path
+                : throw new InvalidOperationException($"cnidriver not found at {path}; build it with tools/cnidriver/build.sh (scripts/test.sh does)");
         }
     }
 
