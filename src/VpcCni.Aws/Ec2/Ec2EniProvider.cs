@@ -507,27 +507,8 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         return response.NetworkInterface;
     }
 
-    /// <summary>The tags every ENI of this node carries (upstream's TagENI set): instance id, cluster name and owner when
-    /// CLUSTER_NAME is set, ADDITIONAL_ENI_TAGS; sorted by key.</summary>
-    private SortedDictionary<string, string> OwnershipTags(string instanceId)
-    {
-        var tags = new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            [EniTags.InstanceId] = instanceId,
-        };
-        if (_options.ClusterName is { } cluster)
-        {
-            tags[EniTags.ClusterName] = cluster;
-            tags[EniTags.Owner] = EniTags.OwnerValue;
-        }
-
-        foreach (var (key, value) in _options.AdditionalEniTags)
-        {
-            tags[key] = value;
-        }
-
-        return tags;
-    }
+    private SortedDictionary<string, string> OwnershipTags(string instanceId) =>
+        EniTags.Ownership(instanceId, _options.ClusterName, _options.AdditionalEniTags);
 
     /// <summary>
     /// Upstream's TagENI: one CreateTags with only the ownership tags the ENI lacks or carries with another value (keys
@@ -542,10 +523,7 @@ public sealed class Ec2EniProvider : IEniProvider, IDisposable
         }
 
         var self = await GetInstanceAsync(cancellationToken).ConfigureAwait(false);
-        var missing = OwnershipTags(self.InstanceId)
-            .Where(t => !eni.Tags.TryGetValue(t.Key, out var value) || value != t.Value)
-            .Select(t => new Tag(t.Key, t.Value))
-            .ToList();
+        var missing = EniTags.Missing(eni, OwnershipTags(self.InstanceId)).Select(t => new Tag(t.Key, t.Value)).ToList();
         if (missing.Count == 0)
         {
             return;

@@ -164,22 +164,7 @@ public sealed class SimulatedEniProvider : IEniProvider
         return ToNetworkInterface(attached);
     }
 
-    private Dictionary<string, string> OwnershipTags()
-    {
-        var tags = new Dictionary<string, string>(StringComparer.Ordinal) { [EniTags.InstanceId] = _instanceId };
-        if (_clusterName is not null)
-        {
-            tags[EniTags.ClusterName] = _clusterName;
-            tags[EniTags.Owner] = EniTags.OwnerValue;
-        }
-
-        foreach (var (key, value) in AdditionalEniTags)
-        {
-            tags[key] = value;
-        }
-
-        return tags;
-    }
+    private SortedDictionary<string, string> OwnershipTags() => EniTags.Ownership(_instanceId, _clusterName, AdditionalEniTags);
 
     /// <summary>As the EC2 provider: one CreateTags with only the missing or different ownership tags; none for a trunk
     /// ENI or when nothing is missing.</summary>
@@ -191,10 +176,7 @@ public sealed class SimulatedEniProvider : IEniProvider
             return;
         }
 
-        var missing = OwnershipTags()
-            .Where(t => !eni.Tags.TryGetValue(t.Key, out var value) || value != t.Value)
-            .OrderBy(t => t.Key, StringComparer.Ordinal)
-            .ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+        var missing = EniTags.Missing(eni, OwnershipTags()).ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
         if (missing.Count == 0)
         {
             return;
