@@ -9,6 +9,21 @@ results="artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 
+# What the tests drive besides .NET (as scripts/lab.sh does): installed from Debian's packages when missing, so this
+# command works on a fresh machine too. tools/cnidriver/build.sh brings Go and libcni itself.
+need=()
+command -v ip >/dev/null || need+=(iproute2)
+command -v iptables-restore >/dev/null || need+=(iptables)
+command -v nft >/dev/null || need+=(nftables)
+command -v clang >/dev/null || need+=(clang)
+command -v pgrep >/dev/null || need+=(procps)
+[ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
+[ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || exit 1
+fi
+
 status=0
 echo "== build (Release, warnings as errors)"
 dotnet build VpcCni.sln -c Release -nologo -v:q || exit 1

@@ -17,8 +17,17 @@ public sealed class CniPluginRunnerProcessTests : IDisposable
     public CniPluginRunnerProcessTests()
     {
         _pluginDir = Path.Combine(_dir, "bin");
-        Directory.CreateDirectory(_pluginDir);
-        File.Copy(TestTools.AotSmokeBinary, Path.Combine(_pluginDir, "vpccni-smoke"));
+        try
+        {
+            Directory.CreateDirectory(_pluginDir);
+            File.Copy(TestTools.AotSmokeBinary, Path.Combine(_pluginDir, "vpccni-smoke"));
+        }
+        catch
+        {
+            // xunit disposes only what it constructed: a failed constructor must not leave the directory behind.
+            Directory.Delete(_dir, recursive: true);
+            throw;
+        }
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
