@@ -232,7 +232,20 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
-        var result = await _controller.UnassignAsync(key, cancellationToken).ConfigureAwait(false);
+        UnassignResult result;
+        try
+        {
+            result = await _controller.UnassignAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DurableRecordException or IOException)
+        {
+            // The release could not be made durable (full disk): the allocation stays, and a refusal makes the runtime
+            // retry the DEL. An exception would reach the plugin as an RPC error, which it must take for a daemon that
+            // is gone (upstream's rule) and answer with success, leaving the address allocated to nobody.
+            LogDelNotRecorded(_logger, key, ex.Message);
+            return new DelNetworkReply { Success = false };
+        }
+
         var reply = new DelNetworkReply { Success = true };
         if (result.Known)
         {
@@ -389,6 +402,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
     private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "DEL of {Key} not recorded durably, refused so that the runtime retries it: {Reason}")]
+    private static partial void LogDelNotRecorded(ILogger logger, AttachmentKey key, string reason);
 
     [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "DEL of {ContainerId} before the node serves ({State}): refused so that the runtime retries it")]
     private static partial void LogDelBeforeReady(ILogger logger, string containerId, string state);
