@@ -35,12 +35,23 @@ public sealed class LeakedEniSweeper
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
-    public async ValueTask<LeakedEniSweepResult> SweepAsync(CancellationToken cancellationToken)
+    /// <summary>Upstream's VPC-wide sweep: any available CNI ENI of the VPC (and cluster) whose createdAt is past the grace period.</summary>
+    public ValueTask<LeakedEniSweepResult> SweepAsync(CancellationToken cancellationToken) => SweepCoreAsync(ownOnly: false, cancellationToken);
+
+    /// <summary>
+    /// This instance's own leftovers, at once: available ENIs tagged with this instance's id, which only an earlier run
+    /// of this node's daemon can have made (one killed between CreateNetworkInterface and the attach, or whose create
+    /// reply was lost). Call it before this process creates ENIs (the daemon does, at start), so that no create of its
+    /// own is in flight; no grace period is needed then.
+    /// </summary>
+    public ValueTask<LeakedEniSweepResult> SweepOwnAsync(CancellationToken cancellationToken) => SweepCoreAsync(ownOnly: true, cancellationToken);
+
+    private async ValueTask<LeakedEniSweepResult> SweepCoreAsync(bool ownOnly, CancellationToken cancellationToken)
     {
         var self = await _provider.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
         var filters = new List<Filter>
         {
-            new("tag-key", [EniTags.InstanceId]),
+            ownOnly ? new Filter("tag:" + EniTags.InstanceId, [self.InstanceId]) : new Filter("tag-key", [EniTags.InstanceId]),
             new("status", ["available"]),
             new("vpc-id", [self.VpcId]),
         };
@@ -62,23 +73,26 @@ public sealed class LeakedEniSweeper
                 continue;
             }
 
-            var createdAt = eni.TagSet?.FirstOrDefault(t => t.Key == EniTags.CreatedAt)?.Value;
-            if (createdAt is null || !DateTimeOffset.TryParse(createdAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created))
+            if (!ownOnly)
             {
-                // Start the clock now; a later sweep deletes it if it stays unused.
-                await _provider.CallAsync("CreateTags", ct => _ec2.CreateTagsAsync(new CreateTagsRequest
+                var createdAt = eni.TagSet?.FirstOrDefault(t => t.Key == EniTags.CreatedAt)?.Value;
+                if (createdAt is null || !DateTimeOffset.TryParse(createdAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var created))
                 {
-                    Resources = [eni.NetworkInterfaceId],
-                    Tags = [new Tag(EniTags.CreatedAt, now.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))],
-                }, ct), cancellationToken).ConfigureAwait(false);
-                tagged.Add(eni.NetworkInterfaceId);
-                continue;
-            }
+                    // Start the clock now; a later sweep deletes it if it stays unused.
+                    await _provider.CallAsync("CreateTags", ct => _ec2.CreateTagsAsync(new CreateTagsRequest
+                    {
+                        Resources = [eni.NetworkInterfaceId],
+                        Tags = [new Tag(EniTags.CreatedAt, now.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture))],
+                    }, ct), cancellationToken).ConfigureAwait(false);
+                    tagged.Add(eni.NetworkInterfaceId);
+                    continue;
+                }
 
-            if (now - created < _options.LeakedEniGracePeriod)
-            {
-                skipped++;
-                continue;
+                if (now - created < _options.LeakedEniGracePeriod)
+                {
+                    skipped++;
+                    continue;
+                }
             }
 
             try

@@ -75,6 +75,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
         {
             _instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
             await _network.SetupNodeAsync(_instance, cancellationToken).ConfigureAwait(false);
+            await DeleteOwnLeftoverEnisAsync(cancellationToken).ConfigureAwait(false);
             await _controller.InitializeAsync(cancellationToken).ConfigureAwait(false);
             _state = "ready";
             _initialised.TrySetResult();
@@ -261,6 +262,31 @@ public sealed partial class IpamdNode : IAsyncDisposable
         return reply;
     }
 
+    /// <summary>
+    /// An earlier run of this daemon killed between CreateNetworkInterface and the attach left an available ENI tagged
+    /// with this instance: delete such leftovers now, before the pool can create ENIs of its own, rather than an hour
+    /// later by the VPC-wide sweep. A failure is logged, never fatal (the hourly sweep still finds them).
+    /// </summary>
+    private async Task DeleteOwnLeftoverEnisAsync(CancellationToken cancellationToken)
+    {
+        if (_cloud is not OwnedEc2EniProvider owned)
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (var eniId in await owned.SweepOwnLeftoversAsync(cancellationToken).ConfigureAwait(false))
+            {
+                LogOwnLeftoverDeleted(_logger, eniId);
+            }
+        }
+        catch (CloudException ex)
+        {
+            LogOwnLeftoverSweepFailed(_logger, ex.Message);
+        }
+    }
+
     /// <summary>How long a DEL that arrives while the node initialises waits for it before asking to be retried.</summary>
     internal static readonly TimeSpan DelWaitForInitialisation = TimeSpan.FromSeconds(5);
 
@@ -402,6 +428,12 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
     private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "deleted {EniId}: an ENI this instance's daemon created before a restart and never attached")]
+    private static partial void LogOwnLeftoverDeleted(ILogger logger, string eniId);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "could not look for this instance's leftover ENIs (the hourly sweep will): {Reason}")]
+    private static partial void LogOwnLeftoverSweepFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "DEL of {Key} not recorded durably, refused so that the runtime retries it: {Reason}")]
     private static partial void LogDelNotRecorded(ILogger logger, AttachmentKey key, string reason);

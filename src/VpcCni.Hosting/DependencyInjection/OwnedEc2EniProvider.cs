@@ -89,6 +89,22 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IDisposable
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
+    /// Deletes this instance's own leftover ENIs (<see cref="LeakedEniSweeper.SweepOwnAsync"/>); the node calls it at
+    /// start, before its pool can create ENIs. Returns the ENIs deleted; none when DISABLE_LEAKED_ENI_CLEANUP is set.
+    /// </summary>
+    internal async Task<IReadOnlyList<string>> SweepOwnLeftoversAsync(CancellationToken cancellationToken)
+    {
+        var provider = await ProviderAsync(cancellationToken).ConfigureAwait(false);
+        if (!_options.LeakedEniCleanup || _ec2 is not { } ec2)
+        {
+            return [];
+        }
+
+        var sweeper = new LeakedEniSweeper(ec2, provider, _options, _time, _loggers.CreateLogger<LeakedEniSweeper>());
+        return (await sweeper.SweepOwnAsync(cancellationToken).ConfigureAwait(false)).Deleted;
+    }
+
+    /// <summary>
     /// Starts upstream's hourly leaked-ENI sweep (<see cref="LeakedEniSweepLoop"/>) until <paramref name="stopping"/>;
     /// null when DISABLE_LEAKED_ENI_CLEANUP is set or the EC2 side is not built yet (the node starts it after init).
     /// </summary>

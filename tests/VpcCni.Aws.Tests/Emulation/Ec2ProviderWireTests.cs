@@ -180,6 +180,32 @@ public class Ec2ProviderWireTests
     }
 
     [Fact]
+    public async Task SweepOwnAsync_FreshLeftoversOfThisInstance_DeletedAtOnceOthersKept()
+    {
+        await using var cloud = await EmulatedCloud.StartAsync(nodes: 2);
+        using var ec2 = cloud.CreateEc2Client();
+        using var provider = cloud.CreateProvider(ec2, 0, o => o.DeleteRetryDelay = TimeSpan.FromMilliseconds(10));
+        var self = cloud.Cluster.Nodes[0].InstanceId;
+        var other = cloud.Cluster.Nodes[1].InstanceId;
+        Dictionary<string, string> Tags(string instance) => new()
+        {
+            [EniTags.InstanceId] = instance,
+            [EniTags.CreatedAt] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var ours = cloud.Vpc.CreateNetworkInterface(cloud.Cluster.Subnet.SubnetId, "aws-K8S-" + self, null, 0, 0, Tags(self));
+        var theirs = cloud.Vpc.CreateNetworkInterface(cloud.Cluster.Subnet.SubnetId, "aws-K8S-" + other, null, 0, 0, Tags(other));
+        var notCni = cloud.Vpc.CreateNetworkInterface(cloud.Cluster.Subnet.SubnetId, "someone else", null, 0, 0, Tags(self));
+        var live = await provider.CreateAndAttachEniAsync(new EniCreateRequest(AddressUnit.SecondaryIPv4, 1), Ct);
+
+        var result = await new LeakedEniSweeper(ec2, provider, new Ec2ProviderOptions { Ec2Endpoint = cloud.Endpoint }).SweepOwnAsync(Ct);
+
+        result.Deleted.Should().Equal(ours.NetworkInterfaceId);
+        var left = cloud.Vpc.NetworkInterfaces.Select(e => e.NetworkInterfaceId).ToList();
+        left.Should().NotContain(ours.NetworkInterfaceId, "nothing but an earlier run of this node's daemon makes an available ENI with its tag");
+        left.Should().Contain([theirs.NetworkInterfaceId, notCni.NetworkInterfaceId, live.Id]);
+    }
+
+    [Fact]
     public async Task Sweeper_LeakedEnis_DeletedOnceEvenWithTwoNodesSweeping()
     {
         await using var cloud = await EmulatedCloud.StartAsync(nodes: 2);
