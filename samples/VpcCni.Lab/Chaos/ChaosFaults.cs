@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using VpcCni.Aws;
 
 namespace VpcCni.Lab.Chaos;
@@ -291,6 +290,4 @@ internal sealed class ChaosFaults
 
         return written;
     }
-
-    internal static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0", CultureInfo.InvariantCulture);
 }

@@ -57,9 +57,10 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
         // XML error document: refuse them up front as a client error, which SDKs do not retry.
         foreach (var (key, value) in form)
         {
-            if (HasControlCharacter(key) || HasControlCharacter(value) || !IsXmlText(key) || !IsXmlText(value))
+            var badKey = !IsParameterText(key);
+            if (badKey || !IsParameterText(value))
             {
-                var name = HasControlCharacter(key) || !IsXmlText(key) ? "a parameter name" : $"parameter {key}";
+                var name = badKey ? "a parameter name" : $"parameter {key}";
                 return Error(Ec2ErrorCodes.InvalidParameterValue, $"The value for {name} contains invalid characters.", requestId);
             }
         }
@@ -103,6 +104,9 @@ public sealed class Ec2QueryApi(SimulatedVpc vpc)
             return Error(e.Code, e.Message, requestId);
         }
     }
+
+    /// <summary>What an EC2 parameter may hold: no control character (C0, C1, DEL) and nothing XML cannot carry.</summary>
+    private static bool IsParameterText(string text) => !HasControlCharacter(text) && IsXmlText(text);
 
     /// <summary>C0 and C1 control characters, DEL, and UTF-16 surrogates that do not pair.</summary>
     private static bool HasControlCharacter(string text)

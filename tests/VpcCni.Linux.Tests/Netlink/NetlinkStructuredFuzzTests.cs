@@ -55,7 +55,7 @@ public sealed class NetlinkStructuredFuzzTests
             var progress = new NetlinkSocket.ReplyProgress();
             try
             {
-                NetlinkSocket.ProcessDatagram(datagram, 1u, "fuzz", ref progress, ref parsed, ParseEverything);
+                NetlinkSocket.ProcessDatagram(datagram, 1u, "fuzz", ref progress, ref parsed, RtParsers.ParseAsEveryType);
             }
             catch (VpcCni.Linux.Netlink.NetlinkException)
             {
@@ -65,7 +65,7 @@ public sealed class NetlinkStructuredFuzzTests
             var reader = new NetlinkMessageReader(datagram);
             while (reader.TryRead(out var message))
             {
-                ParseEverything(ref parsed, message);
+                RtParsers.ParseAsEveryType(ref parsed, message);
                 for (var offset = 0; offset <= Math.Min(28, message.Payload.Length); offset += 4)
                 {
                     Walk(new NetlinkAttributeReader(message.Payload[offset..]), depth: 0);
@@ -87,29 +87,6 @@ public sealed class NetlinkStructuredFuzzTests
         BinaryPrimitives.WriteUInt16LittleEndian(attribute.AsSpan(2), type);
         value.CopyTo(attribute, 4);
         return attribute;
-    }
-
-    private static void ParseEverything(ref int parsed, in NetlinkMessage message)
-    {
-        var header = message.Header;
-        foreach (var type in new ushort[] { Rtm.NewLink, Rtm.NewAddr, Rtm.NewRoute, Rtm.NewRule, Rtm.NewNeigh, Rtm.NewNsId })
-        {
-            header.Type = type;
-            var retyped = new NetlinkMessage(header, message.Payload);
-            object? result = type switch
-            {
-                Rtm.NewLink => RtCodecs.ParseLink(retyped),
-                Rtm.NewAddr => RtCodecs.ParseAddress(retyped),
-                Rtm.NewRoute => RtCodecs.ParseRoute(retyped),
-                Rtm.NewRule => RtCodecs.ParseRule(retyped),
-                Rtm.NewNsId => RtCodecs.ParseNsId(retyped),
-                _ => RtCodecs.ParseNeighbor(retyped),
-            };
-            if (result is not null)
-            {
-                parsed++;
-            }
-        }
     }
 
     private static void Walk(NetlinkAttributeReader attributes, int depth)

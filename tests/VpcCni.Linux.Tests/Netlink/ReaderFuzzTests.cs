@@ -49,7 +49,7 @@ public sealed class ReaderFuzzTests
                 var progress = new NetlinkSocket.ReplyProgress();
                 try
                 {
-                    NetlinkSocket.ProcessDatagram(datagram, sequence, "fuzz", ref progress, ref parsed, ParseAll);
+                    NetlinkSocket.ProcessDatagram(datagram, sequence, "fuzz", ref progress, ref parsed, RtParsers.ParseAsEveryType);
                 }
                 catch (VpcCni.Linux.Netlink.NetlinkException)
                 {
@@ -61,7 +61,7 @@ public sealed class ReaderFuzzTests
             var reader = new NetlinkMessageReader(datagram);
             while (reader.TryRead(out var message))
             {
-                ParseAll(ref parsed, message);
+                RtParsers.ParseAsEveryType(ref parsed, message);
                 var attributes = new NetlinkAttributeReader(message.Payload);
                 while (attributes.TryRead(out var attribute))
                 {
@@ -76,28 +76,6 @@ public sealed class ReaderFuzzTests
         }
 
         parsed.Should().BeGreaterThan(0, "mutations that keep the frame valid must still be parsed");
-    }
-
-    private static void ParseAll(ref int parsed, in NetlinkMessage message)
-    {
-        var header = message.Header;
-        foreach (var type in new ushort[] { Rtm.NewLink, Rtm.NewAddr, Rtm.NewRoute, Rtm.NewRule, Rtm.NewNeigh })
-        {
-            header.Type = type;
-            var retyped = new NetlinkMessage(header, message.Payload);
-            object? result = type switch
-            {
-                Rtm.NewLink => RtCodecs.ParseLink(retyped),
-                Rtm.NewAddr => RtCodecs.ParseAddress(retyped),
-                Rtm.NewRoute => RtCodecs.ParseRoute(retyped),
-                Rtm.NewRule => RtCodecs.ParseRule(retyped),
-                _ => RtCodecs.ParseNeighbor(retyped),
-            };
-            if (result is not null)
-            {
-                parsed++;
-            }
-        }
     }
 
     private static byte[] Mutate(Random random, byte[][] seeds)
