@@ -88,6 +88,42 @@ public sealed class IpamOptions
     /// <summary>Demand-aware: idle addresses always kept (at least 1).</summary>
     public int DemandMinimumIdle { get; set; } = 2;
 
+    /// <summary>
+    /// <c>AWS_VPC_K8S_CNI_BACKING_STORE</c>: the durable allocation record (upstream's checkpoint JSON plus a journal beside
+    /// it). Null keeps allocations in memory only: a restarted engine forgets which pods hold which addresses. The
+    /// engine logs which one it runs with at start.
+    /// </summary>
+    public string? BackingStorePath { get; set; }
+
+    /// <summary>Copies every setting to <paramref name="target"/> (to hand a settings object to the options pattern).</summary>
+    public void CopyTo(IpamOptions target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        target.WarmEniTarget = WarmEniTarget;
+        target.WarmIpTarget = WarmIpTarget;
+        target.MinimumIpTarget = MinimumIpTarget;
+        target.WarmPrefixTarget = WarmPrefixTarget;
+        target.EnablePrefixDelegation = EnablePrefixDelegation;
+        target.MaxEni = MaxEni;
+        target.IpCooldownPeriod = IpCooldownPeriod;
+        target.MaxPods = MaxPods;
+        target.UseCustomNetworking = UseCustomNetworking;
+        target.EnablePodEni = EnablePodEni;
+        target.ManageUntaggedEni = ManageUntaggedEni;
+        target.PoolPolicy = PoolPolicy;
+        target.AssignWaitTimeout = AssignWaitTimeout;
+        target.CountCoolingAsAvailable = CountCoolingAsAvailable;
+        target.PoolInterval = PoolInterval;
+        target.ReconcileInterval = ReconcileInterval;
+        target.DecreaseThrottle = DecreaseThrottle;
+        target.MinEniLifetime = MinEniLifetime;
+        target.InsufficientCapacityBackoff = InsufficientCapacityBackoff;
+        target.DemandWindow = DemandWindow;
+        target.DemandLeadTime = DemandLeadTime;
+        target.DemandMinimumIdle = DemandMinimumIdle;
+        target.BackingStorePath = BackingStorePath;
+    }
+
     /// <summary>A copy with <paramref name="change"/> applied.</summary>
     internal IpamOptions With(Action<IpamOptions> change)
     {
@@ -173,6 +209,11 @@ public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
         if (options.DemandMinimumIdle < 1)
         {
             errors.Add($"VPC_CNI_DEMAND_MIN_IDLE must be 1 or more (got {options.DemandMinimumIdle}).");
+        }
+
+        if (options.BackingStorePath is { } path && (path.Length == 0 || path.EndsWith('/')))
+        {
+            errors.Add($"AWS_VPC_K8S_CNI_BACKING_STORE must be a file path (got \"{path}\").");
         }
 
         if (!Enum.IsDefined(options.PoolPolicy))

@@ -69,8 +69,21 @@ public sealed class Ec2ProviderOptions
     /// <summary>Binds and validates from environment variables; every error names its variable.</summary>
     public static Ec2ProviderOptions FromEnvironment(Func<string, string?> getVariable)
     {
-        ArgumentNullException.ThrowIfNull(getVariable);
         var options = new Ec2ProviderOptions();
+        Bind(options, getVariable);
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>
+    /// Writes upstream's variables found in <paramref name="getVariable"/> (CLUSTER_NAME, ADDITIONAL_ENI_TAGS,
+    /// AWS_REGION, AWS_ENDPOINT_URL_EC2, ...) into <paramref name="options"/>; a value that does not parse throws naming
+    /// its variable. Range rules are <see cref="Validate"/>'s.
+    /// </summary>
+    public static void Bind(Ec2ProviderOptions options, Func<string, string?> getVariable)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(getVariable);
         var cluster = getVariable("CLUSTER_NAME");
         options.ClusterName = string.IsNullOrWhiteSpace(cluster) ? null : cluster.Trim();
         options.AdditionalEniTags = ParseTags(getVariable("ADDITIONAL_ENI_TAGS"));
@@ -106,9 +119,6 @@ public sealed class Ec2ProviderOptions
 
             options.RequestBudgetShare = s;
         }
-
-        options.Validate();
-        return options;
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the variable of the first bad setting.</summary>

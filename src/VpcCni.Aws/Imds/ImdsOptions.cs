@@ -49,8 +49,17 @@ public sealed class ImdsOptions
     /// <summary>Reads <c>AWS_EC2_METADATA_SERVICE_ENDPOINT</c> and <c>AWS_EC2_METADATA_DISABLED</c>; errors name the variable.</summary>
     public static ImdsOptions FromEnvironment(Func<string, string?> getVariable)
     {
-        ArgumentNullException.ThrowIfNull(getVariable);
         var options = new ImdsOptions();
+        Bind(options, getVariable);
+        options.Validate();
+        return options;
+    }
+
+    /// <summary>Writes <c>AWS_EC2_METADATA_SERVICE_ENDPOINT</c> and <c>AWS_EC2_METADATA_DISABLED</c> into <paramref name="options"/>.</summary>
+    public static void Bind(ImdsOptions options, Func<string, string?> getVariable)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(getVariable);
         var endpoint = getVariable(EndpointVariable);
         if (!string.IsNullOrWhiteSpace(endpoint))
         {
@@ -64,8 +73,6 @@ public sealed class ImdsOptions
 
         var disabled = getVariable(DisabledVariable);
         options.DefaultEndpointDisabled = disabled is not null && disabled.Trim().Equals("true", StringComparison.OrdinalIgnoreCase);
-        options.Validate();
-        return options;
     }
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the bad setting.</summary>

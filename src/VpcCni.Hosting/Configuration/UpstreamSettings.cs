@@ -1,3 +1,5 @@
+using VpcCni.Configuration;
+
 namespace VpcCni.Hosting.Configuration;
 
 /// <summary>How VpcCni treats one of upstream's environment variables.</summary>

@@ -1,3 +1,4 @@
+using VpcCni.Configuration;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using VpcCni.Configuration;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using VpcCni.Hosting.Configuration;
@@ -111,38 +112,13 @@ public sealed record DaemonSettings
     /// Binds every setting from a configuration section whose keys are upstream's variable names (appsettings.json,
     /// environment or command-line providers); an invalid value throws <see cref="InvalidSettingException"/> naming the key.
     /// </summary>
-    public static DaemonSettings FromConfiguration(IConfiguration configuration) => FromEnvironment(EnvironmentReader.From(configuration));
+    public static DaemonSettings FromConfiguration(IConfiguration configuration) => FromEnvironment(new EnvironmentReader(key => configuration[key]));
 
     /// <summary>
     /// The IPAM part alone (the address family check and WARM_ENI_TARGET, WARM_IP_TARGET, ...), written into
     /// <paramref name="options"/> so the options pattern can bind it; the range rules are <see cref="IpamOptionsValidator"/>'s.
     /// </summary>
-    internal static void BindIpam(EnvironmentReader env, IpamOptions options)
-    {
-        if (env.Bool("ENABLE_IPv6", false))
-        {
-            throw new InvalidSettingException("ENABLE_IPv6", "true", "IPv6 clusters are not supported by this version; set ENABLE_IPv6=false");
-        }
-
-        if (!env.Bool("ENABLE_IPv4", true))
-        {
-            throw new InvalidSettingException("ENABLE_IPv4", "false", "exactly one of ENABLE_IPv4/ENABLE_IPv6 must be true, and only IPv4 is supported");
-        }
-
-        options.WarmEniTarget = env.Int("WARM_ENI_TARGET", 1);
-        options.WarmIpTarget = env.Int("WARM_IP_TARGET", 0);
-        options.MinimumIpTarget = env.Int("MINIMUM_IP_TARGET", 0);
-        options.WarmPrefixTarget = env.Int("WARM_PREFIX_TARGET", 0);
-        options.EnablePrefixDelegation = env.Bool("ENABLE_PREFIX_DELEGATION", false);
-        options.MaxEni = env.Int("MAX_ENI", -1, min: -1);
-        options.IpCooldownPeriod = env.Seconds("IP_COOLDOWN_PERIOD", TimeSpan.FromSeconds(30));
-        options.UseCustomNetworking = env.Bool("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false);
-        options.EnablePodEni = env.Bool("ENABLE_POD_ENI", false);
-        options.ManageUntaggedEni = env.Bool("MANAGE_UNTAGGED_ENI", true);
-        options.PoolPolicy = env.OneOf("VPC_CNI_POOL_POLICY", "Upstream", "Upstream", "DemandAware") == "DemandAware" ? PoolPolicyKind.DemandAware : PoolPolicyKind.Upstream;
-        options.AssignWaitTimeout = env.Seconds("VPC_CNI_ASSIGN_WAIT", TimeSpan.FromSeconds(3));
-        options.CountCoolingAsAvailable = env.Bool("VPC_CNI_COUNT_COOLING_AS_AVAILABLE", false);
-    }
+    internal static void BindIpam(EnvironmentReader env, IpamOptions options) => IpamUpstreamVariables.Bind(options, env);
 
     internal static string ValidVethPrefix(string prefix) =>
         Cni.VpcCniPluginConfig.IsValidVethPrefix(prefix)

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using VpcCni.Aws;
 using VpcCni.Cloud;
 using VpcCni.Hosting.Rpc;
 using VpcCni.Ipam;
@@ -18,40 +19,60 @@ public sealed partial class IpamdNode : IAsyncDisposable
     /// <summary>Container ids, interface and network names longer than this are refused (runtimes use 64).</summary>
     public const int MaxIdentifierLength = 256;
 
-    private readonly IEniProvider _cloud;
     private readonly DaemonSettings _settings;
     /// <summary>How long shutdown waits for the pool loop's in-flight cloud work.</summary>
-    internal static readonly TimeSpan PoolLoopStopGrace = TimeSpan.FromSeconds(10);
+    internal static readonly TimeSpan PoolLoopStopGrace = IpamEngine.StopGrace;
 
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly INodeNetwork _network;
-    private readonly DurableAllocationStore _store;
+    private readonly IpamEngine _engine;
+    private readonly NodeStartStep _startStep;
+    private readonly LeakedEniCleanup? _cleanup;
     private readonly PoolController _controller;
     private readonly IpamdMetrics _metrics;
+    /// <summary>What this node built itself (without a container) and so disposes; null when a container owns the parts.</summary>
+    private readonly DurableAllocationStore? _ownedStore;
     private readonly CancellationTokenSource _stopping = new();
-    private Task? _poolLoop;
     private Task? _leakedEniSweep;
-    private InstanceIdentity? _instance;
     private volatile string _state = "initialising";
     private readonly TaskCompletionSource _initialised = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
+    /// <summary>
+    /// A node built without a container: its own durable record (<see cref="DaemonSettings.CheckpointPath"/>), pool and
+    /// <see cref="IpamEngine"/>, all disposed with it. <c>AddVpcCniDaemon</c> composes the same from the container.
+    /// </summary>
     public IpamdNode(IEniProvider cloud, DaemonSettings settings, INodeNetwork network, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null, IpamdMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(cloud);
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(network);
-        _cloud = cloud;
-        _settings = settings;
-        _network = network;
-        _time = timeProvider;
         loggerFactory ??= NullLoggerFactory.Instance;
-        _logger = loggerFactory.CreateLogger("VpcCni.Daemon");
-        _metrics = metrics ?? new IpamdMetrics();
-        _store = new DurableAllocationStore(settings.CheckpointPath);
-        _controller = new PoolController(new MeteredEniProvider(cloud, _metrics, timeProvider), settings.Ipam, timeProvider, _store, network.Liveness,
+        metrics ??= new IpamdMetrics();
+        _ownedStore = new DurableAllocationStore(settings.CheckpointPath);
+        var controller = new PoolController(new MeteredEniProvider(cloud, metrics, timeProvider), settings.Ipam, timeProvider, _ownedStore, network.Liveness,
             loggerFactory.CreateLogger<PoolController>(), networkCard: 0, eniHook: network);
+        _startStep = new NodeStartStep(cloud, network, cleanup: null, loggerFactory.CreateLogger("VpcCni.Daemon"));
+        _engine = new IpamEngine(controller, [_startStep], timeProvider, loggerFactory.CreateLogger<IpamEngine>());
+        _settings = settings;
+        _time = timeProvider;
+        _logger = loggerFactory.CreateLogger("VpcCni.Daemon");
+        _metrics = metrics;
+        _controller = controller;
+        _metrics.Observe(_controller);
+    }
+
+    /// <summary>A node over a container's engine (see <c>AddVpcCniDaemon</c>); the container owns and disposes the parts.</summary>
+    internal IpamdNode(IpamEngine engine, NodeStartStep startStep, DaemonSettings settings, LeakedEniCleanup? cleanup, TimeProvider timeProvider, ILoggerFactory loggerFactory, IpamdMetrics metrics)
+    {
+        _engine = engine;
+        _startStep = startStep;
+        _settings = settings;
+        _cleanup = cleanup;
+        _time = timeProvider;
+        _logger = loggerFactory.CreateLogger("VpcCni.Daemon");
+        _metrics = metrics;
+        _controller = engine.Controller;
         _metrics.Observe(_controller);
     }
 
@@ -63,25 +84,27 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     public PoolController Controller => _controller;
 
-    public InstanceIdentity? Instance => _instance;
+    public InstanceIdentity? Instance => _startStep.Instance;
 
     public IpamdMetrics Metrics => _metrics;
 
-    /// <summary>Node initialisation (upstream nodeInit): identity, host network, pool restore and first round; then the pool loop.</summary>
+    /// <summary>
+    /// Node initialisation (upstream nodeInit): identity, host network, own leftover ENIs (the start step), then the
+    /// engine's restore and first round; then the pool loop and the hourly leaked-ENI sweep.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         try
         {
-            _instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
-            await _network.SetupNodeAsync(_instance, cancellationToken).ConfigureAwait(false);
-            await DeleteOwnLeftoverEnisAsync(cancellationToken).ConfigureAwait(false);
-            await _controller.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            await _engine.StartAsync(cancellationToken).ConfigureAwait(false);
+            await _engine.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
             _state = "ready";
             _initialised.TrySetResult();
             _metrics.RecordStartup(_time.GetElapsedTime(started), success: true);
             var stats = _controller.Datastore.GetStats();
-            LogReady(_logger, _instance.InstanceId, _instance.InstanceType, stats);
+            var instance = _startStep.Instance!;
+            LogReady(_logger, instance.InstanceId, instance.InstanceType, stats);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -91,9 +114,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
             throw;
         }
 
-        _poolLoop = Task.Run(() => _controller.RunAsync(_stopping.Token), CancellationToken.None);
         // Upstream's hourly leaked-ENI sweep, with the real EC2 provider only (DISABLE_LEAKED_ENI_CLEANUP turns it off).
-        _leakedEniSweep = (_cloud as OwnedEc2EniProvider)?.StartLeakedEniSweep(_stopping.Token);
+        _leakedEniSweep = _cleanup?.StartHourlySweep(_stopping.Token);
     }
 
     /// <summary>Graceful stop: no more growth, the journal is compacted; DELs are still served until disposal.</summary>
@@ -101,38 +123,11 @@ public sealed partial class IpamdNode : IAsyncDisposable
     {
         _state = "stopping";
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_poolLoop is not null)
-        {
-            try
-            {
-                // Bounded: an EC2 call or clean-up in flight must not hold the node past its termination grace
-                // period; every acknowledged allocation is already in the journal, and an ENI left half-made is
-                // tagged for the leaked-ENI sweep.
-                await _poolLoop.WaitAsync(PoolLoopStopGrace, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            catch (TimeoutException)
-            {
-                LogPoolLoopStillBusy(_logger, PoolLoopStopGrace.TotalSeconds);
-            }
-        }
-
+        await _engine.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_leakedEniSweep is not null)
         {
             // The loop ends on its own once cancelled; a delete in flight gets the same bounded grace as the pool loop.
             await _leakedEniSweep.WaitAsync(PoolLoopStopGrace, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-
-        try
-        {
-            await _controller.CompactRecordAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or DurableRecordException or InvalidOperationException)
-        {
-            // The journal already holds every acknowledged change; a failed compaction only means a longer replay.
-            LogCompactionFailed(_logger, ex.Message);
         }
     }
 
@@ -145,8 +140,13 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        _controller.Dispose();
-        await _store.DisposeAsync().ConfigureAwait(false);
+        if (_ownedStore is not null)
+        {
+            _engine.Dispose();
+            _controller.Dispose();
+            await _ownedStore.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stopping.Dispose();
     }
 
@@ -196,7 +196,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
             DeviceNumber = result.DeviceNumber,
             RouteTableId = RouteTableOf(result.RouteTableId),
         });
-        foreach (var cidr in _instance?.VpcCidrs ?? [])
+        foreach (var cidr in _startStep.Instance?.VpcCidrs ?? [])
         {
             reply.VPCv4CIDRs.Add(cidr.ToString());
         }
@@ -260,31 +260,6 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         return reply;
-    }
-
-    /// <summary>
-    /// An earlier run of this daemon killed between CreateNetworkInterface and the attach left an available ENI tagged
-    /// with this instance: delete such leftovers now, before the pool can create ENIs of its own, rather than an hour
-    /// later by the VPC-wide sweep. A failure is logged, never fatal (the hourly sweep still finds them).
-    /// </summary>
-    private async Task DeleteOwnLeftoverEnisAsync(CancellationToken cancellationToken)
-    {
-        if (_cloud is not OwnedEc2EniProvider owned)
-        {
-            return;
-        }
-
-        try
-        {
-            foreach (var eniId in await owned.SweepOwnLeftoversAsync(cancellationToken).ConfigureAwait(false))
-            {
-                LogOwnLeftoverDeleted(_logger, eniId);
-            }
-        }
-        catch (CloudException ex)
-        {
-            LogOwnLeftoverSweepFailed(_logger, ex.Message);
-        }
     }
 
     /// <summary>How long a DEL that arrives while the node initialises waits for it before asking to be retried.</summary>
@@ -420,20 +395,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
     [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "no address for {Key}: {Reason} {Detail}")]
     private static partial void LogAssignFailed(ILogger logger, AttachmentKey key, AssignFailureReason reason, string detail);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "could not compact the allocation record at shutdown: {Reason}")]
-    private static partial void LogCompactionFailed(ILogger logger, string reason);
-
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "the pool loop did not stop within {Seconds} s of shutdown; stopping without it")]
-    private static partial void LogPoolLoopStillBusy(ILogger logger, double seconds);
-
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "released {Address} of {Key}")]
     private static partial void LogReleased(ILogger logger, AttachmentKey key, string address);
-
-    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "deleted {EniId}: an ENI this instance's daemon created before a restart and never attached")]
-    private static partial void LogOwnLeftoverDeleted(ILogger logger, string eniId);
-
-    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "could not look for this instance's leftover ENIs (the hourly sweep will): {Reason}")]
-    private static partial void LogOwnLeftoverSweepFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "DEL of {Key} not recorded durably, refused so that the runtime retries it: {Reason}")]
     private static partial void LogDelNotRecorded(ILogger logger, AttachmentKey key, string reason);

@@ -34,25 +34,27 @@ public sealed class NoNodeNetwork : INodeNetwork
     public ValueTask OnEniRemovedAsync(NetworkInterface eni, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
-/// <summary>The Linux datapath of the namespace the daemon runs in (the node).</summary>
-public sealed class LinuxNodeNetwork : INodeNetwork, IDisposable
+/// <summary>
+/// The Linux datapath of the namespace the daemon runs in (the node), over the datapath parts that
+/// <see cref="Linux.LinuxServiceCollectionExtensions.AddVpcCniLinuxDatapath(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{Linux.LinuxDatapathOptions}?)"/>
+/// registers; whoever built those parts owns and disposes them.
+/// </summary>
+public sealed class LinuxNodeNetwork : INodeNetwork
 {
     private readonly DaemonSettings _settings;
-    private readonly NetworkNamespace _namespace;
     private readonly HostNetworkDatapath _host;
     private readonly SnatReconciler _snat;
-    private readonly PodHostState _pods;
 
-    public LinuxNodeNetwork(DaemonSettings settings, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public LinuxNodeNetwork(DaemonSettings settings, HostNetworkDatapath host, SnatReconciler snat, PodHostState pods)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(snat);
+        ArgumentNullException.ThrowIfNull(pods);
         _settings = settings;
-        _namespace = NetworkNamespace.Open("/proc/self/ns/net");
-        _host = new HostNetworkDatapath(_namespace, timeProvider, logger: loggerFactory.CreateLogger<HostNetworkDatapath>());
-        _snat = new SnatReconciler(_namespace, settings.NetfilterBackend, logger: loggerFactory.CreateLogger<SnatReconciler>());
-        _pods = new PodHostState(_namespace);
-        Liveness = new HostVethLiveness(_pods);
+        _host = host;
+        _snat = snat;
+        Liveness = new HostVethLiveness(pods);
     }
 
     public IPodLivenessEvidence? Liveness { get; }
@@ -104,13 +106,6 @@ public sealed class LinuxNodeNetwork : INodeNetwork, IDisposable
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    public void Dispose()
-    {
-        _pods.Dispose();
-        _host.Dispose();
-        _namespace.Dispose();
     }
 
     /// <summary>

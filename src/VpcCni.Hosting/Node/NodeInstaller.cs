@@ -1,3 +1,4 @@
+using VpcCni.Configuration;
 using System.Buffers;
 using System.Text.Json;
 using VpcCni.IO;
@@ -95,7 +96,7 @@ public static class NodeInstaller
     /// </summary>
     public static IReadOnlyList<KeyValuePair<string, string>> ApplyInitSysctls(Func<string, string?> environment)
     {
-        var env = new Configuration.EnvironmentReader(environment);
+        var env = new EnvironmentReader(environment);
         var values = new List<KeyValuePair<string, string>>
         {
             new("net/ipv4/tcp_early_demux", env.Bool("DISABLE_TCP_EARLY_DEMUX", false) ? "0" : "1"),

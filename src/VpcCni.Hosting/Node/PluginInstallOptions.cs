@@ -1,3 +1,5 @@
+using VpcCni.Configuration;
+
 namespace VpcCni.Hosting.Node;
 
 /// <summary>
@@ -44,12 +46,12 @@ public sealed record PluginInstallOptions
     public static PluginInstallOptions FromEnvironment(Func<string, string?> get)
     {
         ArgumentNullException.ThrowIfNull(get);
-        var env = new Configuration.EnvironmentReader(get);
+        var env = new EnvironmentReader(get);
         Configuration.UpstreamSettings.ThrowIfUnsupported(env);
         var logFile = env.String("AWS_VPC_K8S_PLUGIN_LOG_FILE", "/var/log/aws-routed-eni/plugin.log");
         if (logFile == "stdout")
         {
-            throw new Configuration.InvalidSettingException("AWS_VPC_K8S_PLUGIN_LOG_FILE", logFile, "cannot be stdout: the plugin's stdout carries the CNI protocol");
+            throw new InvalidSettingException("AWS_VPC_K8S_PLUGIN_LOG_FILE", logFile, "cannot be stdout: the plugin's stdout carries the CNI protocol");
         }
 
         var eniMtu = env.Int("AWS_VPC_ENI_MTU", 9001, 576, 9001);

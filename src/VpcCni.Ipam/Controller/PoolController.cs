@@ -128,6 +128,9 @@ public sealed class PoolController : IDisposable
     /// <summary>The options in force (PD is switched off on types that cannot do it, as upstream).</summary>
     public IpamOptions Options => _options;
 
+    /// <summary>The durable record, or null when allocations are kept in memory only.</summary>
+    internal DurableAllocationStore? Store => _store;
+
     /// <summary>ADDs currently waiting for the pool to grow.</summary>
     public int WaitingAssignments => Volatile.Read(ref _waiting);
 

@@ -1,3 +1,4 @@
+using VpcCni.Configuration;
 using VpcCni.Hosting.Configuration;
 using VpcCni.Hosting.Daemon;
 using VpcCni.Hosting.Node;

@@ -1,3 +1,4 @@
+using VpcCni.Configuration;
 using System.Text.Json.Nodes;
 using VpcCni.Hosting.Configuration;
 using VpcCni.Hosting.Daemon;

@@ -1,3 +1,5 @@
+using VpcCni.Aws;
+using VpcCni.Configuration;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,3 +1,5 @@
+using VpcCni.Aws;
+using VpcCni.Configuration;
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.Configuration;

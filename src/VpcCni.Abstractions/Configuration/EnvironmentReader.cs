@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Net;
-using Microsoft.Extensions.Configuration;
 
-namespace VpcCni.Hosting.Configuration;
+namespace VpcCni.Configuration;
 
 /// <summary>
 /// Reads upstream's environment variables with upstream's formats. Unlike upstream, a value that does not parse
@@ -16,16 +15,6 @@ public sealed class EnvironmentReader(Func<string, string?> get)
 
     /// <summary>A fixed map (tests).</summary>
     public static EnvironmentReader From(IReadOnlyDictionary<string, string> values) => new(k => values.TryGetValue(k, out var v) ? v : null);
-
-    /// <summary>
-    /// A configuration section whose keys are upstream's variable names, read key by key (no reflection binder, so
-    /// AOT-safe); whichever providers feed it (appsettings.json, environment, command line) apply.
-    /// </summary>
-    public static EnvironmentReader From(IConfiguration configuration)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        return new(key => configuration[key]);
-    }
 
     public string? String(string name) => get(name) is { Length: > 0 } value ? value : null;
 
@@ -121,11 +110,4 @@ public sealed class EnvironmentReader(Func<string, string?> get)
             throw new InvalidSettingException(name, text, "must be a 32-bit unsigned number (decimal, 0x hex or 0 octal)");
         }
     }
-}
-
-/// <summary>A setting has a value the daemon cannot run with; the message names the variable.</summary>
-public sealed class InvalidSettingException(string name, string value, string rule)
-    : ArgumentException($"{name}=\"{value}\": {rule}")
-{
-    public string Name { get; } = name;
 }

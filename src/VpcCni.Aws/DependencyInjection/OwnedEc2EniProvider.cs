@@ -4,9 +4,9 @@ using Microsoft.Extensions.Logging;
 using VpcCni.Aws.Ec2;
 using VpcCni.Aws.Imds;
 using VpcCni.Cloud;
-using VpcCni.Hosting.Configuration;
+using VpcCni.Configuration;
 
-namespace VpcCni.Hosting;
+namespace VpcCni.Aws;
 
 /// <summary>
 /// The EC2 ENI provider together with the clients it runs on (IMDS over its own HttpClient, the EC2 client), so that

@@ -1,0 +1,45 @@
+using VpcCni.Configuration;
+
+namespace VpcCni.Ipam;
+
+/// <summary>
+/// Upstream's variable names for the IPAM settings (WARM_ENI_TARGET, WARM_IP_TARGET, ...), read with upstream's
+/// formats from any key/value source. A value that does not parse throws <see cref="InvalidSettingException"/> naming
+/// the variable; range rules are <see cref="IpamOptionsValidator"/>'s.
+/// </summary>
+public static class IpamUpstreamVariables
+{
+    /// <summary>Writes the IPAM variables found in <paramref name="variables"/> into <paramref name="options"/>.</summary>
+    public static void Bind(IpamOptions options, EnvironmentReader variables)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(variables);
+        if (variables.Bool("ENABLE_IPv6", false))
+        {
+            throw new InvalidSettingException("ENABLE_IPv6", "true", "IPv6 clusters are not supported by this version; set ENABLE_IPv6=false");
+        }
+
+        if (!variables.Bool("ENABLE_IPv4", true))
+        {
+            throw new InvalidSettingException("ENABLE_IPv4", "false", "exactly one of ENABLE_IPv4/ENABLE_IPv6 must be true, and only IPv4 is supported");
+        }
+
+        options.WarmEniTarget = variables.Int("WARM_ENI_TARGET", 1);
+        options.WarmIpTarget = variables.Int("WARM_IP_TARGET", 0);
+        options.MinimumIpTarget = variables.Int("MINIMUM_IP_TARGET", 0);
+        options.WarmPrefixTarget = variables.Int("WARM_PREFIX_TARGET", 0);
+        options.EnablePrefixDelegation = variables.Bool("ENABLE_PREFIX_DELEGATION", false);
+        options.MaxEni = variables.Int("MAX_ENI", -1, min: -1);
+        options.IpCooldownPeriod = variables.Seconds("IP_COOLDOWN_PERIOD", TimeSpan.FromSeconds(30));
+        options.UseCustomNetworking = variables.Bool("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false);
+        options.EnablePodEni = variables.Bool("ENABLE_POD_ENI", false);
+        options.ManageUntaggedEni = variables.Bool("MANAGE_UNTAGGED_ENI", true);
+        options.PoolPolicy = variables.OneOf("VPC_CNI_POOL_POLICY", "Upstream", "Upstream", "DemandAware") == "DemandAware" ? PoolPolicyKind.DemandAware : PoolPolicyKind.Upstream;
+        options.AssignWaitTimeout = variables.Seconds("VPC_CNI_ASSIGN_WAIT", TimeSpan.FromSeconds(3));
+        options.CountCoolingAsAvailable = variables.Bool("VPC_CNI_COUNT_COOLING_AS_AVAILABLE", false);
+        if (variables.String("AWS_VPC_K8S_CNI_BACKING_STORE") is { } path)
+        {
+            options.BackingStorePath = path;
+        }
+    }
+}
