@@ -39,7 +39,7 @@ public sealed class PoolController : IDisposable
     private readonly HashSet<string> _cloudExcluded = new(StringComparer.Ordinal);
     private readonly IPoolPolicy _policy;
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _busyEnis = new(StringComparer.Ordinal);
+    private readonly EniLeases _leases = new();
     private readonly SemaphoreSlim _roundGate = new(1, 1);
     private readonly DemandTracker _demand;
     private readonly TaskCreationOptions _signalOptions;
@@ -418,47 +418,41 @@ public sealed class PoolController : IDisposable
         foreach (var eni in managed)
         {
             await EnsureTagsOnceAsync(eni, cancellationToken).ConfigureAwait(false);
-            if (!TryLockEni(eni.Id))
+            using var lease = _leases.TryAcquire(eni.Id);
+            if (lease is null)
             {
                 continue;
             }
 
-            try
+            lock (_gate)
             {
-                lock (_gate)
-                {
-                    _missingOnce.Remove(eni.Id);
-                }
+                _missingOnce.Remove(eni.Id);
+            }
 
-                if (!ds.ContainsEni(eni.Id))
-                {
-                    await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
+            if (!ds.ContainsEni(eni.Id))
+            {
+                await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
 
-                // Also lifts the hold put on an ENI that was missing from the previous view.
-                ds.SetExcluded(eni.Id, eni.IsExcludedForPodIPs);
-                var cloudCidrs = CidrsOf(eni).ToHashSet();
-                var known = ds.GetCidrs(eni.Id);
-                foreach (var cidr in known)
+            // Also lifts the hold put on an ENI that was missing from the previous view.
+            ds.SetExcluded(eni.Id, eni.IsExcludedForPodIPs);
+            var cloudCidrs = CidrsOf(eni).ToHashSet();
+            var known = ds.GetCidrs(eni.Id);
+            foreach (var cidr in known)
+            {
+                if (!cloudCidrs.Contains(cidr))
                 {
-                    if (!cloudCidrs.Contains(cidr))
-                    {
-                        RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
-                    }
-                }
-
-                foreach (var cidr in cloudCidrs)
-                {
-                    if (!known.Contains(cidr))
-                    {
-                        TryAddCidr(eni.Id, cidr);
-                    }
+                    RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
                 }
             }
-            finally
+
+            foreach (var cidr in cloudCidrs)
             {
-                UnlockEni(eni.Id);
+                if (!known.Contains(cidr))
+                {
+                    TryAddCidr(eni.Id, cidr);
+                }
             }
         }
 
@@ -466,44 +460,43 @@ public sealed class PoolController : IDisposable
         foreach (var state in ds.GetEniStates())
         {
             var id = state.Id;
-            if (attached.Contains(id) || state.IsPrimary || !TryLockEni(id))
+            if (attached.Contains(id) || state.IsPrimary)
             {
                 continue;
             }
 
-            try
+            using var lease = _leases.TryAcquire(id);
+            if (lease is null)
             {
-                bool firstMiss;
-                lock (_gate)
-                {
-                    firstMiss = _missingOnce.Add(id);
-                }
-
-                if (firstMiss)
-                {
-                    // Possibly a flapping view: stop handing out its addresses, keep its pods, look again next time.
-                    ds.SetExcluded(id, true);
-                    Log.EniMissingOnce(_logger, id);
-                    continue;
-                }
-
-                lock (_gate)
-                {
-                    _missingOnce.Remove(id);
-                    _tagsEnsured.Remove(id);
-                    _managedDecisions.Remove(id);
-                    _createdHere.Remove(id);
-                }
-
-                var dropped = ds.RemoveEni(id, force: true);
-                Log.EniVanished(_logger, id, dropped.Count);
-                RestoreUnplaced(dropped);
-                await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
+                continue;
             }
-            finally
+
+            bool firstMiss;
+            lock (_gate)
             {
-                UnlockEni(id);
+                firstMiss = _missingOnce.Add(id);
             }
+
+            if (firstMiss)
+            {
+                // Possibly a flapping view: stop handing out its addresses, keep its pods, look again next time.
+                ds.SetExcluded(id, true);
+                Log.EniMissingOnce(_logger, id);
+                continue;
+            }
+
+            lock (_gate)
+            {
+                _missingOnce.Remove(id);
+                _tagsEnsured.Remove(id);
+                _managedDecisions.Remove(id);
+                _createdHere.Remove(id);
+            }
+
+            var dropped = ds.RemoveEni(id, force: true);
+            Log.EniVanished(_logger, id, dropped.Count);
+            RestoreUnplaced(dropped);
+            await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
         }
 
         if (!initializing)
@@ -589,7 +582,13 @@ public sealed class PoolController : IDisposable
                 excludedByCloud = _cloudExcluded.Contains(eni.Id);
             }
 
-            if (!eni.IsExcluded || !excludedByCloud || eni.FreeableCidrs.Count == 0 || !TryLockEni(eni.Id))
+            if (!eni.IsExcluded || !excludedByCloud || eni.FreeableCidrs.Count == 0)
+            {
+                continue;
+            }
+
+            using var lease = _leases.TryAcquire(eni.Id);
+            if (lease is null)
             {
                 continue;
             }
@@ -619,10 +618,6 @@ public sealed class PoolController : IDisposable
             catch (CloudException)
             {
                 // Still on the ENI in the cloud: the next reconcile adds them back (excluded) and tries again.
-            }
-            finally
-            {
-                UnlockEni(eni.Id);
             }
         }
     }
@@ -690,7 +685,13 @@ public sealed class PoolController : IDisposable
     {
         foreach (var eni in Datastore.GetEniStates())
         {
-            if (eni.MismatchedFreeCidrs.Count == 0 || !TryLockEni(eni.Id))
+            if (eni.MismatchedFreeCidrs.Count == 0)
+            {
+                continue;
+            }
+
+            using var lease = _leases.TryAcquire(eni.Id);
+            if (lease is null)
             {
                 continue;
             }
@@ -714,10 +715,6 @@ public sealed class PoolController : IDisposable
             }
             catch (CloudException)
             {
-            }
-            finally
-            {
-                UnlockEni(eni.Id);
             }
         }
     }
@@ -787,13 +784,7 @@ public sealed class PoolController : IDisposable
         }
     }
 
-    private bool AnyEniBusy()
-    {
-        lock (_gate)
-        {
-            return _busyEnis.Count > 0;
-        }
-    }
+    private bool AnyEniBusy() => _leases.AnyHeld;
 
     private (AssignFailureReason, string) ExplainFailure(TimeSpan waited)
     {
@@ -852,7 +843,8 @@ public sealed class PoolController : IDisposable
         }
 
         var eniId = action.EniId!;
-        if (!TryLockEni(eniId))
+        var lease = _leases.TryAcquire(eniId);
+        if (lease is null)
         {
             return false;
         }
@@ -867,7 +859,7 @@ public sealed class PoolController : IDisposable
             catch (CloudException ex) when (ex.Kind == CloudErrorKind.EniAddressLimitExceeded)
             {
                 // Our view is out of date: trust the cloud's list of this ENI's addresses.
-                UnlockEni(eniId);
+                lease.Dispose();
                 await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
                 return fallbackNewEniUnits > 0 && await CreateEniAsync(unit, fallbackNewEniUnits, cancellationToken).ConfigureAwait(false);
             }
@@ -894,7 +886,7 @@ public sealed class PoolController : IDisposable
         }
         finally
         {
-            UnlockEni(eniId);
+            lease.Dispose();
         }
     }
 
@@ -923,9 +915,9 @@ public sealed class PoolController : IDisposable
             _tagsEnsured.Add(eni.Id);
         }
 
-        if (TryLockEni(eni.Id))
+        using (var lease = _leases.TryAcquire(eni.Id))
         {
-            try
+            if (lease is not null)
             {
                 if (Datastore.ContainsEni(eni.Id))
                 {
@@ -939,10 +931,6 @@ public sealed class PoolController : IDisposable
                     await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
                 }
             }
-            finally
-            {
-                UnlockEni(eni.Id);
-            }
         }
 
         _lastGrowError = null;
@@ -953,12 +941,12 @@ public sealed class PoolController : IDisposable
 
     private async Task<bool> ReleaseAsync(ReleaseAction release, CancellationToken cancellationToken)
     {
-        if (!TryLockEni(release.EniId))
+        using var lease = _leases.TryAcquire(release.EniId);
+        if (lease is null)
         {
             return false;
         }
 
-        try
         {
             var removed = new List<IPNetwork>();
             foreach (var cidr in release.Cidrs)
@@ -992,20 +980,16 @@ public sealed class PoolController : IDisposable
 
             return true;
         }
-        finally
-        {
-            UnlockEni(release.EniId);
-        }
     }
 
     private async Task<bool> DeleteEniAsync(string eniId, CancellationToken cancellationToken)
     {
-        if (!TryLockEni(eniId))
+        using var lease = _leases.TryAcquire(eniId);
+        if (lease is null)
         {
             return false;
         }
 
-        try
         {
             try
             {
@@ -1028,10 +1012,6 @@ public sealed class PoolController : IDisposable
             }
 
             return true;
-        }
-        finally
-        {
-            UnlockEni(eniId);
         }
     }
 
@@ -1142,22 +1122,6 @@ public sealed class PoolController : IDisposable
         foreach (var record in dropped)
         {
             Datastore.Restore(record);
-        }
-    }
-
-    private bool TryLockEni(string eniId)
-    {
-        lock (_gate)
-        {
-            return _busyEnis.Add(eniId);
-        }
-    }
-
-    private void UnlockEni(string eniId)
-    {
-        lock (_gate)
-        {
-            _busyEnis.Remove(eniId);
         }
     }
 
