@@ -42,6 +42,7 @@ public sealed class PoolController : IDisposable
     private readonly EniLeases _leases = new();
     private readonly SemaphoreSlim _roundGate = new(1, 1);
     private readonly DemandTracker _demand;
+    private readonly ErrorBackoff _backoff;
     private readonly TaskCreationOptions _signalOptions;
     private readonly bool _inlineSignals;
     private TaskCompletionSource _poolChanged;
@@ -51,9 +52,6 @@ public sealed class PoolController : IDisposable
     private PoolLimits? _limits;
     private InstanceIdentity? _instance;
     private DateTimeOffset? _lastDecrease;
-    private DateTimeOffset? _lastInsufficientCapacity;
-    private CloudErrorKind? _lastGrowError;
-    private DateTimeOffset _lastGrowErrorAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastCloudReconcile;
     private PoolDecision _lastDecision = PoolDecision.None;
     private int _waiting;
@@ -111,6 +109,7 @@ public sealed class PoolController : IDisposable
         NetworkCard = networkCard;
         _policy = options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance;
         _demand = new DemandTracker(timeProvider, options.DemandWindow);
+        _backoff = new ErrorBackoff(timeProvider);
         _inlineSignals = inlineSignals;
         _signalOptions = inlineSignals ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
         _poolChanged = new TaskCompletionSource(_signalOptions);
@@ -359,7 +358,7 @@ public sealed class PoolController : IDisposable
         var snapshot = new PoolSnapshot(ds.GetStats(), ds.GetEniStates(), _time.GetUtcNow())
         {
             LastDecrease = _lastDecrease,
-            LastInsufficientCapacity = _lastInsufficientCapacity,
+            LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
             AddsPerSecond = _demand.AddsPerSecond(),
             WaitingAssignments = Volatile.Read(ref _waiting),
         };
@@ -743,7 +742,7 @@ public sealed class PoolController : IDisposable
                 var remaining = deadline - _time.GetUtcNow();
                 var blocked = Decide().Blocked;
                 if (remaining <= TimeSpan.Zero ||
-                    (!AnyEniBusy() && (blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _lastGrowErrorAt >= waitStart)))
+                    (!AnyEniBusy() && (blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _backoff.FailedSince(waitStart))))
                 {
                     // Nothing in flight can help: fail now with the reason instead of waiting out the timeout.
                     return outcome;
@@ -793,14 +792,7 @@ public sealed class PoolController : IDisposable
         {
             GrowthBlock.MaxPods => (AssignFailureReason.MaxPodsReached, $"no free address: the pool holds max pods ({Limits.MaxPods}) addresses"),
             GrowthBlock.NoRoom => (AssignFailureReason.NoRoom, $"no free address: every ENI is full and no ENI can be added (max {Limits.MaxEnis} ENIs, {Limits.UnmanagedEnis} unmanaged)"),
-            _ => _lastGrowError switch
-            {
-                CloudErrorKind.SubnetFull => (AssignFailureReason.SubnetFull, "no free address: the subnet has no free addresses (InsufficientFreeAddressesInSubnet)"),
-                CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
-                CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
-                { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
-                null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {waited.TotalSeconds:0.#} s"),
-            },
+            _ => _backoff.ExplainNoAddress(waited),
         };
     }
 
@@ -874,7 +866,7 @@ public sealed class PoolController : IDisposable
                 TryAddCidr(eniId, cidr);
             }
 
-            _lastGrowError = null;
+            _backoff.NoteSuccess();
             Log.Grew(_logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
             SignalPoolChanged();
             return added.Count > 0;
@@ -933,7 +925,7 @@ public sealed class PoolController : IDisposable
             }
         }
 
-        _lastGrowError = null;
+        _backoff.NoteSuccess();
         Log.Grew(_logger, units, unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
         SignalPoolChanged();
         return true;
@@ -1040,12 +1032,7 @@ public sealed class PoolController : IDisposable
 
     private void NoteGrowFailure(CloudException ex)
     {
-        _lastGrowError = ex.Kind;
-        _lastGrowErrorAt = _time.GetUtcNow();
-        if (ex.Kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix)
-        {
-            _lastInsufficientCapacity = _time.GetUtcNow();
-        }
+        _backoff.NoteFailure(ex.Kind);
 
         // Let waiting ADDs re-check: they fail now with the reason instead of waiting out the timeout.
         SignalPoolChanged();
