@@ -17,7 +17,7 @@ namespace VpcCni.Ipam;
 /// on distinct ENIs may run concurrently. Continuations run inline (no thread hops), so on a fake clock the whole
 /// controller advances deterministically inside <c>FakeTimeProvider.Advance</c> — the planner relies on that.
 /// </remarks>
-public sealed class PoolController : IDisposable
+public sealed class PoolController : IDisposable, IPoolGrowth
 {
     private readonly IEniProvider _cloud;
     private readonly TimeProvider _time;
@@ -43,9 +43,9 @@ public sealed class PoolController : IDisposable
     private readonly SemaphoreSlim _roundGate = new(1, 1);
     private readonly DemandTracker _demand;
     private readonly ErrorBackoff _backoff;
+    private readonly AssignWaiters _waiters;
     private readonly TaskCreationOptions _signalOptions;
     private readonly bool _inlineSignals;
-    private TaskCompletionSource _poolChanged;
     private TaskCompletionSource _wake;
     private IpamOptions _options;
     private PoolDatastore? _datastore;
@@ -54,7 +54,6 @@ public sealed class PoolController : IDisposable
     private DateTimeOffset? _lastDecrease;
     private DateTimeOffset _lastCloudReconcile;
     private PoolDecision _lastDecision = PoolDecision.None;
-    private int _waiting;
     private volatile bool _loopRunning;
     private long _cloudMutations;
 
@@ -112,7 +111,7 @@ public sealed class PoolController : IDisposable
         _backoff = new ErrorBackoff(timeProvider);
         _inlineSignals = inlineSignals;
         _signalOptions = inlineSignals ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
-        _poolChanged = new TaskCompletionSource(_signalOptions);
+        _waiters = new AssignWaiters(timeProvider, inlineSignals);
         _wake = new TaskCompletionSource(_signalOptions);
     }
 
@@ -128,7 +127,7 @@ public sealed class PoolController : IDisposable
     public IpamOptions Options => _options;
 
     /// <summary>ADDs currently waiting for the pool to grow.</summary>
-    public int WaitingAssignments => Volatile.Read(ref _waiting);
+    public int WaitingAssignments => _waiters.Count;
 
     /// <summary>Mutating cloud calls made (create, assign, unassign, delete).</summary>
     public long CloudMutations => Interlocked.Read(ref _cloudMutations);
@@ -199,7 +198,7 @@ public sealed class PoolController : IDisposable
         if (outcome.Status == AssignStatus.NoFreeAddress)
         {
             var wait = maxWait is { } cap && cap < _options.AssignWaitTimeout ? (cap < TimeSpan.Zero ? TimeSpan.Zero : cap) : _options.AssignWaitTimeout;
-            outcome = await WaitForAddressAsync(key, metadata, wait, cancellationToken).ConfigureAwait(false);
+            outcome = await _waiters.WaitAsync(() => ds.Assign(key, metadata), this, wait, cancellationToken).ConfigureAwait(false);
             if (outcome.Status == AssignStatus.NoFreeAddress)
             {
                 var (reason, detail) = ExplainFailure(wait);
@@ -360,7 +359,7 @@ public sealed class PoolController : IDisposable
             LastDecrease = _lastDecrease,
             LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
             AddsPerSecond = _demand.AddsPerSecond(),
-            WaitingAssignments = Volatile.Read(ref _waiting),
+            WaitingAssignments = _waiters.Count,
         };
         return _policy.Decide(snapshot, Limits, _options);
     }
@@ -718,72 +717,16 @@ public sealed class PoolController : IDisposable
         }
     }
 
-    private async ValueTask<AssignOutcome> WaitForAddressAsync(AttachmentKey key, PodMetadata metadata, TimeSpan wait, CancellationToken cancellationToken)
-    {
-        var waitStart = _time.GetUtcNow();
-        var deadline = waitStart + wait;
-        Interlocked.Increment(ref _waiting);
-        try
-        {
-            while (true)
-            {
-                Task changed;
-                lock (_gate)
-                {
-                    changed = _poolChanged.Task;
-                }
+    bool IPoolGrowth.LoopRunning => _loopRunning;
 
-                var outcome = Datastore.Assign(key, metadata);
-                if (outcome.Status != AssignStatus.NoFreeAddress)
-                {
-                    return outcome;
-                }
+    bool IPoolGrowth.InFlight => _leases.AnyHeld;
 
-                var remaining = deadline - _time.GetUtcNow();
-                var blocked = Decide().Blocked;
-                if (remaining <= TimeSpan.Zero ||
-                    (!AnyEniBusy() && (blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _backoff.FailedSince(waitStart))))
-                {
-                    // Nothing in flight can help: fail now with the reason instead of waiting out the timeout.
-                    return outcome;
-                }
+    bool IPoolGrowth.CannotGrow(DateTimeOffset waitStart) =>
+        Decide().Blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _backoff.FailedSince(waitStart);
 
-                Task round = Task.CompletedTask;
-                if (!_loopRunning)
-                {
-                    // No pool loop (embedded use): start a round from here.
-                    var before = CloudMutations;
-                    round = RunPoolRoundAsync(cancellationToken);
-                    if (round.IsCompleted)
-                    {
-                        await round.ConfigureAwait(false);
-                        if (CloudMutations == before && !AnyEniBusy())
-                        {
-                            return Datastore.Assign(key, metadata);
-                        }
+    void IPoolGrowth.WakeLoop() => Wake();
 
-                        continue;
-                    }
-                }
-                else
-                {
-                    Wake();
-                }
-
-                using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = ClockDelay.Wait(_time, remaining, _inlineSignals, delayCancel.Token);
-                await (round.IsCompleted ? Task.WhenAny(changed, delay) : Task.WhenAny(changed, delay, round)).ConfigureAwait(false);
-                delayCancel.Cancel();
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
-    }
-
-    private bool AnyEniBusy() => _leases.AnyHeld;
+    Task IPoolGrowth.RunPoolRoundAsync(CancellationToken cancellationToken) => RunPoolRoundAsync(cancellationToken);
 
     private (AssignFailureReason, string) ExplainFailure(TimeSpan waited)
     {
@@ -1123,15 +1066,5 @@ public sealed class PoolController : IDisposable
         wake.TrySetResult();
     }
 
-    private void SignalPoolChanged()
-    {
-        TaskCompletionSource changed;
-        lock (_gate)
-        {
-            changed = _poolChanged;
-            _poolChanged = new TaskCompletionSource(_signalOptions);
-        }
-
-        changed.TrySetResult();
-    }
+    private void SignalPoolChanged() => _waiters.SignalPoolChanged();
 }
