@@ -170,7 +170,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
         if (_store is not null)
         {
-            await RestoreAsync(_store, cancellationToken).ConfigureAwait(false);
+            await new PoolRestorer(_store, _liveness, _logger).RestoreAsync(_datastore, _options.IpCooldownPeriod, cancellationToken).ConfigureAwait(false);
         }
 
         // Upstream nodeInit step 11, after the restore so restored pods keep their addresses.
@@ -625,58 +625,6 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     /// <summary>Folds the journal into the checkpoint (call on shutdown so upstream can read the file).</summary>
     public Task CompactRecordAsync(CancellationToken cancellationToken) => _store?.CompactAsync(cancellationToken) ?? Task.CompletedTask;
-
-    private async Task RestoreAsync(DurableAllocationStore store, CancellationToken cancellationToken)
-    {
-        var ds = Datastore;
-        var loaded = store.Load();
-        foreach (var problem in loaded.Problems)
-        {
-            Log.RecordProblem(_logger, problem);
-        }
-
-        if (!loaded.Complete)
-        {
-            Log.RecordIncomplete(_logger);
-        }
-
-        foreach (var record in loaded.Allocations)
-        {
-            if (_liveness?.IsPodGone(record) == true)
-            {
-                Log.DroppedGonePod(_logger, record.Key, record.Address);
-                try
-                {
-                    await _liveness.OnGonePodDroppedAsync(record, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.GonePodCleanupFailed(_logger, record.Key, record.Address, ex.Message);
-                }
-
-                continue;
-            }
-
-            if (!ds.Restore(record))
-            {
-                Log.RestoreConflict(_logger, record.Key, record.Address);
-            }
-        }
-
-        // Releases made shortly before the restart are still cooling: a terminating pod may still use the address.
-        foreach (var (address, releasedAt) in loaded.Releases)
-        {
-            var until = DateTimeOffset.UnixEpoch.AddTicks(releasedAt / 100) + _options.IpCooldownPeriod;
-            ds.HoldInCooldown(address, until);
-        }
-
-        foreach (var unplaced in ds.GetUnplacedAllocations())
-        {
-            Log.UnplacedAllocation(_logger, unplaced.Key, unplaced.Address);
-        }
-
-        await store.ReplaceAllAsync(ds.GetAllocations(), cancellationToken).ConfigureAwait(false);
-    }
 
     // Upstream nodeInit step 12: after a mode switch, give back the other mode's unused CIDRs.
     private async Task ReleaseMismatchedCidrsAsync(CancellationToken cancellationToken)
