@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cloud;
@@ -25,18 +24,6 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private readonly DurableAllocationStore? _store;
     private readonly IPodLivenessEvidence? _liveness;
     private readonly IEniLifecycleHook? _eniHook;
-    private const string NoManageTag = "node.k8s.amazonaws.com/no_manage";
-    private const string InstanceIdTag = "node.k8s.amazonaws.com/instance_id";
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NetworkInterface> _eniDetails = new(StringComparer.Ordinal);
-
-    // Reconcile state, guarded by _gate: ENIs missing from the last view (removed only when missing twice in a row),
-    // ENIs whose tags were already ensured or that we created, the last managed decision per ENI (kept when a view
-    // carries no tags at all), and ENIs the cloud marks excluded from pod addresses.
-    private readonly HashSet<string> _missingOnce = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _tagsEnsured = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _createdHere = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, bool> _managedDecisions = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _cloudExcluded = new(StringComparer.Ordinal);
     private readonly IPoolPolicy _policy;
     private readonly Lock _gate = new();
     private readonly EniLeases _leases = new();
@@ -48,14 +35,10 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private readonly bool _inlineSignals;
     private TaskCompletionSource _wake;
     private IpamOptions _options;
-    private PoolDatastore? _datastore;
+    private Parts? _parts;
     private PoolLimits? _limits;
-    private InstanceIdentity? _instance;
-    private DateTimeOffset? _lastDecrease;
-    private DateTimeOffset _lastCloudReconcile;
     private PoolDecision _lastDecision = PoolDecision.None;
     private volatile bool _loopRunning;
-    private long _cloudMutations;
 
     /// <param name="cloud">The cloud port.</param>
     /// <param name="options">Validated options (see <see cref="IpamOptionsValidator"/>).</param>
@@ -118,10 +101,19 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     public int NetworkCard { get; }
 
     /// <summary>The datastore (after <see cref="InitializeAsync"/>).</summary>
-    public PoolDatastore Datastore => _datastore ?? throw new InvalidOperationException("call InitializeAsync first.");
+    public PoolDatastore Datastore => Initialized.Datastore;
 
     /// <summary>The limits in force (after <see cref="InitializeAsync"/>).</summary>
-    public PoolLimits Limits => _limits ?? throw new InvalidOperationException("call InitializeAsync first.");
+    public PoolLimits Limits
+    {
+        get
+        {
+            var limits = _limits ?? throw new InvalidOperationException("call InitializeAsync first.");
+            // The last reconcile counted the ENIs that are not ours: they use up ENI slots.
+            var unmanaged = _parts?.Reconciler.UnmanagedEnis ?? 0;
+            return limits.UnmanagedEnis == unmanaged ? limits : limits with { UnmanagedEnis = unmanaged };
+        }
+    }
 
     /// <summary>The options in force (PD is switched off on types that cannot do it, as upstream).</summary>
     public IpamOptions Options => _options;
@@ -130,7 +122,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     public int WaitingAssignments => _waiters.Count;
 
     /// <summary>Mutating cloud calls made (create, assign, unassign, delete).</summary>
-    public long CloudMutations => Interlocked.Read(ref _cloudMutations);
+    public long CloudMutations => _parts?.Actuator.CloudMutations ?? 0;
 
     /// <summary>The most recent policy decision (diagnostics).</summary>
     public PoolDecision LastDecision => _lastDecision;
@@ -142,8 +134,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// </summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        _instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
-        var limits = await _cloud.GetInstanceLimitsAsync(_instance.InstanceType, cancellationToken).ConfigureAwait(false);
+        var instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+        var limits = await _cloud.GetInstanceLimitsAsync(instance.InstanceType, cancellationToken).ConfigureAwait(false);
         if (_options.EnablePrefixDelegation && !limits.SupportsPrefixDelegation)
         {
             Log.PrefixDelegationUnsupported(_logger, limits.InstanceType);
@@ -156,27 +148,27 @@ public sealed class PoolController : IDisposable, IPoolGrowth
             SkipPrimaryEni = _options.UseCustomNetworking,
             IsSecondaryCard = NetworkCard != 0,
         };
-        _datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
+        var parts = CreateParts(instance);
+        _parts = parts;
         var supportsTrunk = limits.SupportsTrunking;
-        if (!await ReconcileCoreAsync(initializing: true, cancellationToken).ConfigureAwait(false))
+        if (!await parts.Reconciler.ReconcileAsync(initializing: true, cancellationToken).ConfigureAwait(false))
         {
             // Starting from a view without the primary ENI would restore every allocation as unplaced and grow a pool
             // from nothing: fail the start instead (the daemon is restarted and asks again).
             throw new CloudException(CloudErrorKind.Transient, "the cloud's ENI list for this instance is empty or lacks the primary ENI; not starting from an incomplete view");
         }
 
-
-        _limits = _limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !_datastore.GetEniStates().Any(e => e.IsTrunk) };
+        _limits = Limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !parts.Datastore.GetEniStates().Any(e => e.IsTrunk) };
 
         if (_store is not null)
         {
-            await new PoolRestorer(_store, _liveness, _logger).RestoreAsync(_datastore, _options.IpCooldownPeriod, cancellationToken).ConfigureAwait(false);
+            await new PoolRestorer(_store, _liveness, _logger).RestoreAsync(parts.Datastore, _options.IpCooldownPeriod, cancellationToken).ConfigureAwait(false);
         }
 
         // Upstream nodeInit step 11, after the restore so restored pods keep their addresses.
-        await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
-        await ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
-        Log.Initialized(_logger, NetworkCard, _datastore.EniCount, _datastore.GetStats(), _limits.MaxEnis, _limits.MaxPods, _options.EnablePrefixDelegation);
+        await parts.Reconciler.ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+        await parts.Actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
+        Log.Initialized(_logger, NetworkCard, parts.Datastore.EniCount, parts.Datastore.GetStats(), _limits.MaxEnis, _limits.MaxPods, _options.EnablePrefixDelegation);
         await RunPoolRoundAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -289,7 +281,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         {
             try
             {
-                if (_time.GetUtcNow() - _lastCloudReconcile >= _options.ReconcileInterval)
+                if (_time.GetUtcNow() - Initialized.Reconciler.LastReconcile >= _options.ReconcileInterval)
                 {
                     await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -356,7 +348,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         var ds = Datastore;
         var snapshot = new PoolSnapshot(ds.GetStats(), ds.GetEniStates(), _time.GetUtcNow())
         {
-            LastDecrease = _lastDecrease,
+            LastDecrease = Initialized.Actuator.LastDecrease,
             LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
             AddsPerSecond = _demand.AddsPerSecond(),
             WaitingAssignments = _waiters.Count,
@@ -365,305 +357,17 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     }
 
     /// <summary>
-    /// Aligns the datastore with the cloud's view: ENIs attached or detached behind our back, addresses added or
-    /// removed. Allocations on addresses the cloud dropped are kept unplaced (never handed out again).
+    /// Aligns the datastore with the cloud's view (see <see cref="CloudReconciler"/>): ENIs attached or detached behind
+    /// our back, addresses added or removed; allocations on addresses the cloud dropped are kept unplaced. A view that
+    /// is empty or lacks the primary ENI is not applied; an ENI is removed only when two views in a row miss it.
     /// </summary>
-    /// <remarks>
-    /// A view that is empty or lacks the primary ENI is not applied (upstream aborts on an empty list, §2.16): it
-    /// would force-remove every ENI and strand every pod. An ENI missing from one view stops handing out addresses at
-    /// once but is force-removed only when the next reconcile still misses it, so one flapping view costs no pod its
-    /// address. The primary ENI is never removed.
-    /// </remarks>
-    public Task ReconcileWithCloudAsync(CancellationToken cancellationToken) => ReconcileCoreAsync(initializing: false, cancellationToken);
-
-    private async Task<bool> ReconcileCoreAsync(bool initializing, CancellationToken cancellationToken)
-    {
-        var ds = Datastore;
-        var enis = await _cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
-        _lastCloudReconcile = _time.GetUtcNow();
-        if (!enis.Any(e => e.IsPrimary))
-        {
-            Log.ReconcileAborted(_logger, NetworkCard, enis.Count);
-            return false;
-        }
-
-        var viewHasTags = enis.Any(e => e.Tags.Count > 0);
-        var managed = new List<NetworkInterface>();
-        var unmanaged = 0;
-        foreach (var eni in enis)
-        {
-            if (eni.NetworkCardIndex != NetworkCard || eni.Kind == EniKind.EfaOnly)
-            {
-                continue;
-            }
-
-            if (!IsManaged(eni, viewHasTags))
-            {
-                unmanaged++;
-                continue;
-            }
-
-            managed.Add(eni);
-        }
-
-        _limits = Limits with { UnmanagedEnis = unmanaged };
-        lock (_gate)
-        {
-            _cloudExcluded.Clear();
-            _cloudExcluded.UnionWith(managed.Where(e => e.IsExcludedForPodIPs).Select(e => e.Id));
-        }
-
-        foreach (var eni in managed)
-        {
-            await EnsureTagsOnceAsync(eni, cancellationToken).ConfigureAwait(false);
-            using var lease = _leases.TryAcquire(eni.Id);
-            if (lease is null)
-            {
-                continue;
-            }
-
-            lock (_gate)
-            {
-                _missingOnce.Remove(eni.Id);
-            }
-
-            if (!ds.ContainsEni(eni.Id))
-            {
-                await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            // Also lifts the hold put on an ENI that was missing from the previous view.
-            ds.SetExcluded(eni.Id, eni.IsExcludedForPodIPs);
-            var cloudCidrs = CidrsOf(eni).ToHashSet();
-            var known = ds.GetCidrs(eni.Id);
-            foreach (var cidr in known)
-            {
-                if (!cloudCidrs.Contains(cidr))
-                {
-                    RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
-                }
-            }
-
-            foreach (var cidr in cloudCidrs)
-            {
-                if (!known.Contains(cidr))
-                {
-                    TryAddCidr(eni.Id, cidr);
-                }
-            }
-        }
-
-        var attached = managed.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var state in ds.GetEniStates())
-        {
-            var id = state.Id;
-            if (attached.Contains(id) || state.IsPrimary)
-            {
-                continue;
-            }
-
-            using var lease = _leases.TryAcquire(id);
-            if (lease is null)
-            {
-                continue;
-            }
-
-            bool firstMiss;
-            lock (_gate)
-            {
-                firstMiss = _missingOnce.Add(id);
-            }
-
-            if (firstMiss)
-            {
-                // Possibly a flapping view: stop handing out its addresses, keep its pods, look again next time.
-                ds.SetExcluded(id, true);
-                Log.EniMissingOnce(_logger, id);
-                continue;
-            }
-
-            lock (_gate)
-            {
-                _missingOnce.Remove(id);
-                _tagsEnsured.Remove(id);
-                _managedDecisions.Remove(id);
-                _createdHere.Remove(id);
-            }
-
-            var dropped = ds.RemoveEni(id, force: true);
-            Log.EniVanished(_logger, id, dropped.Count);
-            RestoreUnplaced(dropped);
-            await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
-        }
-
-        if (!initializing)
-        {
-            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        SignalPoolChanged();
-        return true;
-    }
-
-    // Upstream §2.13, per ENI: a no_manage tag decides (unmanaged iff exactly "true"), else our instance-id tag makes
-    // it ours, else MANAGE_UNTAGGED_ENI; the primary ENI is always managed. ENIs this controller created stay ours
-    // even if a provider does not tag them. A view without any tags (a failed tag lookup) changes no earlier decision.
-    private bool IsManaged(NetworkInterface eni, bool viewHasTags)
-    {
-        if (eni.IsPrimary)
-        {
-            return true;
-        }
-
-        lock (_gate)
-        {
-            if (!viewHasTags && _managedDecisions.TryGetValue(eni.Id, out var previous))
-            {
-                return previous;
-            }
-
-            bool managed;
-            if (eni.Tags.TryGetValue(NoManageTag, out var noManage))
-            {
-                managed = noManage != "true";
-            }
-            else if (eni.Tags.TryGetValue(InstanceIdTag, out var owner) && owner == _instance?.InstanceId)
-            {
-                managed = true;
-            }
-            else
-            {
-                managed = _createdHere.Contains(eni.Id) || _options.ManageUntaggedEni;
-            }
-
-            _managedDecisions[eni.Id] = managed;
-            return managed;
-        }
-    }
-
-    // Upstream TagENI at init and reconcile: once per managed, non-trunk ENI the engine takes over; never fatal.
-    private async ValueTask EnsureTagsOnceAsync(NetworkInterface eni, CancellationToken cancellationToken)
-    {
-        if (eni.Kind == EniKind.Trunk)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            if (!_tagsEnsured.Add(eni.Id))
-            {
-                return;
-            }
-        }
-
-        try
-        {
-            await _cloud.EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.EniTaggingFailed(_logger, eni.Id, ex.Message);
-        }
-    }
-
-    // Upstream §2.14: an ENI whose subnet is excluded gives its unassigned CIDRs back (upstream at init; here also on
-    // each reconcile, so CIDRs freed by pods that left go back too instead of staying idle on the ENI).
-    private async Task ReleaseExcludedFreeCidrsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var eni in Datastore.GetEniStates())
-        {
-            bool excludedByCloud;
-            lock (_gate)
-            {
-                excludedByCloud = _cloudExcluded.Contains(eni.Id);
-            }
-
-            if (!eni.IsExcluded || !excludedByCloud || eni.FreeableCidrs.Count == 0)
-            {
-                continue;
-            }
-
-            using var lease = _leases.TryAcquire(eni.Id);
-            if (lease is null)
-            {
-                continue;
-            }
-
-            try
-            {
-                var removed = new List<IPNetwork>();
-                foreach (var cidr in eni.FreeableCidrs)
-                {
-                    try
-                    {
-                        Datastore.RemoveCidr(eni.Id, cidr, force: false);
-                        removed.Add(cidr);
-                    }
-                    catch (DatastoreException)
-                    {
-                        // Taken since the snapshot (cannot happen while excluded, but never force).
-                    }
-                }
-
-                if (removed.Count > 0)
-                {
-                    await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(eni.Id, removed, cancellationToken)).ConfigureAwait(false);
-                    Log.ExcludedCidrsReleased(_logger, eni.Id, removed.Count);
-                }
-            }
-            catch (CloudException)
-            {
-                // Still on the ENI in the cloud: the next reconcile adds them back (excluded) and tries again.
-            }
-        }
-    }
+    public Task ReconcileWithCloudAsync(CancellationToken cancellationToken) => Initialized.Reconciler.ReconcileAsync(initializing: false, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => _roundGate.Dispose();
 
     /// <summary>Folds the journal into the checkpoint (call on shutdown so upstream can read the file).</summary>
     public Task CompactRecordAsync(CancellationToken cancellationToken) => _store?.CompactAsync(cancellationToken) ?? Task.CompletedTask;
-
-    // Upstream nodeInit step 12: after a mode switch, give back the other mode's unused CIDRs.
-    private async Task ReleaseMismatchedCidrsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var eni in Datastore.GetEniStates())
-        {
-            if (eni.MismatchedFreeCidrs.Count == 0)
-            {
-                continue;
-            }
-
-            using var lease = _leases.TryAcquire(eni.Id);
-            if (lease is null)
-            {
-                continue;
-            }
-
-            try
-            {
-                var removed = new List<IPNetwork>();
-                foreach (var cidr in eni.MismatchedFreeCidrs)
-                {
-                    try
-                    {
-                        Datastore.RemoveCidr(eni.Id, cidr, force: false);
-                        removed.Add(cidr);
-                    }
-                    catch (DatastoreException)
-                    {
-                    }
-                }
-
-                await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(eni.Id, removed, cancellationToken)).ConfigureAwait(false);
-            }
-            catch (CloudException)
-            {
-            }
-        }
-    }
 
     bool IPoolGrowth.LoopRunning => _loopRunning;
 
@@ -689,6 +393,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     private async Task<bool> ExecuteAsync(PoolDecision decision, CancellationToken cancellationToken)
     {
+        var actuator = Initialized.Actuator;
         var progressed = false;
         if (decision.Grow.Count > 0)
         {
@@ -706,12 +411,12 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
         foreach (var release in decision.Release)
         {
-            progressed |= await ReleaseAsync(release, cancellationToken).ConfigureAwait(false);
+            progressed |= (await actuator.ReleaseAsync(release, cancellationToken).ConfigureAwait(false)).Progressed;
         }
 
         if (decision.DeleteEniId is { } deleteId)
         {
-            progressed |= await DeleteEniAsync(deleteId, cancellationToken).ConfigureAwait(false);
+            progressed |= (await actuator.DeleteEniAsync(deleteId, cancellationToken).ConfigureAwait(false)).Progressed;
         }
 
         return progressed;
@@ -719,288 +424,39 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     private async Task<bool> GrowAsync(GrowAction action, int fallbackNewEniUnits, CancellationToken cancellationToken)
     {
+        var actuator = Initialized.Actuator;
+        var outcome = await actuator.GrowAsync(action, cancellationToken).ConfigureAwait(false);
+        if (outcome.Status != ActuationStatus.EniFull)
+        {
+            return outcome.Progressed;
+        }
+
+        // Our view of the ENI is out of date: trust the cloud's list of its addresses, then fall back to a new ENI.
+        try
+        {
+            await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudException ex)
+        {
+            // The view could not be fetched: a failed growth like any other.
+            actuator.GrowthFailed(ex.Kind);
+            return false;
+        }
+
+        return fallbackNewEniUnits > 0 && (await actuator.CreateEniAsync(fallbackNewEniUnits, cancellationToken).ConfigureAwait(false)).Progressed;
+    }
+
+    private Parts Initialized => _parts ?? throw new InvalidOperationException("call InitializeAsync first.");
+
+    private Parts CreateParts(InstanceIdentity instance)
+    {
+        var datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
+        var membership = new EniMembership(datastore, _eniHook, _logger);
+        var ownership = new EniOwnership(_cloud, instance.InstanceId, _options.ManageUntaggedEni, _logger);
         var unit = _options.EnablePrefixDelegation ? AddressUnit.IPv4Prefix : AddressUnit.SecondaryIPv4;
-        if (action.IsNewEni)
-        {
-            return await CreateEniAsync(unit, action.Units, cancellationToken).ConfigureAwait(false);
-        }
-
-        var eniId = action.EniId!;
-        var lease = _leases.TryAcquire(eniId);
-        if (lease is null)
-        {
-            return false;
-        }
-
-        try
-        {
-            IReadOnlyList<IPNetwork> added;
-            try
-            {
-                added = await CloudCallAsync("AssignAsync", () => _cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
-            }
-            catch (CloudException ex) when (ex.Kind == CloudErrorKind.EniAddressLimitExceeded)
-            {
-                // Our view is out of date: trust the cloud's list of this ENI's addresses.
-                lease.Dispose();
-                await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
-                return fallbackNewEniUnits > 0 && await CreateEniAsync(unit, fallbackNewEniUnits, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CloudException ex) when (action.Units > 1 && ex.Kind is not (CloudErrorKind.Throttled or CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix))
-            {
-                // Upstream: a failed bulk request is retried for a single unit.
-                added = await CloudCallAsync("AssignAsync", () => _cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
-            }
-
-            foreach (var cidr in added)
-            {
-                TryAddCidr(eniId, cidr);
-            }
-
-            _backoff.NoteSuccess();
-            Log.Grew(_logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
-            SignalPoolChanged();
-            return added.Count > 0;
-        }
-        catch (CloudException ex)
-        {
-            NoteGrowFailure(ex);
-            return false;
-        }
-        finally
-        {
-            lease.Dispose();
-        }
-    }
-
-    private async Task<bool> CreateEniAsync(AddressUnit unit, int units, CancellationToken cancellationToken)
-    {
-        if (units <= 0)
-        {
-            return false;
-        }
-
-        NetworkInterface eni;
-        try
-        {
-            eni = await CloudCallAsync("CreateAndAttachEniAsync", () => _cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = NetworkCard }, cancellationToken)).ConfigureAwait(false);
-        }
-        catch (CloudException ex)
-        {
-            NoteGrowFailure(ex);
-            return false;
-        }
-
-        lock (_gate)
-        {
-            // Created with the provider's tags: ours, and nothing to tag.
-            _createdHere.Add(eni.Id);
-            _tagsEnsured.Add(eni.Id);
-        }
-
-        using (var lease = _leases.TryAcquire(eni.Id))
-        {
-            if (lease is not null)
-            {
-                if (Datastore.ContainsEni(eni.Id))
-                {
-                    foreach (var cidr in CidrsOf(eni))
-                    {
-                        TryAddCidr(eni.Id, cidr);
-                    }
-                }
-                else
-                {
-                    await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-
-        _backoff.NoteSuccess();
-        Log.Grew(_logger, units, unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
-        SignalPoolChanged();
-        return true;
-    }
-
-    private async Task<bool> ReleaseAsync(ReleaseAction release, CancellationToken cancellationToken)
-    {
-        using var lease = _leases.TryAcquire(release.EniId);
-        if (lease is null)
-        {
-            return false;
-        }
-
-        {
-            var removed = new List<IPNetwork>();
-            foreach (var cidr in release.Cidrs)
-            {
-                try
-                {
-                    Datastore.RemoveCidr(release.EniId, cidr, force: false);
-                    removed.Add(cidr);
-                }
-                catch (DatastoreException)
-                {
-                    // Taken by a pod since the snapshot: keep it.
-                }
-            }
-
-            if (removed.Count == 0)
-            {
-                return false;
-            }
-
-            _lastDecrease = _time.GetUtcNow();
-            try
-            {
-                await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(release.EniId, removed, cancellationToken)).ConfigureAwait(false);
-                Log.Released(_logger, removed.Count, release.EniId);
-            }
-            catch (CloudException)
-            {
-                // Still ours in the cloud: the next reconcile adds the addresses back.
-            }
-
-            return true;
-        }
-    }
-
-    private async Task<bool> DeleteEniAsync(string eniId, CancellationToken cancellationToken)
-    {
-        using var lease = _leases.TryAcquire(eniId);
-        if (lease is null)
-        {
-            return false;
-        }
-
-        {
-            try
-            {
-                Datastore.RemoveEni(eniId, force: false);
-            }
-            catch (DatastoreException)
-            {
-                return false;
-            }
-
-            try
-            {
-                await CloudCallAsync("DetachAndDeleteEniAsync", () => _cloud.DetachAndDeleteEniAsync(eniId, cancellationToken)).ConfigureAwait(false);
-                Log.DeletedEni(_logger, eniId);
-                await NotifyRemovedAsync(eniId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CloudException)
-            {
-                // Still attached: the next reconcile sees it and adds it back.
-            }
-
-            return true;
-        }
-    }
-
-    private async Task<T> CloudCallAsync<T>(string operation, Func<ValueTask<T>> call)
-    {
-        Interlocked.Increment(ref _cloudMutations);
-        try
-        {
-            return await call().ConfigureAwait(false);
-        }
-        catch (CloudException ex)
-        {
-            Log.CloudFailure(_logger, operation, ex.Kind, ex.Message);
-            throw;
-        }
-    }
-
-    private async Task CloudCallAsync(string operation, Func<ValueTask> call)
-    {
-        await CloudCallAsync<bool>(operation, async () =>
-        {
-            await call().ConfigureAwait(false);
-            return true;
-        }).ConfigureAwait(false);
-    }
-
-    private void NoteGrowFailure(CloudException ex)
-    {
-        _backoff.NoteFailure(ex.Kind);
-
-        // Let waiting ADDs re-check: they fail now with the reason instead of waiting out the timeout.
-        SignalPoolChanged();
-    }
-
-    private async ValueTask AddEniToDatastoreAsync(NetworkInterface eni, CancellationToken cancellationToken)
-    {
-        if (_eniHook is not null)
-        {
-            try
-            {
-                await _eniHook.OnEniAddedAsync(eni, EniRouteTable.For(eni.NetworkCardIndex, eni.DeviceIndex), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Its addresses must not reach pods without the host routes; the next reconcile retries.
-                Log.EniHookFailed(_logger, eni.Id, ex.Message);
-                return;
-            }
-        }
-
-        _eniDetails[eni.Id] = eni;
-        AddEniToDatastore(eni);
-    }
-
-    private async ValueTask NotifyRemovedAsync(string eniId, CancellationToken cancellationToken)
-    {
-        if (_eniHook is null || !_eniDetails.TryRemove(eniId, out var eni))
-        {
-            return;
-        }
-
-        try
-        {
-            await _eniHook.OnEniRemovedAsync(eni, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.EniHookFailed(_logger, eniId, ex.Message);
-        }
-    }
-
-    private void AddEniToDatastore(NetworkInterface eni)
-    {
-        Datastore.AddEni(new EniRegistration(eni.Id, eni.DeviceIndex, eni.IsPrimary, EniRouteTable.For(eni.NetworkCardIndex, eni.DeviceIndex), eni.SubnetId)
-        {
-            IsTrunk = eni.Kind == EniKind.Trunk,
-            IsEfa = eni.Kind == EniKind.Efa,
-            IsExcluded = eni.IsExcludedForPodIPs,
-        });
-        foreach (var cidr in CidrsOf(eni))
-        {
-            TryAddCidr(eni.Id, cidr);
-        }
-    }
-
-    private void TryAddCidr(string eniId, IPNetwork cidr)
-    {
-        try
-        {
-            Datastore.AddCidr(eniId, cidr);
-        }
-        catch (DatastoreException)
-        {
-            // Already known (a reconcile raced the grow that added it).
-        }
-    }
-
-    private static IEnumerable<IPNetwork> CidrsOf(NetworkInterface eni) =>
-        eni.SecondaryIPv4.Where(a => !a.Equals(eni.PrimaryIPv4)).Select(a => new IPNetwork(a, 32)).Concat(eni.IPv4Prefixes);
-
-    private void RestoreUnplaced(IReadOnlyList<AllocationRecord> dropped)
-    {
-        foreach (var record in dropped)
-        {
-            Datastore.Restore(record);
-        }
+        var actuator = new PoolActuator(_cloud, membership, ownership, _leases, _backoff, _waiters, _time, _logger, NetworkCard, unit);
+        var reconciler = new CloudReconciler(_cloud, membership, ownership, _leases, actuator, _waiters, _time, _logger, NetworkCard);
+        return new Parts(datastore, actuator, reconciler);
     }
 
     private void Wake()
@@ -1014,5 +470,6 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         wake.TrySetResult();
     }
 
-    private void SignalPoolChanged() => _waiters.SignalPoolChanged();
+    /// <summary>The parts that exist once the datastore does.</summary>
+    private sealed record Parts(PoolDatastore Datastore, PoolActuator Actuator, CloudReconciler Reconciler);
 }
