@@ -46,6 +46,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <param name="store">Durable record; null keeps allocations in memory only (planner, simulator).</param>
     /// <param name="liveness">Evidence that restored pods are gone; null means "never positively gone".</param>
     /// <param name="networkCard">The card this controller manages.</param>
+    /// <param name="eniHook">Host networking that must follow the pool's ENIs; null for none.</param>
+    /// <param name="policy">The pool policy; null picks the one <see cref="IpamOptions.PoolPolicy"/> names.</param>
     public PoolController(
         IEniProvider cloud,
         IpamOptions options,
@@ -54,8 +56,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         IPodLivenessEvidence? liveness = null,
         ILogger<PoolController>? logger = null,
         int networkCard = 0,
-        IEniLifecycleHook? eniHook = null)
-        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false, eniHook)
+        IEniLifecycleHook? eniHook = null,
+        IPoolPolicy? policy = null)
+        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false, eniHook, policy)
     {
     }
 
@@ -70,7 +73,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         ILogger<PoolController>? logger,
         int networkCard,
         bool inlineSignals,
-        IEniLifecycleHook? eniHook = null)
+        IEniLifecycleHook? eniHook = null,
+        IPoolPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(cloud);
         ArgumentNullException.ThrowIfNull(options);
@@ -89,7 +93,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         _eniHook = eniHook;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         NetworkCard = networkCard;
-        _policy = options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance;
+        _policy = policy ?? (options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance);
         _demand = new DemandTracker(timeProvider, options.DemandWindow);
         _backoff = new ErrorBackoff(timeProvider);
         _inlineSignals = inlineSignals;
