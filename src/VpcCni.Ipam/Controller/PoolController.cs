@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cloud;
@@ -17,7 +16,7 @@ namespace VpcCni.Ipam;
 /// on distinct ENIs may run concurrently. Continuations run inline (no thread hops), so on a fake clock the whole
 /// controller advances deterministically inside <c>FakeTimeProvider.Advance</c> — the planner relies on that.
 /// </remarks>
-public sealed class PoolController : IDisposable
+public sealed class PoolController : IDisposable, IPoolGrowth
 {
     private readonly IEniProvider _cloud;
     private readonly TimeProvider _time;
@@ -25,40 +24,21 @@ public sealed class PoolController : IDisposable
     private readonly DurableAllocationStore? _store;
     private readonly IPodLivenessEvidence? _liveness;
     private readonly IEniLifecycleHook? _eniHook;
-    private const string NoManageTag = "node.k8s.amazonaws.com/no_manage";
-    private const string InstanceIdTag = "node.k8s.amazonaws.com/instance_id";
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, NetworkInterface> _eniDetails = new(StringComparer.Ordinal);
-
-    // Reconcile state, guarded by _gate: ENIs missing from the last view (removed only when missing twice in a row),
-    // ENIs whose tags were already ensured or that we created, the last managed decision per ENI (kept when a view
-    // carries no tags at all), and ENIs the cloud marks excluded from pod addresses.
-    private readonly HashSet<string> _missingOnce = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _tagsEnsured = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _createdHere = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, bool> _managedDecisions = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _cloudExcluded = new(StringComparer.Ordinal);
     private readonly IPoolPolicy _policy;
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _busyEnis = new(StringComparer.Ordinal);
+    private readonly EniLeases _leases = new();
     private readonly SemaphoreSlim _roundGate = new(1, 1);
     private readonly DemandTracker _demand;
+    private readonly ErrorBackoff _backoff;
+    private readonly AssignWaiters _waiters;
     private readonly TaskCreationOptions _signalOptions;
     private readonly bool _inlineSignals;
-    private TaskCompletionSource _poolChanged;
     private TaskCompletionSource _wake;
     private IpamOptions _options;
-    private PoolDatastore? _datastore;
+    private Parts? _parts;
     private PoolLimits? _limits;
-    private InstanceIdentity? _instance;
-    private DateTimeOffset? _lastDecrease;
-    private DateTimeOffset? _lastInsufficientCapacity;
-    private CloudErrorKind? _lastGrowError;
-    private DateTimeOffset _lastGrowErrorAt = DateTimeOffset.MinValue;
-    private DateTimeOffset _lastCloudReconcile;
     private PoolDecision _lastDecision = PoolDecision.None;
-    private int _waiting;
     private volatile bool _loopRunning;
-    private long _cloudMutations;
 
     /// <param name="cloud">The cloud port.</param>
     /// <param name="options">Validated options (see <see cref="IpamOptionsValidator"/>).</param>
@@ -66,6 +46,8 @@ public sealed class PoolController : IDisposable
     /// <param name="store">Durable record; null keeps allocations in memory only (planner, simulator).</param>
     /// <param name="liveness">Evidence that restored pods are gone; null means "never positively gone".</param>
     /// <param name="networkCard">The card this controller manages.</param>
+    /// <param name="eniHook">Host networking that must follow the pool's ENIs; null for none.</param>
+    /// <param name="policy">The pool policy; null picks the one <see cref="IpamOptions.PoolPolicy"/> names.</param>
     public PoolController(
         IEniProvider cloud,
         IpamOptions options,
@@ -74,8 +56,9 @@ public sealed class PoolController : IDisposable
         IPodLivenessEvidence? liveness = null,
         ILogger<PoolController>? logger = null,
         int networkCard = 0,
-        IEniLifecycleHook? eniHook = null)
-        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false, eniHook)
+        IEniLifecycleHook? eniHook = null,
+        IPoolPolicy? policy = null)
+        : this(cloud, options, timeProvider, store, liveness, logger, networkCard, inlineSignals: false, eniHook, policy)
     {
     }
 
@@ -90,7 +73,8 @@ public sealed class PoolController : IDisposable
         ILogger<PoolController>? logger,
         int networkCard,
         bool inlineSignals,
-        IEniLifecycleHook? eniHook = null)
+        IEniLifecycleHook? eniHook = null,
+        IPoolPolicy? policy = null)
     {
         ArgumentNullException.ThrowIfNull(cloud);
         ArgumentNullException.ThrowIfNull(options);
@@ -109,21 +93,31 @@ public sealed class PoolController : IDisposable
         _eniHook = eniHook;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         NetworkCard = networkCard;
-        _policy = options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance;
+        _policy = policy ?? (options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance);
         _demand = new DemandTracker(timeProvider, options.DemandWindow);
+        _backoff = new ErrorBackoff(timeProvider);
         _inlineSignals = inlineSignals;
         _signalOptions = inlineSignals ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
-        _poolChanged = new TaskCompletionSource(_signalOptions);
+        _waiters = new AssignWaiters(timeProvider, inlineSignals);
         _wake = new TaskCompletionSource(_signalOptions);
     }
 
     public int NetworkCard { get; }
 
     /// <summary>The datastore (after <see cref="InitializeAsync"/>).</summary>
-    public PoolDatastore Datastore => _datastore ?? throw new InvalidOperationException("call InitializeAsync first.");
+    public PoolDatastore Datastore => Initialized.Datastore;
 
     /// <summary>The limits in force (after <see cref="InitializeAsync"/>).</summary>
-    public PoolLimits Limits => _limits ?? throw new InvalidOperationException("call InitializeAsync first.");
+    public PoolLimits Limits
+    {
+        get
+        {
+            var limits = _limits ?? throw new InvalidOperationException("call InitializeAsync first.");
+            // The last reconcile counted the ENIs that are not ours: they use up ENI slots.
+            var unmanaged = _parts?.Reconciler.UnmanagedEnis ?? 0;
+            return limits.UnmanagedEnis == unmanaged ? limits : limits with { UnmanagedEnis = unmanaged };
+        }
+    }
 
     /// <summary>The options in force (PD is switched off on types that cannot do it, as upstream).</summary>
     public IpamOptions Options => _options;
@@ -132,10 +126,10 @@ public sealed class PoolController : IDisposable
     internal DurableAllocationStore? Store => _store;
 
     /// <summary>ADDs currently waiting for the pool to grow.</summary>
-    public int WaitingAssignments => Volatile.Read(ref _waiting);
+    public int WaitingAssignments => _waiters.Count;
 
     /// <summary>Mutating cloud calls made (create, assign, unassign, delete).</summary>
-    public long CloudMutations => Interlocked.Read(ref _cloudMutations);
+    public long CloudMutations => _parts?.Actuator.CloudMutations ?? 0;
 
     /// <summary>The most recent policy decision (diagnostics).</summary>
     public PoolDecision LastDecision => _lastDecision;
@@ -147,8 +141,8 @@ public sealed class PoolController : IDisposable
     /// </summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        _instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
-        var limits = await _cloud.GetInstanceLimitsAsync(_instance.InstanceType, cancellationToken).ConfigureAwait(false);
+        var instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+        var limits = await _cloud.GetInstanceLimitsAsync(instance.InstanceType, cancellationToken).ConfigureAwait(false);
         if (_options.EnablePrefixDelegation && !limits.SupportsPrefixDelegation)
         {
             Log.PrefixDelegationUnsupported(_logger, limits.InstanceType);
@@ -161,27 +155,27 @@ public sealed class PoolController : IDisposable
             SkipPrimaryEni = _options.UseCustomNetworking,
             IsSecondaryCard = NetworkCard != 0,
         };
-        _datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
+        var parts = CreateParts(instance);
+        _parts = parts;
         var supportsTrunk = limits.SupportsTrunking;
-        if (!await ReconcileCoreAsync(initializing: true, cancellationToken).ConfigureAwait(false))
+        if (!await parts.Reconciler.ReconcileAsync(initializing: true, cancellationToken).ConfigureAwait(false))
         {
             // Starting from a view without the primary ENI would restore every allocation as unplaced and grow a pool
             // from nothing: fail the start instead (the daemon is restarted and asks again).
             throw new CloudException(CloudErrorKind.Transient, "the cloud's ENI list for this instance is empty or lacks the primary ENI; not starting from an incomplete view");
         }
 
-
-        _limits = _limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !_datastore.GetEniStates().Any(e => e.IsTrunk) };
+        _limits = Limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !parts.Datastore.GetEniStates().Any(e => e.IsTrunk) };
 
         if (_store is not null)
         {
-            await RestoreAsync(_store, cancellationToken).ConfigureAwait(false);
+            await new PoolRestorer(_store, _liveness, _logger).RestoreAsync(parts.Datastore, _options.IpCooldownPeriod, cancellationToken).ConfigureAwait(false);
         }
 
         // Upstream nodeInit step 11, after the restore so restored pods keep their addresses.
-        await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
-        await ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
-        Log.Initialized(_logger, NetworkCard, _datastore.EniCount, _datastore.GetStats(), _limits.MaxEnis, _limits.MaxPods, _options.EnablePrefixDelegation);
+        await parts.Reconciler.ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+        await parts.Actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
+        Log.Initialized(_logger, NetworkCard, parts.Datastore.EniCount, parts.Datastore.GetStats(), _limits.MaxEnis, _limits.MaxPods, _options.EnablePrefixDelegation);
         await RunPoolRoundAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -203,7 +197,7 @@ public sealed class PoolController : IDisposable
         if (outcome.Status == AssignStatus.NoFreeAddress)
         {
             var wait = maxWait is { } cap && cap < _options.AssignWaitTimeout ? (cap < TimeSpan.Zero ? TimeSpan.Zero : cap) : _options.AssignWaitTimeout;
-            outcome = await WaitForAddressAsync(key, metadata, wait, cancellationToken).ConfigureAwait(false);
+            outcome = await _waiters.WaitAsync(() => ds.Assign(key, metadata), this, wait, cancellationToken).ConfigureAwait(false);
             if (outcome.Status == AssignStatus.NoFreeAddress)
             {
                 var (reason, detail) = ExplainFailure(wait);
@@ -294,7 +288,7 @@ public sealed class PoolController : IDisposable
         {
             try
             {
-                if (_time.GetUtcNow() - _lastCloudReconcile >= _options.ReconcileInterval)
+                if (_time.GetUtcNow() - Initialized.Reconciler.LastReconcile >= _options.ReconcileInterval)
                 {
                     await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -361,274 +355,20 @@ public sealed class PoolController : IDisposable
         var ds = Datastore;
         var snapshot = new PoolSnapshot(ds.GetStats(), ds.GetEniStates(), _time.GetUtcNow())
         {
-            LastDecrease = _lastDecrease,
-            LastInsufficientCapacity = _lastInsufficientCapacity,
+            LastDecrease = Initialized.Actuator.LastDecrease,
+            LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
             AddsPerSecond = _demand.AddsPerSecond(),
-            WaitingAssignments = Volatile.Read(ref _waiting),
+            WaitingAssignments = _waiters.Count,
         };
         return _policy.Decide(snapshot, Limits, _options);
     }
 
     /// <summary>
-    /// Aligns the datastore with the cloud's view: ENIs attached or detached behind our back, addresses added or
-    /// removed. Allocations on addresses the cloud dropped are kept unplaced (never handed out again).
+    /// Aligns the datastore with the cloud's view (see <see cref="CloudReconciler"/>): ENIs attached or detached behind
+    /// our back, addresses added or removed; allocations on addresses the cloud dropped are kept unplaced. A view that
+    /// is empty or lacks the primary ENI is not applied; an ENI is removed only when two views in a row miss it.
     /// </summary>
-    /// <remarks>
-    /// A view that is empty or lacks the primary ENI is not applied (upstream aborts on an empty list, §2.16): it
-    /// would force-remove every ENI and strand every pod. An ENI missing from one view stops handing out addresses at
-    /// once but is force-removed only when the next reconcile still misses it, so one flapping view costs no pod its
-    /// address. The primary ENI is never removed.
-    /// </remarks>
-    public Task ReconcileWithCloudAsync(CancellationToken cancellationToken) => ReconcileCoreAsync(initializing: false, cancellationToken);
-
-    private async Task<bool> ReconcileCoreAsync(bool initializing, CancellationToken cancellationToken)
-    {
-        var ds = Datastore;
-        var enis = await _cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
-        _lastCloudReconcile = _time.GetUtcNow();
-        if (!enis.Any(e => e.IsPrimary))
-        {
-            Log.ReconcileAborted(_logger, NetworkCard, enis.Count);
-            return false;
-        }
-
-        var viewHasTags = enis.Any(e => e.Tags.Count > 0);
-        var managed = new List<NetworkInterface>();
-        var unmanaged = 0;
-        foreach (var eni in enis)
-        {
-            if (eni.NetworkCardIndex != NetworkCard || eni.Kind == EniKind.EfaOnly)
-            {
-                continue;
-            }
-
-            if (!IsManaged(eni, viewHasTags))
-            {
-                unmanaged++;
-                continue;
-            }
-
-            managed.Add(eni);
-        }
-
-        _limits = Limits with { UnmanagedEnis = unmanaged };
-        lock (_gate)
-        {
-            _cloudExcluded.Clear();
-            _cloudExcluded.UnionWith(managed.Where(e => e.IsExcludedForPodIPs).Select(e => e.Id));
-        }
-
-        foreach (var eni in managed)
-        {
-            await EnsureTagsOnceAsync(eni, cancellationToken).ConfigureAwait(false);
-            if (!TryLockEni(eni.Id))
-            {
-                continue;
-            }
-
-            try
-            {
-                lock (_gate)
-                {
-                    _missingOnce.Remove(eni.Id);
-                }
-
-                if (!ds.ContainsEni(eni.Id))
-                {
-                    await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                // Also lifts the hold put on an ENI that was missing from the previous view.
-                ds.SetExcluded(eni.Id, eni.IsExcludedForPodIPs);
-                var cloudCidrs = CidrsOf(eni).ToHashSet();
-                var known = ds.GetCidrs(eni.Id);
-                foreach (var cidr in known)
-                {
-                    if (!cloudCidrs.Contains(cidr))
-                    {
-                        RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
-                    }
-                }
-
-                foreach (var cidr in cloudCidrs)
-                {
-                    if (!known.Contains(cidr))
-                    {
-                        TryAddCidr(eni.Id, cidr);
-                    }
-                }
-            }
-            finally
-            {
-                UnlockEni(eni.Id);
-            }
-        }
-
-        var attached = managed.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var state in ds.GetEniStates())
-        {
-            var id = state.Id;
-            if (attached.Contains(id) || state.IsPrimary || !TryLockEni(id))
-            {
-                continue;
-            }
-
-            try
-            {
-                bool firstMiss;
-                lock (_gate)
-                {
-                    firstMiss = _missingOnce.Add(id);
-                }
-
-                if (firstMiss)
-                {
-                    // Possibly a flapping view: stop handing out its addresses, keep its pods, look again next time.
-                    ds.SetExcluded(id, true);
-                    Log.EniMissingOnce(_logger, id);
-                    continue;
-                }
-
-                lock (_gate)
-                {
-                    _missingOnce.Remove(id);
-                    _tagsEnsured.Remove(id);
-                    _managedDecisions.Remove(id);
-                    _createdHere.Remove(id);
-                }
-
-                var dropped = ds.RemoveEni(id, force: true);
-                Log.EniVanished(_logger, id, dropped.Count);
-                RestoreUnplaced(dropped);
-                await NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                UnlockEni(id);
-            }
-        }
-
-        if (!initializing)
-        {
-            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        SignalPoolChanged();
-        return true;
-    }
-
-    // Upstream §2.13, per ENI: a no_manage tag decides (unmanaged iff exactly "true"), else our instance-id tag makes
-    // it ours, else MANAGE_UNTAGGED_ENI; the primary ENI is always managed. ENIs this controller created stay ours
-    // even if a provider does not tag them. A view without any tags (a failed tag lookup) changes no earlier decision.
-    private bool IsManaged(NetworkInterface eni, bool viewHasTags)
-    {
-        if (eni.IsPrimary)
-        {
-            return true;
-        }
-
-        lock (_gate)
-        {
-            if (!viewHasTags && _managedDecisions.TryGetValue(eni.Id, out var previous))
-            {
-                return previous;
-            }
-
-            bool managed;
-            if (eni.Tags.TryGetValue(NoManageTag, out var noManage))
-            {
-                managed = noManage != "true";
-            }
-            else if (eni.Tags.TryGetValue(InstanceIdTag, out var owner) && owner == _instance?.InstanceId)
-            {
-                managed = true;
-            }
-            else
-            {
-                managed = _createdHere.Contains(eni.Id) || _options.ManageUntaggedEni;
-            }
-
-            _managedDecisions[eni.Id] = managed;
-            return managed;
-        }
-    }
-
-    // Upstream TagENI at init and reconcile: once per managed, non-trunk ENI the engine takes over; never fatal.
-    private async ValueTask EnsureTagsOnceAsync(NetworkInterface eni, CancellationToken cancellationToken)
-    {
-        if (eni.Kind == EniKind.Trunk)
-        {
-            return;
-        }
-
-        lock (_gate)
-        {
-            if (!_tagsEnsured.Add(eni.Id))
-            {
-                return;
-            }
-        }
-
-        try
-        {
-            await _cloud.EnsureEniTagsAsync(eni, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.EniTaggingFailed(_logger, eni.Id, ex.Message);
-        }
-    }
-
-    // Upstream §2.14: an ENI whose subnet is excluded gives its unassigned CIDRs back (upstream at init; here also on
-    // each reconcile, so CIDRs freed by pods that left go back too instead of staying idle on the ENI).
-    private async Task ReleaseExcludedFreeCidrsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var eni in Datastore.GetEniStates())
-        {
-            bool excludedByCloud;
-            lock (_gate)
-            {
-                excludedByCloud = _cloudExcluded.Contains(eni.Id);
-            }
-
-            if (!eni.IsExcluded || !excludedByCloud || eni.FreeableCidrs.Count == 0 || !TryLockEni(eni.Id))
-            {
-                continue;
-            }
-
-            try
-            {
-                var removed = new List<IPNetwork>();
-                foreach (var cidr in eni.FreeableCidrs)
-                {
-                    try
-                    {
-                        Datastore.RemoveCidr(eni.Id, cidr, force: false);
-                        removed.Add(cidr);
-                    }
-                    catch (DatastoreException)
-                    {
-                        // Taken since the snapshot (cannot happen while excluded, but never force).
-                    }
-                }
-
-                if (removed.Count > 0)
-                {
-                    await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(eni.Id, removed, cancellationToken)).ConfigureAwait(false);
-                    Log.ExcludedCidrsReleased(_logger, eni.Id, removed.Count);
-                }
-            }
-            catch (CloudException)
-            {
-                // Still on the ENI in the cloud: the next reconcile adds them back (excluded) and tries again.
-            }
-            finally
-            {
-                UnlockEni(eni.Id);
-            }
-        }
-    }
+    public Task ReconcileWithCloudAsync(CancellationToken cancellationToken) => Initialized.Reconciler.ReconcileAsync(initializing: false, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => _roundGate.Dispose();
@@ -636,167 +376,16 @@ public sealed class PoolController : IDisposable
     /// <summary>Folds the journal into the checkpoint (call on shutdown so upstream can read the file).</summary>
     public Task CompactRecordAsync(CancellationToken cancellationToken) => _store?.CompactAsync(cancellationToken) ?? Task.CompletedTask;
 
-    private async Task RestoreAsync(DurableAllocationStore store, CancellationToken cancellationToken)
-    {
-        var ds = Datastore;
-        var loaded = store.Load();
-        foreach (var problem in loaded.Problems)
-        {
-            Log.RecordProblem(_logger, problem);
-        }
+    bool IPoolGrowth.LoopRunning => _loopRunning;
 
-        if (!loaded.Complete)
-        {
-            Log.RecordIncomplete(_logger);
-        }
+    bool IPoolGrowth.InFlight => _leases.AnyHeld;
 
-        foreach (var record in loaded.Allocations)
-        {
-            if (_liveness?.IsPodGone(record) == true)
-            {
-                Log.DroppedGonePod(_logger, record.Key, record.Address);
-                try
-                {
-                    await _liveness.OnGonePodDroppedAsync(record, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.GonePodCleanupFailed(_logger, record.Key, record.Address, ex.Message);
-                }
+    bool IPoolGrowth.CannotGrow(DateTimeOffset waitStart) =>
+        Decide().Blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _backoff.FailedSince(waitStart);
 
-                continue;
-            }
+    void IPoolGrowth.WakeLoop() => Wake();
 
-            if (!ds.Restore(record))
-            {
-                Log.RestoreConflict(_logger, record.Key, record.Address);
-            }
-        }
-
-        // Releases made shortly before the restart are still cooling: a terminating pod may still use the address.
-        foreach (var (address, releasedAt) in loaded.Releases)
-        {
-            var until = DateTimeOffset.UnixEpoch.AddTicks(releasedAt / 100) + _options.IpCooldownPeriod;
-            ds.HoldInCooldown(address, until);
-        }
-
-        foreach (var unplaced in ds.GetUnplacedAllocations())
-        {
-            Log.UnplacedAllocation(_logger, unplaced.Key, unplaced.Address);
-        }
-
-        await store.ReplaceAllAsync(ds.GetAllocations(), cancellationToken).ConfigureAwait(false);
-    }
-
-    // Upstream nodeInit step 12: after a mode switch, give back the other mode's unused CIDRs.
-    private async Task ReleaseMismatchedCidrsAsync(CancellationToken cancellationToken)
-    {
-        foreach (var eni in Datastore.GetEniStates())
-        {
-            if (eni.MismatchedFreeCidrs.Count == 0 || !TryLockEni(eni.Id))
-            {
-                continue;
-            }
-
-            try
-            {
-                var removed = new List<IPNetwork>();
-                foreach (var cidr in eni.MismatchedFreeCidrs)
-                {
-                    try
-                    {
-                        Datastore.RemoveCidr(eni.Id, cidr, force: false);
-                        removed.Add(cidr);
-                    }
-                    catch (DatastoreException)
-                    {
-                    }
-                }
-
-                await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(eni.Id, removed, cancellationToken)).ConfigureAwait(false);
-            }
-            catch (CloudException)
-            {
-            }
-            finally
-            {
-                UnlockEni(eni.Id);
-            }
-        }
-    }
-
-    private async ValueTask<AssignOutcome> WaitForAddressAsync(AttachmentKey key, PodMetadata metadata, TimeSpan wait, CancellationToken cancellationToken)
-    {
-        var waitStart = _time.GetUtcNow();
-        var deadline = waitStart + wait;
-        Interlocked.Increment(ref _waiting);
-        try
-        {
-            while (true)
-            {
-                Task changed;
-                lock (_gate)
-                {
-                    changed = _poolChanged.Task;
-                }
-
-                var outcome = Datastore.Assign(key, metadata);
-                if (outcome.Status != AssignStatus.NoFreeAddress)
-                {
-                    return outcome;
-                }
-
-                var remaining = deadline - _time.GetUtcNow();
-                var blocked = Decide().Blocked;
-                if (remaining <= TimeSpan.Zero ||
-                    (!AnyEniBusy() && (blocked is GrowthBlock.MaxPods or GrowthBlock.NoRoom or GrowthBlock.CapacityBackoff || _lastGrowErrorAt >= waitStart)))
-                {
-                    // Nothing in flight can help: fail now with the reason instead of waiting out the timeout.
-                    return outcome;
-                }
-
-                Task round = Task.CompletedTask;
-                if (!_loopRunning)
-                {
-                    // No pool loop (embedded use): start a round from here.
-                    var before = CloudMutations;
-                    round = RunPoolRoundAsync(cancellationToken);
-                    if (round.IsCompleted)
-                    {
-                        await round.ConfigureAwait(false);
-                        if (CloudMutations == before && !AnyEniBusy())
-                        {
-                            return Datastore.Assign(key, metadata);
-                        }
-
-                        continue;
-                    }
-                }
-                else
-                {
-                    Wake();
-                }
-
-                using var delayCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                var delay = ClockDelay.Wait(_time, remaining, _inlineSignals, delayCancel.Token);
-                await (round.IsCompleted ? Task.WhenAny(changed, delay) : Task.WhenAny(changed, delay, round)).ConfigureAwait(false);
-                delayCancel.Cancel();
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _waiting);
-        }
-    }
-
-    private bool AnyEniBusy()
-    {
-        lock (_gate)
-        {
-            return _busyEnis.Count > 0;
-        }
-    }
+    Task IPoolGrowth.RunPoolRoundAsync(CancellationToken cancellationToken) => RunPoolRoundAsync(cancellationToken);
 
     private (AssignFailureReason, string) ExplainFailure(TimeSpan waited)
     {
@@ -805,19 +394,13 @@ public sealed class PoolController : IDisposable
         {
             GrowthBlock.MaxPods => (AssignFailureReason.MaxPodsReached, $"no free address: the pool holds max pods ({Limits.MaxPods}) addresses"),
             GrowthBlock.NoRoom => (AssignFailureReason.NoRoom, $"no free address: every ENI is full and no ENI can be added (max {Limits.MaxEnis} ENIs, {Limits.UnmanagedEnis} unmanaged)"),
-            _ => _lastGrowError switch
-            {
-                CloudErrorKind.SubnetFull => (AssignFailureReason.SubnetFull, "no free address: the subnet has no free addresses (InsufficientFreeAddressesInSubnet)"),
-                CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
-                CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
-                { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
-                null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {waited.TotalSeconds:0.#} s"),
-            },
+            _ => _backoff.ExplainNoAddress(waited),
         };
     }
 
     private async Task<bool> ExecuteAsync(PoolDecision decision, CancellationToken cancellationToken)
     {
+        var actuator = Initialized.Actuator;
         var progressed = false;
         if (decision.Grow.Count > 0)
         {
@@ -835,12 +418,12 @@ public sealed class PoolController : IDisposable
 
         foreach (var release in decision.Release)
         {
-            progressed |= await ReleaseAsync(release, cancellationToken).ConfigureAwait(false);
+            progressed |= (await actuator.ReleaseAsync(release, cancellationToken).ConfigureAwait(false)).Progressed;
         }
 
         if (decision.DeleteEniId is { } deleteId)
         {
-            progressed |= await DeleteEniAsync(deleteId, cancellationToken).ConfigureAwait(false);
+            progressed |= (await actuator.DeleteEniAsync(deleteId, cancellationToken).ConfigureAwait(false)).Progressed;
         }
 
         return progressed;
@@ -848,320 +431,39 @@ public sealed class PoolController : IDisposable
 
     private async Task<bool> GrowAsync(GrowAction action, int fallbackNewEniUnits, CancellationToken cancellationToken)
     {
+        var actuator = Initialized.Actuator;
+        var outcome = await actuator.GrowAsync(action, cancellationToken).ConfigureAwait(false);
+        if (outcome.Status != ActuationStatus.EniFull)
+        {
+            return outcome.Progressed;
+        }
+
+        // Our view of the ENI is out of date: trust the cloud's list of its addresses, then fall back to a new ENI.
+        try
+        {
+            await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudException ex)
+        {
+            // The view could not be fetched: a failed growth like any other.
+            actuator.GrowthFailed(ex.Kind);
+            return false;
+        }
+
+        return fallbackNewEniUnits > 0 && (await actuator.CreateEniAsync(fallbackNewEniUnits, cancellationToken).ConfigureAwait(false)).Progressed;
+    }
+
+    private Parts Initialized => _parts ?? throw new InvalidOperationException("call InitializeAsync first.");
+
+    private Parts CreateParts(InstanceIdentity instance)
+    {
+        var datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
+        var membership = new EniMembership(datastore, _eniHook, _logger);
+        var ownership = new EniOwnership(_cloud, instance.InstanceId, _options.ManageUntaggedEni, _logger);
         var unit = _options.EnablePrefixDelegation ? AddressUnit.IPv4Prefix : AddressUnit.SecondaryIPv4;
-        if (action.IsNewEni)
-        {
-            return await CreateEniAsync(unit, action.Units, cancellationToken).ConfigureAwait(false);
-        }
-
-        var eniId = action.EniId!;
-        if (!TryLockEni(eniId))
-        {
-            return false;
-        }
-
-        try
-        {
-            IReadOnlyList<IPNetwork> added;
-            try
-            {
-                added = await CloudCallAsync("AssignAsync", () => _cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
-            }
-            catch (CloudException ex) when (ex.Kind == CloudErrorKind.EniAddressLimitExceeded)
-            {
-                // Our view is out of date: trust the cloud's list of this ENI's addresses.
-                UnlockEni(eniId);
-                await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
-                return fallbackNewEniUnits > 0 && await CreateEniAsync(unit, fallbackNewEniUnits, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CloudException ex) when (action.Units > 1 && ex.Kind is not (CloudErrorKind.Throttled or CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix))
-            {
-                // Upstream: a failed bulk request is retried for a single unit.
-                added = await CloudCallAsync("AssignAsync", () => _cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
-            }
-
-            foreach (var cidr in added)
-            {
-                TryAddCidr(eniId, cidr);
-            }
-
-            _lastGrowError = null;
-            Log.Grew(_logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
-            SignalPoolChanged();
-            return added.Count > 0;
-        }
-        catch (CloudException ex)
-        {
-            NoteGrowFailure(ex);
-            return false;
-        }
-        finally
-        {
-            UnlockEni(eniId);
-        }
-    }
-
-    private async Task<bool> CreateEniAsync(AddressUnit unit, int units, CancellationToken cancellationToken)
-    {
-        if (units <= 0)
-        {
-            return false;
-        }
-
-        NetworkInterface eni;
-        try
-        {
-            eni = await CloudCallAsync("CreateAndAttachEniAsync", () => _cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = NetworkCard }, cancellationToken)).ConfigureAwait(false);
-        }
-        catch (CloudException ex)
-        {
-            NoteGrowFailure(ex);
-            return false;
-        }
-
-        lock (_gate)
-        {
-            // Created with the provider's tags: ours, and nothing to tag.
-            _createdHere.Add(eni.Id);
-            _tagsEnsured.Add(eni.Id);
-        }
-
-        if (TryLockEni(eni.Id))
-        {
-            try
-            {
-                if (Datastore.ContainsEni(eni.Id))
-                {
-                    foreach (var cidr in CidrsOf(eni))
-                    {
-                        TryAddCidr(eni.Id, cidr);
-                    }
-                }
-                else
-                {
-                    await AddEniToDatastoreAsync(eni, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                UnlockEni(eni.Id);
-            }
-        }
-
-        _lastGrowError = null;
-        Log.Grew(_logger, units, unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
-        SignalPoolChanged();
-        return true;
-    }
-
-    private async Task<bool> ReleaseAsync(ReleaseAction release, CancellationToken cancellationToken)
-    {
-        if (!TryLockEni(release.EniId))
-        {
-            return false;
-        }
-
-        try
-        {
-            var removed = new List<IPNetwork>();
-            foreach (var cidr in release.Cidrs)
-            {
-                try
-                {
-                    Datastore.RemoveCidr(release.EniId, cidr, force: false);
-                    removed.Add(cidr);
-                }
-                catch (DatastoreException)
-                {
-                    // Taken by a pod since the snapshot: keep it.
-                }
-            }
-
-            if (removed.Count == 0)
-            {
-                return false;
-            }
-
-            _lastDecrease = _time.GetUtcNow();
-            try
-            {
-                await CloudCallAsync("UnassignAsync", () => _cloud.UnassignAsync(release.EniId, removed, cancellationToken)).ConfigureAwait(false);
-                Log.Released(_logger, removed.Count, release.EniId);
-            }
-            catch (CloudException)
-            {
-                // Still ours in the cloud: the next reconcile adds the addresses back.
-            }
-
-            return true;
-        }
-        finally
-        {
-            UnlockEni(release.EniId);
-        }
-    }
-
-    private async Task<bool> DeleteEniAsync(string eniId, CancellationToken cancellationToken)
-    {
-        if (!TryLockEni(eniId))
-        {
-            return false;
-        }
-
-        try
-        {
-            try
-            {
-                Datastore.RemoveEni(eniId, force: false);
-            }
-            catch (DatastoreException)
-            {
-                return false;
-            }
-
-            try
-            {
-                await CloudCallAsync("DetachAndDeleteEniAsync", () => _cloud.DetachAndDeleteEniAsync(eniId, cancellationToken)).ConfigureAwait(false);
-                Log.DeletedEni(_logger, eniId);
-                await NotifyRemovedAsync(eniId, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CloudException)
-            {
-                // Still attached: the next reconcile sees it and adds it back.
-            }
-
-            return true;
-        }
-        finally
-        {
-            UnlockEni(eniId);
-        }
-    }
-
-    private async Task<T> CloudCallAsync<T>(string operation, Func<ValueTask<T>> call)
-    {
-        Interlocked.Increment(ref _cloudMutations);
-        try
-        {
-            return await call().ConfigureAwait(false);
-        }
-        catch (CloudException ex)
-        {
-            Log.CloudFailure(_logger, operation, ex.Kind, ex.Message);
-            throw;
-        }
-    }
-
-    private async Task CloudCallAsync(string operation, Func<ValueTask> call)
-    {
-        await CloudCallAsync<bool>(operation, async () =>
-        {
-            await call().ConfigureAwait(false);
-            return true;
-        }).ConfigureAwait(false);
-    }
-
-    private void NoteGrowFailure(CloudException ex)
-    {
-        _lastGrowError = ex.Kind;
-        _lastGrowErrorAt = _time.GetUtcNow();
-        if (ex.Kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix)
-        {
-            _lastInsufficientCapacity = _time.GetUtcNow();
-        }
-
-        // Let waiting ADDs re-check: they fail now with the reason instead of waiting out the timeout.
-        SignalPoolChanged();
-    }
-
-    private async ValueTask AddEniToDatastoreAsync(NetworkInterface eni, CancellationToken cancellationToken)
-    {
-        if (_eniHook is not null)
-        {
-            try
-            {
-                await _eniHook.OnEniAddedAsync(eni, EniRouteTable.For(eni.NetworkCardIndex, eni.DeviceIndex), cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Its addresses must not reach pods without the host routes; the next reconcile retries.
-                Log.EniHookFailed(_logger, eni.Id, ex.Message);
-                return;
-            }
-        }
-
-        _eniDetails[eni.Id] = eni;
-        AddEniToDatastore(eni);
-    }
-
-    private async ValueTask NotifyRemovedAsync(string eniId, CancellationToken cancellationToken)
-    {
-        if (_eniHook is null || !_eniDetails.TryRemove(eniId, out var eni))
-        {
-            return;
-        }
-
-        try
-        {
-            await _eniHook.OnEniRemovedAsync(eni, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.EniHookFailed(_logger, eniId, ex.Message);
-        }
-    }
-
-    private void AddEniToDatastore(NetworkInterface eni)
-    {
-        Datastore.AddEni(new EniRegistration(eni.Id, eni.DeviceIndex, eni.IsPrimary, EniRouteTable.For(eni.NetworkCardIndex, eni.DeviceIndex), eni.SubnetId)
-        {
-            IsTrunk = eni.Kind == EniKind.Trunk,
-            IsEfa = eni.Kind == EniKind.Efa,
-            IsExcluded = eni.IsExcludedForPodIPs,
-        });
-        foreach (var cidr in CidrsOf(eni))
-        {
-            TryAddCidr(eni.Id, cidr);
-        }
-    }
-
-    private void TryAddCidr(string eniId, IPNetwork cidr)
-    {
-        try
-        {
-            Datastore.AddCidr(eniId, cidr);
-        }
-        catch (DatastoreException)
-        {
-            // Already known (a reconcile raced the grow that added it).
-        }
-    }
-
-    private static IEnumerable<IPNetwork> CidrsOf(NetworkInterface eni) =>
-        eni.SecondaryIPv4.Where(a => !a.Equals(eni.PrimaryIPv4)).Select(a => new IPNetwork(a, 32)).Concat(eni.IPv4Prefixes);
-
-    private void RestoreUnplaced(IReadOnlyList<AllocationRecord> dropped)
-    {
-        foreach (var record in dropped)
-        {
-            Datastore.Restore(record);
-        }
-    }
-
-    private bool TryLockEni(string eniId)
-    {
-        lock (_gate)
-        {
-            return _busyEnis.Add(eniId);
-        }
-    }
-
-    private void UnlockEni(string eniId)
-    {
-        lock (_gate)
-        {
-            _busyEnis.Remove(eniId);
-        }
+        var actuator = new PoolActuator(_cloud, membership, ownership, _leases, _backoff, _waiters, _time, _logger, NetworkCard, unit);
+        var reconciler = new CloudReconciler(_cloud, membership, ownership, _leases, actuator, _waiters, _time, _logger, NetworkCard);
+        return new Parts(datastore, actuator, reconciler);
     }
 
     private void Wake()
@@ -1175,15 +477,6 @@ public sealed class PoolController : IDisposable
         wake.TrySetResult();
     }
 
-    private void SignalPoolChanged()
-    {
-        TaskCompletionSource changed;
-        lock (_gate)
-        {
-            changed = _poolChanged;
-            _poolChanged = new TaskCompletionSource(_signalOptions);
-        }
-
-        changed.TrySetResult();
-    }
+    /// <summary>The parts that exist once the datastore does.</summary>
+    private sealed record Parts(PoolDatastore Datastore, PoolActuator Actuator, CloudReconciler Reconciler);
 }

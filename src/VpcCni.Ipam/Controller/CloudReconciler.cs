@@ -1,0 +1,183 @@
+using Microsoft.Extensions.Logging;
+using VpcCni.Cloud;
+
+namespace VpcCni.Ipam;
+
+/// <summary>
+/// Aligns the datastore with the cloud's view: ENIs attached or detached behind the pool's back, addresses added or
+/// removed. Allocations on addresses the cloud dropped are kept unplaced (never handed out again).
+/// </summary>
+/// <remarks>
+/// A view that is empty or lacks the primary ENI is not applied (upstream aborts on an empty list, §2.16): it would
+/// force-remove every ENI and strand every pod. An ENI missing from one view stops handing out addresses at once but
+/// is force-removed only when the next reconcile still misses it, so one flapping view costs no pod its address. The
+/// primary ENI is never removed.
+/// </remarks>
+internal sealed class CloudReconciler(
+    IEniProvider cloud,
+    EniMembership membership,
+    EniOwnership ownership,
+    EniLeases leases,
+    PoolActuator actuator,
+    AssignWaiters waiters,
+    TimeProvider time,
+    ILogger logger,
+    int networkCard)
+{
+    // ENIs missing from the last view (removed only when missing twice in a row), and ENIs the cloud marks excluded
+    // from pod addresses.
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _missingOnce = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _cloudExcluded = new(StringComparer.Ordinal);
+    private long _lastReconcileTicks;
+    private int _unmanagedEnis;
+
+    /// <summary>When the cloud's view was last fetched (applied or not).</summary>
+    public DateTimeOffset LastReconcile => new(Interlocked.Read(ref _lastReconcileTicks), TimeSpan.Zero);
+
+    /// <summary>ENIs on this card that are not the pool's (no_manage / untagged) in the last applied view.</summary>
+    public int UnmanagedEnis => Volatile.Read(ref _unmanagedEnis);
+
+    /// <summary>True when the last applied view marked the ENI excluded from pod addresses.</summary>
+    public bool IsExcludedByCloud(string eniId)
+    {
+        lock (_gate)
+        {
+            return _cloudExcluded.Contains(eniId);
+        }
+    }
+
+    /// <summary>Fetches and applies the cloud's view; false (nothing applied) when it is empty or lacks the primary ENI.</summary>
+    /// <param name="initializing">At start-up the excluded ENIs' free CIDRs are released later, after the restore.</param>
+    public async Task<bool> ReconcileAsync(bool initializing, CancellationToken cancellationToken)
+    {
+        var ds = membership.Datastore;
+        var enis = await cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _lastReconcileTicks, time.GetUtcNow().UtcTicks);
+        if (!enis.Any(e => e.IsPrimary))
+        {
+            Log.ReconcileAborted(logger, networkCard, enis.Count);
+            return false;
+        }
+
+        var viewHasTags = enis.Any(e => e.Tags.Count > 0);
+        var managed = new List<NetworkInterface>();
+        var unmanaged = 0;
+        foreach (var eni in enis)
+        {
+            if (eni.NetworkCardIndex != networkCard || eni.Kind == EniKind.EfaOnly)
+            {
+                continue;
+            }
+
+            if (!ownership.IsManaged(eni, viewHasTags))
+            {
+                unmanaged++;
+                continue;
+            }
+
+            managed.Add(eni);
+        }
+
+        Volatile.Write(ref _unmanagedEnis, unmanaged);
+        lock (_gate)
+        {
+            _cloudExcluded.Clear();
+            _cloudExcluded.UnionWith(managed.Where(e => e.IsExcludedForPodIPs).Select(e => e.Id));
+        }
+
+        foreach (var eni in managed)
+        {
+            await ownership.EnsureTagsOnceAsync(eni, cancellationToken).ConfigureAwait(false);
+            using var lease = leases.TryAcquire(eni.Id);
+            if (lease is null)
+            {
+                continue;
+            }
+
+            lock (_gate)
+            {
+                _missingOnce.Remove(eni.Id);
+            }
+
+            if (!ds.ContainsEni(eni.Id))
+            {
+                await membership.AddAsync(eni, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            // Also lifts the hold put on an ENI that was missing from the previous view.
+            ds.SetExcluded(eni.Id, eni.IsExcludedForPodIPs);
+            var cloudCidrs = EniMembership.CidrsOf(eni).ToHashSet();
+            var known = ds.GetCidrs(eni.Id);
+            foreach (var cidr in known)
+            {
+                if (!cloudCidrs.Contains(cidr))
+                {
+                    membership.RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
+                }
+            }
+
+            foreach (var cidr in cloudCidrs)
+            {
+                if (!known.Contains(cidr))
+                {
+                    membership.TryAddCidr(eni.Id, cidr);
+                }
+            }
+        }
+
+        var attached = managed.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var state in ds.GetEniStates())
+        {
+            var id = state.Id;
+            if (attached.Contains(id) || state.IsPrimary)
+            {
+                continue;
+            }
+
+            using var lease = leases.TryAcquire(id);
+            if (lease is null)
+            {
+                continue;
+            }
+
+            bool firstMiss;
+            lock (_gate)
+            {
+                firstMiss = _missingOnce.Add(id);
+            }
+
+            if (firstMiss)
+            {
+                // Possibly a flapping view: stop handing out its addresses, keep its pods, look again next time.
+                ds.SetExcluded(id, true);
+                Log.EniMissingOnce(logger, id);
+                continue;
+            }
+
+            lock (_gate)
+            {
+                _missingOnce.Remove(id);
+            }
+
+            ownership.Forget(id);
+            var dropped = ds.RemoveEni(id, force: true);
+            Log.EniVanished(logger, id, dropped.Count);
+            membership.RestoreUnplaced(dropped);
+            await membership.NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!initializing)
+        {
+            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        waiters.SignalPoolChanged();
+        return true;
+    }
+
+    /// <summary>Returns the free CIDRs of ENIs the cloud excludes from pod addresses (see <see cref="PoolActuator.ReleaseExcludedFreeCidrsAsync"/>).</summary>
+    public Task ReleaseExcludedFreeCidrsAsync(CancellationToken cancellationToken) =>
+        actuator.ReleaseExcludedFreeCidrsAsync(IsExcludedByCloud, cancellationToken);
+}

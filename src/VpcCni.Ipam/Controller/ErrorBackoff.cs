@@ -1,0 +1,82 @@
+using VpcCni.Cloud;
+
+namespace VpcCni.Ipam;
+
+/// <summary>
+/// What the last failed growth said: the policy backs off growth after the subnet ran out (the snapshot's
+/// <see cref="PoolSnapshot.LastInsufficientCapacity"/>), and waiting ADDs fail at once with the reason instead of
+/// waiting out their timeout.
+/// </summary>
+internal sealed class ErrorBackoff(TimeProvider time)
+{
+    private readonly Lock _gate = new();
+    private CloudErrorKind? _lastError;
+    private DateTimeOffset _lastErrorAt = DateTimeOffset.MinValue;
+    private DateTimeOffset? _lastInsufficientCapacity;
+
+    /// <summary>The kind of the last growth failure; null once a growth succeeded since.</summary>
+    public CloudErrorKind? LastError
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastError;
+            }
+        }
+    }
+
+    /// <summary>When the subnet last had no free address or /28 block.</summary>
+    public DateTimeOffset? LastInsufficientCapacity
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastInsufficientCapacity;
+            }
+        }
+    }
+
+    /// <summary>True when a growth failed at or after <paramref name="since"/>.</summary>
+    public bool FailedSince(DateTimeOffset since)
+    {
+        lock (_gate)
+        {
+            return _lastErrorAt >= since;
+        }
+    }
+
+    public void NoteFailure(CloudErrorKind kind)
+    {
+        var now = time.GetUtcNow();
+        lock (_gate)
+        {
+            _lastError = kind;
+            _lastErrorAt = now;
+            if (kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix)
+            {
+                _lastInsufficientCapacity = now;
+            }
+        }
+    }
+
+    /// <summary>A growth succeeded: ADDs that still find no address no longer blame the last failure.</summary>
+    public void NoteSuccess()
+    {
+        lock (_gate)
+        {
+            _lastError = null;
+        }
+    }
+
+    /// <summary>Why an ADD that waited <paramref name="waited"/> got no address, when the policy did not block growth.</summary>
+    public (AssignFailureReason Reason, string Detail) ExplainNoAddress(TimeSpan waited) => LastError switch
+    {
+        CloudErrorKind.SubnetFull => (AssignFailureReason.SubnetFull, "no free address: the subnet has no free addresses (InsufficientFreeAddressesInSubnet)"),
+        CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
+        CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
+        { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
+        null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {waited.TotalSeconds:0.#} s"),
+    };
+}

@@ -1,0 +1,296 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using VpcCni.Cloud;
+
+namespace VpcCni.Ipam;
+
+/// <summary>
+/// Carries out the policy's actions against the cloud and the datastore: top up an ENI, create one, release CIDRs,
+/// delete an ENI. Each action holds its ENI's lease; an expected cloud failure comes back as an
+/// <see cref="ActuationOutcome"/>, anything else propagates.
+/// </summary>
+internal sealed class PoolActuator(
+    IEniProvider cloud,
+    EniMembership membership,
+    EniOwnership ownership,
+    EniLeases leases,
+    ErrorBackoff backoff,
+    AssignWaiters waiters,
+    TimeProvider time,
+    ILogger logger,
+    int networkCard,
+    AddressUnit unit)
+{
+    private long _cloudMutations;
+    private long _lastDecreaseTicks = long.MinValue;
+
+    /// <summary>Mutating cloud calls made (create, assign, unassign, delete), failed ones included.</summary>
+    public long CloudMutations => Interlocked.Read(ref _cloudMutations);
+
+    /// <summary>When the pool last released CIDRs (the policy's decrease throttle).</summary>
+    public DateTimeOffset? LastDecrease
+    {
+        get
+        {
+            var ticks = Interlocked.Read(ref _lastDecreaseTicks);
+            return ticks == long.MinValue ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+        }
+    }
+
+    private PoolDatastore Datastore => membership.Datastore;
+
+    /// <summary>Adds <see cref="GrowAction.Units"/> to the ENI, or creates a new ENI with them.</summary>
+    public async Task<ActuationOutcome> GrowAsync(GrowAction action, CancellationToken cancellationToken)
+    {
+        if (action.IsNewEni)
+        {
+            return await CreateEniAsync(action.Units, cancellationToken).ConfigureAwait(false);
+        }
+
+        var eniId = action.EniId!;
+        using var lease = leases.TryAcquire(eniId);
+        if (lease is null)
+        {
+            return ActuationOutcome.NotDone;
+        }
+
+        var result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
+        if (result.Error == CloudErrorKind.EniAddressLimitExceeded)
+        {
+            // Our view is out of date; the lease ends before the caller reconciles.
+            return new ActuationOutcome(ActuationStatus.EniFull, result.Error);
+        }
+
+        if (result.Error is { } error && action.Units > 1 && error is not (CloudErrorKind.Throttled or CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix))
+        {
+            // Upstream: a failed bulk request is retried for a single unit.
+            result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
+        }
+
+        if (result.Error is { } failed)
+        {
+            return GrowthFailed(failed);
+        }
+
+        var added = result.Value!;
+        foreach (var cidr in added)
+        {
+            membership.TryAddCidr(eniId, cidr);
+        }
+
+        backoff.NoteSuccess();
+        Log.Grew(logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
+        waiters.SignalPoolChanged();
+        return added.Count > 0 ? ActuationOutcome.Done : ActuationOutcome.NotDone;
+    }
+
+    /// <summary>Creates and attaches a new ENI with <paramref name="units"/> addresses or prefixes.</summary>
+    public async Task<ActuationOutcome> CreateEniAsync(int units, CancellationToken cancellationToken)
+    {
+        if (units <= 0)
+        {
+            return ActuationOutcome.NotDone;
+        }
+
+        var result = await CallAsync("CreateAndAttachEniAsync", () => cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
+        if (result.Error is { } failed)
+        {
+            return GrowthFailed(failed);
+        }
+
+        var eni = result.Value!;
+        ownership.NoteCreatedHere(eni.Id);
+        using (var lease = leases.TryAcquire(eni.Id))
+        {
+            // Busy: a reconcile is adding it right now.
+            if (lease is not null)
+            {
+                if (Datastore.ContainsEni(eni.Id))
+                {
+                    foreach (var cidr in EniMembership.CidrsOf(eni))
+                    {
+                        membership.TryAddCidr(eni.Id, cidr);
+                    }
+                }
+                else
+                {
+                    await membership.AddAsync(eni, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        backoff.NoteSuccess();
+        Log.Grew(logger, units, unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
+        waiters.SignalPoolChanged();
+        return ActuationOutcome.Done;
+    }
+
+    /// <summary>Returns the action's CIDRs that are still free to the cloud.</summary>
+    public async Task<ActuationOutcome> ReleaseAsync(ReleaseAction release, CancellationToken cancellationToken)
+    {
+        using var lease = leases.TryAcquire(release.EniId);
+        if (lease is null)
+        {
+            return ActuationOutcome.NotDone;
+        }
+
+        // A CIDR taken by a pod since the snapshot is kept.
+        var removed = RemoveFree(release.EniId, release.Cidrs);
+        if (removed.Count == 0)
+        {
+            return ActuationOutcome.NotDone;
+        }
+
+        Interlocked.Exchange(ref _lastDecreaseTicks, time.GetUtcNow().UtcTicks);
+        var result = await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(release.EniId, removed, cancellationToken))).ConfigureAwait(false);
+        if (result.Error is { } failed)
+        {
+            // Still ours in the cloud: the next reconcile adds the addresses back.
+            return new ActuationOutcome(ActuationStatus.CloudBehind, failed);
+        }
+
+        Log.Released(logger, removed.Count, release.EniId);
+        return ActuationOutcome.Done;
+    }
+
+    /// <summary>Detaches and deletes an ENI no pod uses.</summary>
+    public async Task<ActuationOutcome> DeleteEniAsync(string eniId, CancellationToken cancellationToken)
+    {
+        using var lease = leases.TryAcquire(eniId);
+        if (lease is null)
+        {
+            return ActuationOutcome.NotDone;
+        }
+
+        try
+        {
+            Datastore.RemoveEni(eniId, force: false);
+        }
+        catch (DatastoreException)
+        {
+            // In use since the snapshot.
+            return ActuationOutcome.NotDone;
+        }
+
+        var result = await CallAsync("DetachAndDeleteEniAsync", () => Ok(cloud.DetachAndDeleteEniAsync(eniId, cancellationToken))).ConfigureAwait(false);
+        if (result.Error is { } failed)
+        {
+            // Still attached: the next reconcile sees it and adds it back.
+            return new ActuationOutcome(ActuationStatus.CloudBehind, failed);
+        }
+
+        Log.DeletedEni(logger, eniId);
+        await membership.NotifyRemovedAsync(eniId, cancellationToken).ConfigureAwait(false);
+        return ActuationOutcome.Done;
+    }
+
+    /// <summary>
+    /// Upstream §2.14: an ENI whose subnet is excluded gives its unassigned CIDRs back (upstream at init; here also on
+    /// each reconcile, so CIDRs freed by pods that left go back too instead of staying idle on the ENI).
+    /// </summary>
+    public async Task ReleaseExcludedFreeCidrsAsync(Func<string, bool> excludedByCloud, CancellationToken cancellationToken)
+    {
+        foreach (var eni in Datastore.GetEniStates())
+        {
+            if (!eni.IsExcluded || !excludedByCloud(eni.Id) || eni.FreeableCidrs.Count == 0)
+            {
+                continue;
+            }
+
+            using var lease = leases.TryAcquire(eni.Id);
+            if (lease is null)
+            {
+                continue;
+            }
+
+            // Taken since the snapshot cannot happen while excluded, but never force.
+            var removed = RemoveFree(eni.Id, eni.FreeableCidrs);
+            if (removed.Count == 0)
+            {
+                continue;
+            }
+
+            // On failure the CIDRs are still on the ENI in the cloud: the next reconcile adds them back (excluded) and tries again.
+            var result = await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(eni.Id, removed, cancellationToken))).ConfigureAwait(false);
+            if (result.Error is null)
+            {
+                Log.ExcludedCidrsReleased(logger, eni.Id, removed.Count);
+            }
+        }
+    }
+
+    /// <summary>Upstream nodeInit step 12: after a mode switch, give back the other mode's unused CIDRs.</summary>
+    public async Task ReleaseMismatchedCidrsAsync(CancellationToken cancellationToken)
+    {
+        foreach (var eni in Datastore.GetEniStates())
+        {
+            if (eni.MismatchedFreeCidrs.Count == 0)
+            {
+                continue;
+            }
+
+            using var lease = leases.TryAcquire(eni.Id);
+            if (lease is null)
+            {
+                continue;
+            }
+
+            var removed = RemoveFree(eni.Id, eni.MismatchedFreeCidrs);
+
+            // A failure leaves them on the ENI in the cloud; the reconcile's view keeps them out of the pool.
+            await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(eni.Id, removed, cancellationToken))).ConfigureAwait(false);
+        }
+    }
+
+    private List<IPNetwork> RemoveFree(string eniId, IReadOnlyList<IPNetwork> cidrs)
+    {
+        var removed = new List<IPNetwork>();
+        foreach (var cidr in cidrs)
+        {
+            try
+            {
+                Datastore.RemoveCidr(eniId, cidr, force: false);
+                removed.Add(cidr);
+            }
+            catch (DatastoreException)
+            {
+                // In use since the snapshot: keep it.
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Records a failed growth (inside an action: while its lease is still held); waiting ADDs re-check and fail now
+    /// with the reason instead of waiting out their timeout.
+    /// </summary>
+    public ActuationOutcome GrowthFailed(CloudErrorKind error)
+    {
+        backoff.NoteFailure(error);
+        waiters.SignalPoolChanged();
+        return new ActuationOutcome(ActuationStatus.GrowthFailed, error);
+    }
+
+    private async Task<CloudResult<T>> CallAsync<T>(string operation, Func<ValueTask<T>> call)
+    {
+        Interlocked.Increment(ref _cloudMutations);
+        try
+        {
+            return new CloudResult<T>(await call().ConfigureAwait(false), null);
+        }
+        catch (CloudException ex)
+        {
+            Log.CloudFailure(logger, operation, ex.Kind, ex.Message);
+            return new CloudResult<T>(default, ex.Kind);
+        }
+    }
+
+    private static async ValueTask<bool> Ok(ValueTask call)
+    {
+        await call.ConfigureAwait(false);
+        return true;
+    }
+
+    private readonly record struct CloudResult<T>(T? Value, CloudErrorKind? Error);
+}
