@@ -104,7 +104,7 @@ func addNetwork(ctx context.Context, request []byte) ([]byte, error) {
 		return nil, status.Error(codes.NotFound, "no such container: \"missing\" — 100% gone")
 	case "slow":
 		<-ctx.Done()
-		return nil, ctx.Err()
+		return nil, status.Error(codes.DeadlineExceeded, "the call's deadline passed in the server")
 	}
 	return addNetworkReply(fields[7], len(request)), nil
 }
