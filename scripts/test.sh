@@ -10,7 +10,8 @@ rm -rf "$results"
 mkdir -p "$results"
 
 # What the tests drive besides .NET (as scripts/lab.sh does): installed from Debian's packages when missing, so this
-# command works on a fresh machine too. tools/cnidriver/build.sh brings Go and libcni itself.
+# command works on a fresh machine too. tools/cnidriver/build.sh brings Go and libcni itself, tools/grpc-interop/build.sh
+# Debian's grpc-go and protobuf-go.
 need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables-restore >/dev/null || need+=(iptables)
@@ -40,6 +41,8 @@ dotnet build samples/VpcCni.CloudEmulator -c Release -nologo -v:q -o artifacts/c
 
 echo "== libcni driver (tools/cnidriver, used by conformance and end-to-end tests)"
 bash tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exit 1; }
+echo "== grpc-go interop server (tools/grpc-interop, the plugin client's non-Kestrel peer)"
+bash tools/grpc-interop/build.sh >/dev/null || { echo "grpc-interop build failed"; exit 1; }
 
 echo "== tests"
 dotnet test VpcCni.sln -c Release --no-build -nologo -v:q \

@@ -29,12 +29,13 @@ internal sealed class IpamdUnreachableException(string address, Exception inner)
 
 /// <summary>
 /// The real client: gRPC over the daemon's Unix socket with a deadline per call. The plugin lives for one CNI call, so
-/// calls run synchronously on the lean HTTP/2 invoker (no thread pool, no connection pool); the Task-returning
-/// methods complete before they return.
+/// calls run synchronously, by default on the lean HTTP/2 invoker (no thread pool, no connection pool); the
+/// Task-returning methods complete before they return. <see cref="PluginGrpcClient.GrpcNet"/> runs the same calls on
+/// Grpc.Net.Client instead (docs/benchmarks.md: about 2 ms more per call).
 /// </summary>
 internal sealed class GrpcIpamdClient : IIpamdClient
 {
-    private readonly Http2UnaryCallInvoker _invoker;
+    private readonly IDisposable _transport;
     private readonly CNIBackend.CNIBackendClient _backend;
     private readonly PluginBackend.PluginBackendClient _plugin;
     /// <summary>The deadline of every call but AddNetwork.</summary>
@@ -52,15 +53,30 @@ internal sealed class GrpcIpamdClient : IIpamdClient
     private readonly TimeSpan _addNetworkTimeout;
     private readonly TimeProvider _time;
 
-    public GrpcIpamdClient(string address, TimeSpan? timeout = null, TimeSpan? addNetworkTimeout = null, TimeProvider? time = null)
+    /// <summary>Grpc.Net.Client's connect timeout; the lean client's connect is a blocking connect(2) on a Unix socket.</summary>
+    private static readonly TimeSpan GrpcNetConnectTimeout = TimeSpan.FromSeconds(5);
+
+    public GrpcIpamdClient(string address, TimeSpan? timeout = null, TimeSpan? addNetworkTimeout = null, TimeProvider? time = null,
+        PluginGrpcClient client = PluginGrpcClient.Http2)
     {
         _address = address;
         _timeout = timeout ?? DefaultTimeout;
         _addNetworkTimeout = addNetworkTimeout ?? DefaultAddNetworkTimeout;
         _time = time ?? TimeProvider.System;
-        _invoker = Http2UnaryCallInvoker.ForAddress(address, _time);
-        _backend = new CNIBackend.CNIBackendClient(_invoker);
-        _plugin = new PluginBackend.PluginBackendClient(_invoker);
+        CallInvoker invoker;
+        if (client == PluginGrpcClient.GrpcNet)
+        {
+            var channel = IpamdChannel.Create(address, GrpcNetConnectTimeout);
+            (_transport, invoker) = (channel, channel.CreateCallInvoker());
+        }
+        else
+        {
+            var http2 = Http2UnaryCallInvoker.ForAddress(address, _time);
+            (_transport, invoker) = (http2, http2);
+        }
+
+        _backend = new CNIBackend.CNIBackendClient(invoker);
+        _plugin = new PluginBackend.PluginBackendClient(invoker);
     }
 
     public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken) =>
@@ -81,7 +97,7 @@ internal sealed class GrpcIpamdClient : IIpamdClient
     public Task<RemoveHostVethReply> RemoveHostVethAsync(RemoveHostVethRequest request, CancellationToken cancellationToken) =>
         Call(o => _plugin.RemoveHostVeth(request, o), cancellationToken);
 
-    public void Dispose() => _invoker.Dispose();
+    public void Dispose() => _transport.Dispose();
 
     private Task<T> Call<T>(Func<CallOptions, T> call, CancellationToken cancellationToken) => Call(call, _timeout, cancellationToken);
 

@@ -17,7 +17,7 @@ public static class VpcCniPluginProgram
     public static async Task<int> RunAsync(CancellationToken cancellationToken = default)
     {
         using var plugin = new VpcCniPlugin(
-            address => new GrpcIpamdClient(address),
+            address => new GrpcIpamdClient(address, client: PluginGrpcClientSetting.Read(Environment.GetEnvironmentVariable)),
             config => new LinuxPodWiring(config.VethPrefix),
             config => PluginLogger.Create(config.PluginLogFile, config.PluginLogLevel, TimeProvider.System),
             Version);

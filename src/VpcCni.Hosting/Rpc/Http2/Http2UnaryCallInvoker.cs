@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Grpc.Core;
@@ -123,7 +122,7 @@ internal sealed class Http2UnaryCallInvoker : CallInvoker, IDisposable
                 connection = _connection is { IsUsable: true } open ? open : Reconnect();
                 result = connection.Call("/" + method.FullName.TrimStart('/'), _authority, serialization.Payload, options.Headers, timeout, _maxResponseBytes, options.CancellationToken);
             }
-            catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or Http2ProtocolException or HpackException or ObjectDisposedException)
+            catch (Exception ex) when (GrpcStatusMapping.IsTransportFailure(ex))
             {
                 Drop(connection);
                 if (options.CancellationToken.IsCancellationRequested)
@@ -131,12 +130,7 @@ internal sealed class Http2UnaryCallInvoker : CallInvoker, IDisposable
                     throw new RpcException(new Status(StatusCode.Cancelled, "the call was cancelled", ex));
                 }
 
-                throw new RpcException(ex switch
-                {
-                    TimeoutException => new Status(StatusCode.DeadlineExceeded, $"no reply from {_address} within the deadline", ex),
-                    Http2ProtocolException or HpackException => new Status(StatusCode.Internal, $"{_address} broke the HTTP/2 protocol: {ex.Message}", ex),
-                    _ => new Status(StatusCode.Unavailable, $"{_address}: {ex.Message}", ex),
-                });
+                throw new RpcException(GrpcStatusMapping.FromTransportFailure(ex, _address));
             }
             catch (OperationCanceledException ex)
             {
@@ -176,35 +170,4 @@ internal sealed class Http2UnaryCallInvoker : CallInvoker, IDisposable
             _connection = null;
         }
     }
-}
-
-/// <summary>Collects a request message from a marshaller (Protobuf's generated marshallers are contextual).</summary>
-internal sealed class BufferSerializationContext : SerializationContext
-{
-    private readonly ArrayBufferWriter<byte> _buffer = new(256);
-    private byte[]? _completed;
-
-    public ReadOnlySpan<byte> Payload => _completed ?? _buffer.WrittenSpan;
-
-    public override void Complete(byte[] payload) => _completed = payload;
-
-    public override IBufferWriter<byte> GetBufferWriter() => _buffer;
-
-    public override void SetPayloadLength(int payloadLength)
-    {
-    }
-
-    public override void Complete()
-    {
-    }
-}
-
-/// <summary>Hands a received message to a marshaller.</summary>
-internal sealed class BufferDeserializationContext(byte[] payload) : DeserializationContext
-{
-    public override int PayloadLength => payload.Length;
-
-    public override byte[] PayloadAsNewBuffer() => (byte[])payload.Clone();
-
-    public override ReadOnlySequence<byte> PayloadAsReadOnlySequence() => new(payload);
 }
