@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 
 namespace VpcCni.Ipam.Durable;
@@ -82,7 +81,11 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Reads checkpoint and journals, reporting (not throwing on) damage, and opens the journal for appends.</summary>
-    public DurableLoadResult Load()
+    /// <remarks>Blocks the calling thread on <see cref="LoadAsync"/>: prefer that from asynchronous code.</remarks>
+    public DurableLoadResult Load() => LoadAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Reads checkpoint and journals, reporting (not throwing on) damage, and opens the journal for appends.</summary>
+    public async ValueTask<DurableLoadResult> LoadAsync(CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         var state = new Dictionary<AttachmentKey, AllocationRecord>();
@@ -101,8 +104,9 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
         }
 
         var releases = new List<(PodAddress, long)>();
-        Replay(PreviousJournalPath, state, problems, releases);
-        Replay(JournalPath, state, problems, releases);
+        var replay = new JournalReplayState(state, problems, releases);
+        await JournalReplay.ReplayFileAsync(PreviousJournalPath, replay, cancellationToken).ConfigureAwait(false);
+        await JournalReplay.ReplayFileAsync(JournalPath, replay, cancellationToken).ConfigureAwait(false);
 
         lock (_gate)
         {
@@ -481,77 +485,6 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
             }
 
             return false;
-        }
-    }
-
-    private static void Replay(string path, Dictionary<AttachmentKey, AllocationRecord> state, List<string> problems, List<(PodAddress, long)> releases)
-    {
-        if (!File.Exists(path))
-        {
-            return;
-        }
-
-        var bytes = File.ReadAllBytes(path);
-        var lineNo = 0;
-        var start = 0;
-        while (start < bytes.Length)
-        {
-            lineNo++;
-            var end = Array.IndexOf(bytes, (byte)'\n', start);
-            if (end < 0)
-            {
-                problems.Add($"journal {path}: line {lineNo} is truncated (torn write at crash); ignored.");
-                break;
-            }
-
-            var line = bytes.AsSpan(start, end - start);
-            start = end + 1;
-            if (line.Length < 10 || line[8] != (byte)' ' || !uint.TryParse(System.Text.Encoding.ASCII.GetString(line[..8]), System.Globalization.NumberStyles.HexNumber, null, out var crc))
-            {
-                problems.Add($"journal {path}: line {lineNo} is malformed; skipped.");
-                continue;
-            }
-
-            var json = line[9..];
-            if (Crc32.Compute(json) != crc)
-            {
-                problems.Add($"journal {path}: line {lineNo} fails its checksum (corrupt); skipped.");
-                continue;
-            }
-
-            JournalEntry? entry;
-            try
-            {
-                entry = JsonSerializer.Deserialize(json, DurableJsonContext.Default.JournalEntry);
-            }
-            catch (JsonException)
-            {
-                problems.Add($"journal {path}: line {lineNo} is not valid JSON; skipped.");
-                continue;
-            }
-
-            if (entry is null)
-            {
-                continue;
-            }
-
-            var key = new AttachmentKey(entry.NetworkName, entry.ContainerId, entry.IfName);
-            if (entry.Op == "u")
-            {
-                state.Remove(key);
-                if (entry.Timestamp != 0 && System.Net.IPAddress.TryParse(entry.IPv4, out var released))
-                {
-                    releases.Add((PodAddress.From(released), entry.Timestamp));
-                }
-            }
-            else if (entry.Op == "a" && System.Net.IPAddress.TryParse(entry.IPv4, out var ip))
-            {
-                state[key] = new AllocationRecord(key, PodAddress.From(ip), entry.Timestamp, new PodMetadata(entry.Namespace, entry.PodName, entry.InterfacesCount));
-            }
-            else
-            {
-                problems.Add($"journal {path}: line {lineNo} has an unknown operation '{entry.Op}'; skipped.");
-            }
         }
     }
 

@@ -17,6 +17,12 @@ internal static class Tools
     public static string CniDriver => RequireFile(
         Environment.GetEnvironmentVariable("VPCCNI_CNIDRIVER") is { Length: > 0 } overridden ? overridden : Path.Combine(RepoRoot, "artifacts", "tools", "cnidriver"));
 
+    /// <summary>samples/MinimalCniPlugin as scripts/test.sh built it from the packages of scripts/pack.sh (artifacts/feed).</summary>
+    public static string MinimalCniPlugin => Require(Path.Combine(RepoRoot, "artifacts", "sample-minimal-cni"), "minimal-ptp", "minimal-ptp.deps.json");
+
+    /// <summary>The package version scripts/pack.sh stamped on this run's packages.</summary>
+    public static string FeedVersion => File.ReadAllText(RequireFile(Path.Combine(RepoRoot, "artifacts", "feed", "VERSION"))).Trim();
+
     public static string SmokeScript => RequireFile(Path.Combine(RepoRoot, "tools", "cnidriver", "smoke.sh"));
 
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(

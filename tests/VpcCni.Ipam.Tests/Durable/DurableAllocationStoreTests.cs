@@ -54,6 +54,24 @@ public sealed class DurableAllocationStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task LoadAsync_AfterAppendsAndARelease_RecoversStateAndRelease()
+    {
+        using (var store = new DurableAllocationStore(CheckpointPath))
+        {
+            await store.LoadAsync(CancellationToken.None);
+            await store.AppendAssignAsync(Rec(1, "10.0.0.1"), CancellationToken.None);
+            await store.AppendAssignAsync(Rec(2, "10.0.0.2"), CancellationToken.None);
+            await store.AppendUnassignAsync(Rec(1, "10.0.0.1").Key, Rec(1, "10.0.0.1").Address, 42, CancellationToken.None);
+        }
+
+        using var reopened = new DurableAllocationStore(CheckpointPath);
+        var result = await reopened.LoadAsync(CancellationToken.None);
+        result.Problems.Should().BeEmpty();
+        result.Allocations.Should().ContainSingle().Which.Should().Be(Rec(2, "10.0.0.2"));
+        result.Releases.Should().Equal((Rec(1, "10.0.0.1").Address, 42L));
+    }
+
+    [Fact]
     public async Task ConcurrentWriters_ShareFsyncs()
     {
         using var store = new DurableAllocationStore(CheckpointPath);
