@@ -46,7 +46,8 @@ public static class IpamServiceCollectionExtensions
             sp.GetRequiredService<IpamDurableRecord>().Store,
             sp.GetService<IPodLivenessEvidence>(),
             Loggers(sp).CreateLogger<PoolController>(),
-            eniHook: sp.GetService<IEniLifecycleHook>()));
+            eniHook: sp.GetService<IEniLifecycleHook>(),
+            policy: sp.GetService<IPoolPolicy>()));
         services.TryAddSingleton(sp => new IpamEngine(
             sp.GetRequiredService<PoolController>(),
             sp.GetServices<IIpamStartStep>(),
