@@ -43,6 +43,7 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     private byte[] _batch = new byte[4096];
     private int _recordsSinceCompaction;
     private bool _disposed;
+    private volatile bool _loaded;
 
     /// <param name="path">Checkpoint path (AWS_VPC_K8S_CNI_BACKING_STORE; card N: <c>…-nic-N.json</c>).</param>
     /// <param name="compactEvery">Fold the journal into the checkpoint after this many records.</param>
@@ -118,6 +119,7 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(CheckpointPath)!);
+        _loaded = true;
         if (problems.Count > 0)
         {
             // Start clean from what was recovered: the damaged files are replaced by a fresh checkpoint.
@@ -169,6 +171,7 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(allocations);
         AllocationRecord[] replacement = [.. allocations];
+        ThrowIfNotLoaded();
         await RunExclusiveAsync(() =>
         {
             lock (_gate)
@@ -185,7 +188,21 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Folds the journal into an upstream-format checkpoint now.</summary>
-    public Task CompactAsync(CancellationToken cancellationToken) => RunExclusiveAsync(CompactCore, cancellationToken);
+    /// <exception cref="InvalidOperationException">The record was never loaded: its in-memory state is empty, and folding
+    /// that into the checkpoint would erase every allocation on disk.</exception>
+    public Task CompactAsync(CancellationToken cancellationToken)
+    {
+        ThrowIfNotLoaded();
+        return RunExclusiveAsync(CompactCore, cancellationToken);
+    }
+
+    private void ThrowIfNotLoaded()
+    {
+        if (!_loaded)
+        {
+            throw new InvalidOperationException($"the allocation record {CheckpointPath} has not been loaded; rewriting it now would erase the allocations on disk");
+        }
+    }
 
     /// <summary>Queued appends still complete (the flushing caller closes the journal after them); later appends throw.</summary>
     public void Dispose()

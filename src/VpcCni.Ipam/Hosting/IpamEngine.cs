@@ -99,6 +99,13 @@ public sealed partial class IpamEngine : BackgroundService
         }
 
         _ready.TrySetCanceled(CancellationToken.None);
+        if (!_ready.Task.IsCompletedSuccessfully)
+        {
+            // Never initialised: the pool holds nothing restored, so there is nothing to fold and the record on disk
+            // must stay exactly as the last run left it.
+            return;
+        }
+
         try
         {
             await Controller.CompactRecordAsync(cancellationToken).ConfigureAwait(false);

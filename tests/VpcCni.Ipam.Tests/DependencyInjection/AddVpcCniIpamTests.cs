@@ -112,6 +112,47 @@ public sealed class AddVpcCniIpamTests : IDisposable
     }
 
     [Fact]
+    public async Task StopAsync_AfterFailedStarts_LeavesTheDurableRecordForTheNextStart()
+    {
+        // A node agent whose start step fails (IMDS not answering yet) is restarted; each failed run must leave the
+        // record exactly as it was, or the next good start restores nothing and hands running pods' addresses out again.
+        var cluster = SimulatedCluster.Create("m5.large");
+        var cloud = new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId);
+        var path = Path.Combine(_directory, "ipam.json");
+        PodAddress assigned;
+        using (var host = BuildHost(s => s.AddSingleton<IEniProvider>(cloud).AddVpcCniIpam(o => o.BackingStorePath = path)))
+        {
+            await host.StartAsync(Ct);
+            var engine = host.Services.GetRequiredService<IpamEngine>();
+            await engine.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            assigned = (await engine.Controller.AssignAsync(Pod, new PodMetadata("default", "web"), Ct)).Address;
+            await host.StopAsync(Ct);
+        }
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            await using var failing = new ServiceCollection()
+                .AddSingleton<IEniProvider>(cloud)
+                .AddSingleton<IIpamStartStep>(new FailingStep())
+                .AddVpcCniIpam(o => o.BackingStorePath = path)
+                .BuildServiceProvider();
+            var engine = failing.GetRequiredService<IpamEngine>();
+            await engine.StartAsync(Ct);
+            var ready = () => engine.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            await ready.Should().ThrowAsync<InvalidOperationException>();
+            await engine.StopAsync(Ct);
+        }
+
+        using var healthy = BuildHost(s => s.AddSingleton<IEniProvider>(cloud).AddVpcCniIpam(o => o.BackingStorePath = path));
+        await healthy.StartAsync(Ct);
+        var restored = healthy.Services.GetRequiredService<IpamEngine>();
+        await restored.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        restored.Controller.Datastore.TryGetAssignment(Pod, out var record, out _, out _).Should().BeTrue("failed starts must not erase the record");
+        record.Address.Should().Be(assigned);
+        await healthy.StopAsync(Ct);
+    }
+
+    [Fact]
     public async Task StartAsync_CalledTwiceAndStoppedTwice_InitialisesOnceAndStopsCleanly()
     {
         var steps = 0;

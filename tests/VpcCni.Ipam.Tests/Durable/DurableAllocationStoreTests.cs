@@ -72,6 +72,27 @@ public sealed class DurableAllocationStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task CompactAsync_BeforeLoad_ThrowsAndLeavesTheRecordOnDisk()
+    {
+        using (var store = new DurableAllocationStore(CheckpointPath))
+        {
+            await store.LoadAsync(CancellationToken.None);
+            await store.AppendAssignAsync(Rec(1, "10.0.0.1"), CancellationToken.None);
+        }
+
+        using (var unloaded = new DurableAllocationStore(CheckpointPath))
+        {
+            var compact = () => unloaded.CompactAsync(CancellationToken.None);
+            await compact.Should().ThrowAsync<InvalidOperationException>().WithMessage("*has not been loaded*");
+            var replace = () => unloaded.ReplaceAllAsync([], CancellationToken.None);
+            await replace.Should().ThrowAsync<InvalidOperationException>();
+        }
+
+        using var reopened = new DurableAllocationStore(CheckpointPath);
+        (await reopened.LoadAsync(CancellationToken.None)).Allocations.Should().ContainSingle().Which.Should().Be(Rec(1, "10.0.0.1"));
+    }
+
+    [Fact]
     public async Task ConcurrentWriters_ShareFsyncs()
     {
         using var store = new DurableAllocationStore(CheckpointPath);
