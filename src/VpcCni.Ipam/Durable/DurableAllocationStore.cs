@@ -174,6 +174,9 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
         ThrowIfNotLoaded();
         await RunExclusiveAsync(() =>
         {
+            // The difference is journaled first: recovery replays the previous journal on top of the new checkpoint,
+            // and an assignment left there would otherwise bring a dropped allocation back after a restart.
+            WriteDirect(ReplacementDifference(replacement));
             lock (_gate)
             {
                 _durable.Clear();
@@ -194,6 +197,40 @@ public sealed class DurableAllocationStore : IAsyncDisposable, IDisposable
     {
         ThrowIfNotLoaded();
         return RunExclusiveAsync(CompactCore, cancellationToken);
+    }
+
+    private byte[] ReplacementDifference(AllocationRecord[] replacement)
+    {
+        var lines = new List<byte[]>();
+        lock (_gate)
+        {
+            var kept = replacement.ToDictionary(a => a.Key);
+            foreach (var (key, _) in _durable.Where(d => !kept.ContainsKey(d.Key)))
+            {
+                lines.Add(CheckpointCodec.WriteJournalLine(CheckpointCodec.UnassignEntry(key)));
+            }
+
+            foreach (var a in replacement.Where(a => !_durable.TryGetValue(a.Key, out var current) || current != a))
+            {
+                lines.Add(CheckpointCodec.WriteJournalLine(CheckpointCodec.ToEntry(a)));
+            }
+        }
+
+        return [.. lines.SelectMany(l => l)];
+    }
+
+    private void WriteDirect(byte[] bytes)
+    {
+        if (bytes.Length == 0)
+        {
+            return;
+        }
+
+        var journal = _journal ?? throw new InvalidOperationException("the journal is not open (a failed compaction closed it).");
+        RandomAccess.Write(journal, bytes, _journalLength);
+        _journalLength += bytes.Length;
+        RandomAccess.FlushToDisk(journal);
+        Interlocked.Increment(ref _journalSyncs);
     }
 
     private void ThrowIfNotLoaded()

@@ -93,6 +93,28 @@ public sealed class DurableAllocationStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ReplaceAllAsync_DroppingAnAllocation_StaysDroppedAfterReloadAndCheckpointFallback()
+    {
+        using (var store = new DurableAllocationStore(CheckpointPath))
+        {
+            await store.LoadAsync(CancellationToken.None);
+            await store.AppendAssignAsync(Rec(1, "10.0.0.1"), CancellationToken.None);
+            await store.AppendAssignAsync(Rec(2, "10.0.0.2"), CancellationToken.None);
+            await store.ReplaceAllAsync([Rec(2, "10.0.0.2")], CancellationToken.None);
+        }
+
+        using (var reopened = new DurableAllocationStore(CheckpointPath))
+        {
+            (await reopened.LoadAsync(CancellationToken.None)).Allocations.Should().ContainSingle()
+                .Which.Should().Be(Rec(2, "10.0.0.2"), "the previous journal's assignment must not bring a restore-dropped allocation back");
+        }
+
+        File.WriteAllText(CheckpointPath, "{\"version\":");
+        using var fallback = new DurableAllocationStore(CheckpointPath);
+        (await fallback.LoadAsync(CancellationToken.None)).Allocations.Should().ContainSingle().Which.Should().Be(Rec(2, "10.0.0.2"));
+    }
+
+    [Fact]
     public async Task ConcurrentWriters_ShareFsyncs()
     {
         using var store = new DurableAllocationStore(CheckpointPath);
