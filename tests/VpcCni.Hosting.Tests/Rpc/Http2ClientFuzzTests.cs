@@ -38,21 +38,7 @@ public sealed class Http2ClientFuzzTests : IDisposable
     private static readonly Gen<byte[]> RandomFrame = Gen.Select(Gen.Byte[0, 10], Gen.Byte, Gen.OneOf(0, 1, 3), Gen.Byte.Array[0, 40],
         (type, flags, stream, payload) => ScriptedHttp2Server.Frame(type, flags, stream, payload));
 
-    private static readonly Gen<byte[]> Script = Gen.Select(
-        Gen.OneOf(Gen.OneOf(ValidParts), RandomFrame, Gen.Byte.Array[1, 24]).Array[0, 8],
-        Gen.Int[0, 4],
-        Gen.Int.Array[4],
-        Gen.Byte.Array[4],
-        (parts, mutations, positions, values) =>
-        {
-            var bytes = parts.SelectMany(p => p).ToArray();
-            for (var i = 0; i < mutations && bytes.Length > 0; i++)
-            {
-                bytes[(int)((uint)positions[i] % bytes.Length)] = values[i];
-            }
-
-            return bytes;
-        });
+    private static readonly Gen<byte[]> Script = MutatedBytes.Of(Gen.OneOf(Gen.OneOf(ValidParts), RandomFrame, Gen.Byte.Array[1, 24]), maxParts: 8);
 
     [Fact]
     public void PluginAdd_RandomAndMutatedServerFrames_EndInAResultOrAWellKnownCniError()

@@ -22,21 +22,7 @@ public sealed class Http2FrameCodecFuzzTests
         });
 
     // Well-formed frames, random frames and raw bytes, concatenated, then a few octets overwritten.
-    private static readonly Gen<byte[]> Bytes = Gen.Select(
-        Gen.OneOf(OneFrame, Gen.Byte.Array[0, 32]).Array[0, 6],
-        Gen.Int[0, 4],
-        Gen.Int.Array[4],
-        Gen.Byte.Array[4],
-        (parts, mutations, positions, values) =>
-        {
-            var bytes = parts.SelectMany(p => p).ToArray();
-            for (var i = 0; i < mutations && bytes.Length > 0; i++)
-            {
-                bytes[(int)((uint)positions[i] % bytes.Length)] = values[i];
-            }
-
-            return bytes;
-        });
+    private static readonly Gen<byte[]> Bytes = MutatedBytes.Of(Gen.OneOf(OneFrame, Gen.Byte.Array[0, 32]), maxParts: 6);
 
     [Fact]
     public void Decode_ArbitraryBytes_YieldFramesOrAnHttp2ProtocolExceptionOnly()
