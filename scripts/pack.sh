@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs the src/ libraries (VpcCni.Abstractions, .Ipam, .Aws, .Linux, .Hosting) into the local feed artifacts/feed,
 # with package validation and each package's README. Prints the version as the last line and writes it to
-# artifacts/feed/VERSION, where samples/MinimalCniPlugin (restoring from this feed) reads it.
+# artifacts/feed/VERSION, where samples/MinimalCniPlugin and samples/IpamEmbedder (restoring from this feed) read it.
 #
 #   bash scripts/pack.sh                      version 0.1.0-local.<UTC time>.<pid>: new on every run
 #   VPCCNI_PACKAGE_VERSION=1.2.3 bash scripts/pack.sh

@@ -44,11 +44,17 @@ bash tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exi
 echo "== grpc-go interop server (tools/grpc-interop, the plugin client's non-Kestrel peer)"
 bash tools/grpc-interop/build.sh >/dev/null || { echo "grpc-interop build failed"; exit 1; }
 
-echo "== SDK packages (scripts/pack.sh into artifacts/feed) and samples/MinimalCniPlugin built from them"
-rm -rf artifacts/sample-minimal-cni
+echo "== SDK packages (scripts/pack.sh into artifacts/feed) and samples/MinimalCniPlugin and samples/IpamEmbedder built from them"
+rm -rf artifacts/sample-minimal-cni artifacts/sample-ipam-embedder
 # A failure here leaves the artifact missing, which fails the sample's end-to-end tests; the rest of the suite still runs.
-bash scripts/pack.sh >/dev/null && dotnet build samples/MinimalCniPlugin -c Release -nologo -v:q -o artifacts/sample-minimal-cni \
-  || { echo "pack or sample build failed"; status=1; }
+if bash scripts/pack.sh >/dev/null; then
+  dotnet build samples/MinimalCniPlugin -c Release -nologo -v:q -o artifacts/sample-minimal-cni \
+    || { echo "samples/MinimalCniPlugin build failed"; status=1; }
+  dotnet build samples/IpamEmbedder -c Release -nologo -v:q -o artifacts/sample-ipam-embedder \
+    || { echo "samples/IpamEmbedder build failed"; status=1; }
+else
+  echo "pack failed"; status=1
+fi
 
 echo "== tests"
 dotnet test VpcCni.sln -c Release --no-build -nologo -v:q \

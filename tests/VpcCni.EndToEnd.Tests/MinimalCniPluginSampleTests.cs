@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using VpcCni.EndToEnd.Tests.Support;
 
 namespace VpcCni.EndToEnd.Tests;
@@ -9,25 +8,13 @@ namespace VpcCni.EndToEnd.Tests;
 /// (scripts/pack.sh), driven through libcni in namespaces of its own; and its README's code kept equal to the source.
 /// A missing artifact fails (scripts/test.sh packs and builds the sample before the tests).
 /// </summary>
-public sealed partial class MinimalCniPluginSampleTests
+public sealed class MinimalCniPluginSampleTests
 {
     private const string Address = "10.99.0.2";
 
-    private static string SampleDirectory => Path.Combine(Tools.RepoRoot, "samples", "MinimalCniPlugin");
-
     [Fact]
-    public void Readme_QuickStart_IsTheCompiledProgramRegion()
-    {
-        var source = File.ReadAllText(Path.Combine(SampleDirectory, "Program.cs")).ReplaceLineEndings("\n");
-        var readme = File.ReadAllText(Path.Combine(SampleDirectory, "README.md")).ReplaceLineEndings("\n");
-
-        var region = QuickStartRegion().Match(source);
-        var block = ReadmeBlock().Match(readme);
-
-        region.Success.Should().BeTrue("Program.cs must keep its '#region quick-start' ... '#endregion'");
-        block.Success.Should().BeTrue("README.md must keep the csharp block after '<!-- quick-start: Program.cs -->'");
-        block.Groups["code"].Value.TrimEnd('\n').Should().Be(region.Groups["code"].Value.TrimEnd('\n'), "the README shows the compiled Program.cs region verbatim");
-    }
+    public void Readme_QuickStart_IsTheCompiledProgramRegion() =>
+        ReadmeCode.ShouldShowRegion("samples/MinimalCniPlugin/README.md", "<!-- quick-start: Program.cs -->", "samples/MinimalCniPlugin/Program.cs", "quick-start");
 
     [Fact]
     public void Sample_Artifact_WasBuiltFromThisRunsPackages()
@@ -109,10 +96,4 @@ public sealed partial class MinimalCniPluginSampleTests
         var (exit, stdout, stderr) = await Tools.RunAsync("ip", args);
         return exit == 0 ? stdout : throw new InvalidOperationException($"ip {string.Join(' ', args)}: {stderr}");
     }
-
-    [GeneratedRegex(@"^[ \t]*#region quick-start[^\n]*\n(?<code>.*?)^[ \t]*#endregion", RegexOptions.Singleline | RegexOptions.Multiline)]
-    private static partial Regex QuickStartRegion();
-
-    [GeneratedRegex(@"<!-- quick-start: Program\.cs -->\n```csharp\n(?<code>.*?)^```", RegexOptions.Singleline | RegexOptions.Multiline)]
-    private static partial Regex ReadmeBlock();
 }

@@ -20,6 +20,9 @@ internal static class Tools
     /// <summary>samples/MinimalCniPlugin as scripts/test.sh built it from the packages of scripts/pack.sh (artifacts/feed).</summary>
     public static string MinimalCniPlugin => Require(Path.Combine(RepoRoot, "artifacts", "sample-minimal-cni"), "minimal-ptp", "minimal-ptp.deps.json");
 
+    /// <summary>samples/IpamEmbedder as scripts/test.sh built it from the packages of scripts/pack.sh (artifacts/feed).</summary>
+    public static string IpamEmbedder => Require(Path.Combine(RepoRoot, "artifacts", "sample-ipam-embedder"), "ipam-embedder", "ipam-embedder.deps.json");
+
     /// <summary>The package version scripts/pack.sh stamped on this run's packages.</summary>
     public static string FeedVersion => File.ReadAllText(RequireFile(Path.Combine(RepoRoot, "artifacts", "feed", "VERSION"))).Trim();
 
