@@ -3,7 +3,7 @@ using VpcCni.Cloud;
 namespace VpcCni.Aws;
 
 /// <summary>The EC2 error codes this project produces (simulation) or acts on (provider).</summary>
-public static class Ec2ErrorCodes
+internal static class Ec2ErrorCodes
 {
     public const string InsufficientFreeAddressesInSubnet = "InsufficientFreeAddressesInSubnet";
     public const string InsufficientCidrBlocks = "InsufficientCidrBlocks";

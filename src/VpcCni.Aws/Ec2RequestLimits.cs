@@ -4,13 +4,13 @@ namespace VpcCni.Aws;
 /// <param name="Name">Bucket name (an action name, or a category).</param>
 /// <param name="Capacity">Maximum tokens (burst).</param>
 /// <param name="RefillPerSecond">Tokens added per second.</param>
-public sealed record Ec2RequestBucket(string Name, int Capacity, int RefillPerSecond);
+internal sealed record Ec2RequestBucket(string Name, int Capacity, int RefillPerSecond);
 
 /// <summary>
 /// EC2's published request token buckets (field survey §3.1): the simulated VPC enforces them and the
 /// provider's client-side budget mirrors them, so both sides agree on which call draws from which bucket.
 /// </summary>
-public static class Ec2RequestLimits
+internal static class Ec2RequestLimits
 {
     /// <summary>Describe*, filtered or paginated.</summary>
     public static readonly Ec2RequestBucket NonMutating = new("NonMutating", 100, 20);

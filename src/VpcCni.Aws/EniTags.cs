@@ -3,7 +3,7 @@ using VpcCni.Cloud;
 namespace VpcCni.Aws;
 
 /// <summary>The tag keys and description upstream puts on the ENIs it creates (reference §2.19).</summary>
-public static class EniTags
+internal static class EniTags
 {
     public const string InstanceId = "node.k8s.amazonaws.com/instance_id";
     public const string CreatedAt = "node.k8s.amazonaws.com/createdAt";

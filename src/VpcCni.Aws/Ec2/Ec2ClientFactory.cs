@@ -5,7 +5,7 @@ using Amazon.Runtime;
 namespace VpcCni.Aws.Ec2;
 
 /// <summary>Builds an <see cref="AmazonEC2Client"/> configured for this provider.</summary>
-public static class Ec2ClientFactory
+internal static class Ec2ClientFactory
 {
     /// <summary>An EC2 client with the SDK's retries off (Polly retries instead, so attempts never multiply),
     /// the endpoint of <see cref="Ec2ProviderOptions.Ec2Endpoint"/> when set, and the given region.</summary>

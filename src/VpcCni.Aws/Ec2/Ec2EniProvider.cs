@@ -19,7 +19,7 @@ namespace VpcCni.Aws.Ec2;
 /// and parameters (reference §6.1), tags and description, free device index, subnet discovery, the
 /// detach-then-delete sequence, and typed <see cref="CloudException"/>s.
 /// </summary>
-public sealed class Ec2EniProvider : IEniProvider, IDisposable
+internal sealed class Ec2EniProvider : IEniProvider, IDisposable
 {
     private readonly IAmazonEC2 _ec2;
     private readonly ImdsClient _imds;

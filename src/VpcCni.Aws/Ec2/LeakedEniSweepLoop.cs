@@ -10,7 +10,7 @@ namespace VpcCni.Aws.Ec2;
 /// <see cref="Ec2ProviderOptions.LeakedEniCleanup"/> is off (DISABLE_LEAKED_ENI_CLEANUP=true). All waiting is on the
 /// <see cref="TimeProvider"/>; a failed sweep is logged and the loop goes on.
 /// </summary>
-public sealed class LeakedEniSweepLoop
+internal sealed class LeakedEniSweepLoop
 {
     private readonly LeakedEniSweeper _sweeper;
     private readonly Ec2ProviderOptions _options;

@@ -7,7 +7,7 @@ using VpcCni.Cloud;
 namespace VpcCni.Aws.Ec2;
 
 /// <summary>Outcome of one leaked-ENI sweep.</summary>
-public sealed record LeakedEniSweepResult(IReadOnlyList<string> Deleted, IReadOnlyList<string> Tagged, int Skipped);
+internal sealed record LeakedEniSweepResult(IReadOnlyList<string> Deleted, IReadOnlyList<string> Tagged, int Skipped);
 
 /// <summary>
 /// Deletes CNI-created ENIs left <c>available</c> (upstream's <c>getLeakedENIs</c>): tagged with an instance id,
@@ -15,7 +15,7 @@ public sealed record LeakedEniSweepResult(IReadOnlyList<string> Deleted, IReadOn
 /// Safe while other nodes sweep the same VPC: deletion is idempotent (NotFound = someone else did it), and
 /// an ENI that got attached meanwhile is refused by EC2 (InUse) and skipped.
 /// </summary>
-public sealed class LeakedEniSweeper
+internal sealed class LeakedEniSweeper
 {
     private readonly Ec2EniProvider _provider;
     private readonly Ec2ProviderOptions _options;

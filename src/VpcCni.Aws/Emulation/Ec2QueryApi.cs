@@ -7,7 +7,7 @@ using VpcCni.Aws.Simulation;
 namespace VpcCni.Aws.Emulation;
 
 /// <summary>An HTTP answer of the emulator.</summary>
-public sealed record EmulatorResponse(int Status, string ContentType, string Body)
+internal sealed record EmulatorResponse(int Status, string ContentType, string Body)
 {
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
@@ -20,7 +20,7 @@ public sealed record EmulatorResponse(int Status, string ContentType, string Bod
 /// <see cref="SimulatedVpc"/>: every action the EC2 provider calls. Bad input of any kind becomes an EC2
 /// 4xx error document, never an exception.
 /// </summary>
-public sealed class Ec2QueryApi(SimulatedVpc vpc)
+internal sealed class Ec2QueryApi(SimulatedVpc vpc)
 {
     private const string Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/";
     private static readonly XmlWriterSettings WriterSettings = new() { OmitXmlDeclaration = true, Indent = false };

@@ -10,7 +10,7 @@ namespace VpcCni.Aws.Emulation;
 /// IMDS (IMDSv2 only: a session token from <c>PUT /latest/api/token</c> is required on every GET) for the
 /// instances of a <see cref="SimulatedVpc"/>, answering from each instance's possibly lagging IMDS view.
 /// </summary>
-public sealed class ImdsApi(SimulatedVpc vpc)
+internal sealed class ImdsApi(SimulatedVpc vpc)
 {
     private const string TextPlain = "text/plain";
     private readonly ConcurrentDictionary<string, (string InstanceId, DateTimeOffset Expires)> _tokens = new(StringComparer.Ordinal);

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace VpcCni.Aws.Imds;
 
 /// <summary>One interface as IMDS describes it under <c>network/interfaces/macs/&lt;mac&gt;/</c>.</summary>
-public sealed record ImdsInterface(
+internal sealed record ImdsInterface(
     string MacAddress,
     string InterfaceId,
     int DeviceNumber,
@@ -28,7 +28,7 @@ public sealed record ImdsInterface(
 /// on the <see cref="TimeProvider"/>), retries with exponential backoff, typed accessors for every path
 /// upstream reads, and "not found" (404) answered as none where upstream does so.
 /// </summary>
-public sealed class ImdsClient : IDisposable
+internal sealed class ImdsClient : IDisposable
 {
     private const string TokenHeader = "X-aws-ec2-metadata-token";
     private const string TtlHeader = "X-aws-ec2-metadata-token-ttl-seconds";
@@ -296,7 +296,7 @@ public sealed class ImdsClient : IDisposable
 }
 
 /// <summary>IMDS could not answer.</summary>
-public sealed class ImdsException(string message, int statusCode) : Exception(message)
+internal sealed class ImdsException(string message, int statusCode) : Exception(message)
 {
     /// <summary>HTTP status, or 0 for a transport failure.</summary>
     public int StatusCode { get; } = statusCode;

@@ -1,7 +1,7 @@
 namespace VpcCni.Aws.Imds;
 
 /// <summary>Where and how to reach the instance metadata service.</summary>
-public sealed class ImdsOptions
+internal sealed class ImdsOptions
 {
     /// <summary>The SDK's standard variable for the IMDS base address.</summary>
     public const string EndpointVariable = "AWS_EC2_METADATA_SERVICE_ENDPOINT";

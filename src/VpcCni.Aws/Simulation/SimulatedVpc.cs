@@ -680,7 +680,7 @@ public sealed partial class SimulatedVpc
     }
 
     /// <summary>DescribeNetworkInterfaces with ids, filters and pagination (MaxResults 5–1000).</summary>
-    public Ec2Page<SimulatedEni> DescribeNetworkInterfaces(
+    internal Ec2Page<SimulatedEni> DescribeNetworkInterfaces(
         IReadOnlyList<string>? networkInterfaceIds = null,
         IReadOnlyList<Ec2Filter>? filters = null,
         int? maxResults = null,
@@ -723,7 +723,7 @@ public sealed partial class SimulatedVpc
     }
 
     /// <summary>DescribeInstances by id (filter <c>instance-id</c> also accepted).</summary>
-    public IReadOnlyList<SimulatedInstance> DescribeInstances(IReadOnlyList<string>? instanceIds, IReadOnlyList<Ec2Filter>? filters = null)
+    internal IReadOnlyList<SimulatedInstance> DescribeInstances(IReadOnlyList<string>? instanceIds, IReadOnlyList<Ec2Filter>? filters = null)
     {
         lock (_gate)
         {
@@ -758,7 +758,7 @@ public sealed partial class SimulatedVpc
     }
 
     /// <summary>DescribeSubnets with ids and filters (vpc-id, availability-zone, subnet-id, tag-key, tag:K).</summary>
-    public IReadOnlyList<SimulatedSubnet> DescribeSubnets(IReadOnlyList<string>? subnetIds = null, IReadOnlyList<Ec2Filter>? filters = null)
+    internal IReadOnlyList<SimulatedSubnet> DescribeSubnets(IReadOnlyList<string>? subnetIds = null, IReadOnlyList<Ec2Filter>? filters = null)
     {
         lock (_gate)
         {
@@ -837,7 +837,7 @@ public sealed partial class SimulatedVpc
 
     /// <summary>What IMDS shows the instance now: ENIs and addresses appear and vanish
     /// <see cref="SimulatedVpcOptions.ImdsLag"/> after EC2 changed them.</summary>
-    public ImdsInstanceView GetImdsView(string instanceId)
+    internal ImdsInstanceView GetImdsView(string instanceId)
     {
         lock (_gate)
         {

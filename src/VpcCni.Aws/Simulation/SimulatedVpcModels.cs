@@ -3,7 +3,7 @@ using System.Net;
 namespace VpcCni.Aws.Simulation;
 
 /// <summary>An EC2 error raised by the simulated VPC, with EC2's code and HTTP status.</summary>
-public sealed class SimulatedEc2Exception : Exception
+internal sealed class SimulatedEc2Exception : Exception
 {
     public SimulatedEc2Exception(string code, string message)
         : base(message)
@@ -72,7 +72,7 @@ public sealed record SimulatedInstance(
     string State);
 
 /// <summary>One interface in an instance's IMDS view (which may lag behind EC2).</summary>
-public sealed record ImdsInterfaceView(
+internal sealed record ImdsInterfaceView(
     string MacAddress,
     string InterfaceId,
     int DeviceNumber,
@@ -86,7 +86,7 @@ public sealed record ImdsInterfaceView(
     IReadOnlyList<IPNetwork> IPv4Prefixes);
 
 /// <summary>What IMDS shows one instance right now.</summary>
-public sealed record ImdsInstanceView(
+internal sealed record ImdsInstanceView(
     string InstanceId,
     string InstanceType,
     string AvailabilityZone,
@@ -96,10 +96,10 @@ public sealed record ImdsInstanceView(
     IReadOnlyList<ImdsInterfaceView> Interfaces);
 
 /// <summary>A filter of a Describe call: name and accepted values (any matches).</summary>
-public sealed record Ec2Filter(string Name, IReadOnlyList<string> Values);
+internal sealed record Ec2Filter(string Name, IReadOnlyList<string> Values);
 
 /// <summary>One page of a paginated Describe call.</summary>
-public sealed record Ec2Page<T>(IReadOnlyList<T> Items, string? NextToken);
+internal sealed record Ec2Page<T>(IReadOnlyList<T> Items, string? NextToken);
 
 /// <summary>Which kind of change the simulated VPC reports to listeners.</summary>
 public enum SimulatedVpcChangeKind

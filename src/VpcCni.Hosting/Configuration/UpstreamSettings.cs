@@ -3,7 +3,7 @@ using VpcCni.Configuration;
 namespace VpcCni.Hosting.Configuration;
 
 /// <summary>How VpcCni treats one of upstream's environment variables.</summary>
-public enum UpstreamSettingSupport
+internal enum UpstreamSettingSupport
 {
     /// <summary>Read and honoured.</summary>
     Implemented,
@@ -24,7 +24,7 @@ public enum UpstreamSettingSupport
 /// <param name="Reason">Where it is read, why it needs nothing, or why it is refused (the error's text).</param>
 /// <param name="Accepted">A value the daemon starts with.</param>
 /// <param name="Refused">For <see cref="UpstreamSettingSupport.Refused"/>: a value it refuses; null otherwise.</param>
-public sealed record UpstreamSetting(string Name, UpstreamSettingSupport Support, string Reason, string Accepted, string? Refused = null)
+internal sealed record UpstreamSetting(string Name, UpstreamSettingSupport Support, string Reason, string Accepted, string? Refused = null)
 {
     /// <summary>For a refused row: true when the variable's value needs the missing feature.</summary>
     internal Func<EnvironmentReader, bool>? Refuses { get; init; }
@@ -34,7 +34,7 @@ public sealed record UpstreamSetting(string Name, UpstreamSettingSupport Support
 /// Every upstream variable and what VpcCni does with it. Unlike upstream (which has no such check), a setting whose
 /// feature is not built stops the daemon at start instead of being ignored silently.
 /// </summary>
-public static class UpstreamSettings
+internal static class UpstreamSettings
 {
     private const string NoKubernetes = "VpcCni has no Kubernetes client yet";
 

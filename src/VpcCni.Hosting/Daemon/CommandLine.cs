@@ -1,7 +1,7 @@
 namespace VpcCni.Hosting.Daemon;
 
 /// <summary>A small, strict "--name value" / "--flag" parser: unknown or malformed flags are errors naming the flag.</summary>
-public sealed class CommandLine
+internal sealed class CommandLine
 {
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
@@ -120,4 +120,4 @@ public sealed class CommandLine
 }
 
 /// <summary>Bad command-line usage; the message names the argument.</summary>
-public sealed class CommandLineException(string message) : Exception(message);
+internal sealed class CommandLineException(string message) : Exception(message);

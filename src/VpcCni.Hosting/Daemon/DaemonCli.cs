@@ -104,7 +104,7 @@ public static class DaemonCli
     }
 
     /// <summary>The run command's settings: the environment, then the flags.</summary>
-    public static DaemonSettings ReadRunSettings(CommandLine line, EnvironmentReader environment)
+    internal static DaemonSettings ReadRunSettings(CommandLine line, EnvironmentReader environment)
     {
         ArgumentNullException.ThrowIfNull(line);
         var settings = DaemonSettings.FromEnvironment(environment);

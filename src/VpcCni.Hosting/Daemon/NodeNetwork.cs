@@ -23,7 +23,7 @@ public interface INodeNetwork : IEniLifecycleHook
 }
 
 /// <summary>No host networking (a daemon on the in-process simulated cloud, where ENIs have no links).</summary>
-public sealed class NoNodeNetwork : INodeNetwork
+internal sealed class NoNodeNetwork : INodeNetwork
 {
     public IPodLivenessEvidence? Liveness => null;
 
@@ -39,7 +39,7 @@ public sealed class NoNodeNetwork : INodeNetwork
 /// <see cref="Linux.LinuxServiceCollectionExtensions.AddVpcCniLinuxDatapath(Microsoft.Extensions.DependencyInjection.IServiceCollection, Action{Linux.LinuxDatapathOptions}?)"/>
 /// registers; whoever built those parts owns and disposes them.
 /// </summary>
-public sealed class LinuxNodeNetwork : INodeNetwork
+internal sealed class LinuxNodeNetwork : INodeNetwork
 {
     private readonly DaemonSettings _settings;
     private readonly HostNetworkDatapath _host;

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace VpcCni.Hosting.Daemon;
 
 /// <summary>Renders the introspection /v1/enis document as the status command's table.</summary>
-public static class StatusTable
+internal static class StatusTable
 {
     public static string Render(JsonElement enis)
     {

@@ -1,7 +1,7 @@
 namespace VpcCni.Ipam;
 
 /// <summary>A datastore operation was refused; the message is upstream's text where upstream has one.</summary>
-public sealed class DatastoreException(string message) : InvalidOperationException(message)
+internal sealed class DatastoreException(string message) : InvalidOperationException(message)
 {
     internal const string DuplicateEni = "data store: duplicate ENI";
     internal const string IPAlreadyInStore = "datastore: IP already in data store";

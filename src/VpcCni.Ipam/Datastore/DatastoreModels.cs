@@ -8,7 +8,7 @@ namespace VpcCni.Ipam;
 /// <param name="IsPrimary">The instance's primary ENI; never deleted.</param>
 /// <param name="RouteTableId">Host route table of the ENI (<see cref="EniRouteTable.For"/>).</param>
 /// <param name="SubnetId">Subnet of the ENI.</param>
-public sealed record EniRegistration(string Id, int DeviceNumber, bool IsPrimary, int RouteTableId, string SubnetId)
+internal sealed record EniRegistration(string Id, int DeviceNumber, bool IsPrimary, int RouteTableId, string SubnetId)
 {
     public bool IsTrunk { get; init; }
 
@@ -19,7 +19,7 @@ public sealed record EniRegistration(string Id, int DeviceNumber, bool IsPrimary
 }
 
 /// <summary>Result of <see cref="PoolDatastore.Assign"/>.</summary>
-public enum AssignStatus
+internal enum AssignStatus
 {
     /// <summary>A new address was bound to the key.</summary>
     Assigned,
@@ -32,13 +32,13 @@ public enum AssignStatus
 }
 
 /// <summary>Outcome of an assign. <see cref="EniId"/> is null when nothing was assigned.</summary>
-public readonly record struct AssignOutcome(AssignStatus Status, PodAddress Address, int DeviceNumber, int RouteTableId, string? EniId)
+internal readonly record struct AssignOutcome(AssignStatus Status, PodAddress Address, int DeviceNumber, int RouteTableId, string? EniId)
 {
     public bool Succeeded => Status != AssignStatus.NoFreeAddress;
 }
 
 /// <summary>Result of <see cref="PoolDatastore.Unassign"/>.</summary>
-public enum UnassignStatus
+internal enum UnassignStatus
 {
     /// <summary>The key's address was released (it now cools down).</summary>
     Released,
@@ -48,7 +48,7 @@ public enum UnassignStatus
 }
 
 /// <summary>Outcome of an unassign.</summary>
-public readonly record struct UnassignOutcome(
+internal readonly record struct UnassignOutcome(
     UnassignStatus Status,
     PodAddress Address,
     int DeviceNumber,

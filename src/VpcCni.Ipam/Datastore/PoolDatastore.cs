@@ -37,7 +37,7 @@ public sealed class PoolDatastore
     /// <param name="prefixDelegation">Hand out addresses from /28 prefixes (PD) instead of /32 secondary addresses.</param>
     /// <param name="cooldown">IP_COOLDOWN_PERIOD: how long a released address is not handed out again.</param>
     /// <param name="timeProvider">Clock.</param>
-    public PoolDatastore(int networkCard, bool prefixDelegation, TimeSpan cooldown, TimeProvider timeProvider)
+    internal PoolDatastore(int networkCard, bool prefixDelegation, TimeSpan cooldown, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentOutOfRangeException.ThrowIfLessThan(cooldown, TimeSpan.Zero);
@@ -61,7 +61,7 @@ public sealed class PoolDatastore
     }
 
     /// <summary>Registers an ENI. Duplicate ids are refused with upstream's message.</summary>
-    public void AddEni(EniRegistration eni)
+    internal void AddEni(EniRegistration eni)
     {
         ArgumentNullException.ThrowIfNull(eni);
         lock (_lock)
@@ -85,7 +85,7 @@ public sealed class PoolDatastore
     }
 
     /// <summary>Adds a /32 secondary address or a /28 prefix to an ENI. Unplaced restored allocations inside it re-attach.</summary>
-    public void AddCidr(string eniId, IPNetwork cidr)
+    internal void AddCidr(string eniId, IPNetwork cidr)
     {
         var (baseAddress, size) = Decompose(cidr);
         lock (_lock)
@@ -147,7 +147,7 @@ public sealed class PoolDatastore
     /// Removes a CIDR from an ENI. With <paramref name="force"/> false a CIDR with an assigned address is refused
     /// (upstream's "IP is used" message); with force its allocations are dropped and returned.
     /// </summary>
-    public IReadOnlyList<AllocationRecord> RemoveCidr(string eniId, IPNetwork cidr, bool force)
+    internal IReadOnlyList<AllocationRecord> RemoveCidr(string eniId, IPNetwork cidr, bool force)
     {
         lock (_lock)
         {
@@ -172,7 +172,7 @@ public sealed class PoolDatastore
     /// Removes an ENI and its CIDRs. Refused while it holds pods unless <paramref name="force"/>; counters are
     /// decreased exactly once (upstream decreases them twice on the forced path, §8.1.4).
     /// </summary>
-    public IReadOnlyList<AllocationRecord> RemoveEni(string eniId, bool force)
+    internal IReadOnlyList<AllocationRecord> RemoveEni(string eniId, bool force)
     {
         lock (_lock)
         {
@@ -199,7 +199,7 @@ public sealed class PoolDatastore
     }
 
     /// <summary>Marks an ENI excluded (or not) for pod addresses; excluded ENIs leave the stats and the free list.</summary>
-    public void SetExcluded(string eniId, bool excluded)
+    internal void SetExcluded(string eniId, bool excluded)
     {
         lock (_lock)
         {
@@ -247,7 +247,7 @@ public sealed class PoolDatastore
     /// Binds a free address to <paramref name="key"/>. Idempotent: a key that already holds an address gets the
     /// same address back. Never returns an address inside its cooldown.
     /// </summary>
-    public AssignOutcome Assign(in AttachmentKey key, PodMetadata metadata)
+    internal AssignOutcome Assign(in AttachmentKey key, PodMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         lock (_lock)
@@ -288,7 +288,7 @@ public sealed class PoolDatastore
     /// Releases the key's address; it cools down for IP_COOLDOWN_PERIOD before reuse. An unknown key (after also
     /// trying upstream's CRI-migration placeholder key) reports <see cref="UnassignStatus.Unknown"/>.
     /// </summary>
-    public UnassignOutcome Unassign(in AttachmentKey key)
+    internal UnassignOutcome Unassign(in AttachmentKey key)
     {
         lock (_lock)
         {
@@ -354,7 +354,7 @@ public sealed class PoolDatastore
     /// An address no CIDR holds is kept unplaced (never handed out; re-attached when its CIDR appears).
     /// Returns false when the address is already bound to another key or the key to another address.
     /// </summary>
-    public bool Restore(AllocationRecord record)
+    internal bool Restore(AllocationRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         lock (_lock)
@@ -412,7 +412,7 @@ public sealed class PoolDatastore
     /// Keeps a free address out of use until <paramref name="until"/> (a release recorded before a restart still
     /// cooling). Returns false when no CIDR holds the address or it is assigned.
     /// </summary>
-    public bool HoldInCooldown(PodAddress address, DateTimeOffset until)
+    internal bool HoldInCooldown(PodAddress address, DateTimeOffset until)
     {
         lock (_lock)
         {
@@ -462,7 +462,7 @@ public sealed class PoolDatastore
     }
 
     /// <summary>Drops an assignment made by <see cref="Assign"/> whose durable write failed; the address is free again at once.</summary>
-    public void RollbackAssign(in AttachmentKey key)
+    internal void RollbackAssign(in AttachmentKey key)
     {
         lock (_lock)
         {
@@ -608,7 +608,7 @@ public sealed class PoolDatastore
     }
 
     /// <summary>Forgets unplaced allocations whose pods are positively known to be gone.</summary>
-    public int DropUnplaced(Func<AllocationRecord, bool> podIsGone)
+    internal int DropUnplaced(Func<AllocationRecord, bool> podIsGone)
     {
         ArgumentNullException.ThrowIfNull(podIsGone);
         lock (_lock)

@@ -9,7 +9,7 @@ namespace VpcCni.Ipam;
 /// and per-instance limits with the cloud's error kinds and supports fault injection. It is NOT the simulated VPC
 /// (no latency, IMDS lag, fragmentation or token buckets); wrap it in <see cref="LatencyEniProvider"/> for latencies.
 /// </summary>
-public sealed class InMemoryPlanningCloud : IEniProvider
+internal sealed class InMemoryPlanningCloud : IEniProvider
 {
     private const string InstanceIdTag = "node.k8s.amazonaws.com/instance_id";
     private readonly Lock _lock = new();

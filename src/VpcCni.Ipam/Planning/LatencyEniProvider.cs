@@ -35,7 +35,7 @@ public sealed record CloudLatencies
 /// concurrent mutating calls per ENI (the controller promises at most one). Delays complete inline on the thread that
 /// fires the timer, so a fake clock's <c>Advance</c> runs the whole replay deterministically.
 /// </summary>
-public sealed class LatencyEniProvider(IEniProvider inner, TimeProvider time, CloudLatencies latencies) : IEniProvider
+internal sealed class LatencyEniProvider(IEniProvider inner, TimeProvider time, CloudLatencies latencies) : IEniProvider
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _inFlight = new(StringComparer.Ordinal);

@@ -5,7 +5,7 @@ namespace VpcCni.Ipam;
 /// <see cref="Advance"/> fires timers in due-time order and sets the time to each timer's due time first, so delays
 /// started by a callback during the advance also fire within it — cascades of cloud latencies replay exactly.
 /// </summary>
-public sealed class VirtualClock(DateTimeOffset start) : TimeProvider
+internal sealed class VirtualClock(DateTimeOffset start) : TimeProvider
 {
     private readonly Lock _lock = new();
     private readonly List<VirtualTimer> _timers = [];

@@ -8,7 +8,7 @@ namespace VpcCni.Ipam;
 /// (each ENI still gets one operation at a time). Shrinking starts only above twice the target (hysteresis, capped by
 /// the ceiling). The rest is upstream's WARM_IP_TARGET logic.
 /// </summary>
-public sealed class DemandAwarePoolPolicy : IPoolPolicy
+internal sealed class DemandAwarePoolPolicy : IPoolPolicy
 {
     public static DemandAwarePoolPolicy Instance { get; } = new();
 

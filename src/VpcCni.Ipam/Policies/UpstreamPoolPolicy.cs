@@ -8,7 +8,7 @@ namespace VpcCni.Ipam;
 /// cooling addresses are neither counted as available nor released unless <see cref="IpamOptions.CountCoolingAsAvailable"/>,
 /// and ADDs waiting while no address is ready count as short (<see cref="PoolSnapshot.WaitingAssignments"/>).
 /// </summary>
-public sealed class UpstreamPoolPolicy : IPoolPolicy
+internal sealed class UpstreamPoolPolicy : IPoolPolicy
 {
     /// <summary>Addresses per /28 prefix.</summary>
     public const int AddressesPerPrefix = 16;

@@ -42,7 +42,7 @@ public class NetlinkException : IOException
 }
 
 /// <summary>The kernel flagged a dump as inconsistent (NLM_F_DUMP_INTR); the dump should be retried.</summary>
-public sealed class NetlinkDumpInterruptedException : NetlinkException
+internal sealed class NetlinkDumpInterruptedException : NetlinkException
 {
     public NetlinkDumpInterruptedException(string operation)
         : base(operation, 4, "dump interrupted by a concurrent change")

@@ -64,10 +64,10 @@ public sealed class EmulatedCloud : IAsyncDisposable
     public AmazonEC2Client CreateEc2Client() =>
         Ec2ClientFactory.Create(new Ec2ProviderOptions { Ec2Endpoint = Endpoint }, "us-west-2", new BasicAWSCredentials("AKIDTEST", "secret"));
 
-    public ImdsClient CreateImds(int node = 0, TimeProvider? time = null) =>
+    internal ImdsClient CreateImds(int node = 0, TimeProvider? time = null) =>
         new(Http, new ImdsOptions { Endpoint = new Uri(Endpoint, $"node/{node}/"), RetryDelay = TimeSpan.FromMilliseconds(10), MaxAttempts = 3 }, time);
 
-    public Ec2EniProvider CreateProvider(AmazonEC2Client ec2, int node = 0, Action<Ec2ProviderOptions>? configure = null)
+    internal Ec2EniProvider CreateProvider(AmazonEC2Client ec2, int node = 0, Action<Ec2ProviderOptions>? configure = null)
     {
         var options = new Ec2ProviderOptions
         {
