@@ -79,6 +79,18 @@ public sealed class Http2FrameRulesTests : IDisposable
 
         (await act.Should().ThrowAsync<CniException>()).Which.Code.Should().Be(CniErrorCode.TryAgainLater);
     }
+
+    // Found by Http2ClientFuzzTests: an empty HEADERS fragment awaiting CONTINUATION, then the server closes.
+    [Fact]
+    public async Task PluginAdd_EmptyHeadersFragmentThenClose_IsCniTryAgainLater()
+    {
+        _server.Script = [.. ScriptedHttp2Server.Settings(), .. ScriptedHttp2Server.Frame(0x1, 0, 1, [])];
+        using var plugin = PluginFuzz.Plugin();
+
+        var act = async () => await plugin.AddAsync(PluginFuzz.AddRequest(_server.SocketPath), CancellationToken.None);
+
+        (await act.Should().ThrowAsync<CniException>()).Which.Code.Should().Be(CniErrorCode.TryAgainLater);
+    }
 }
 
 /// <summary>The real plugin with the real gRPC client and no datapath, for scripted and fuzzed servers.</summary>

@@ -292,6 +292,29 @@ public sealed class Http2ScriptedFrameTests : IDisposable
         (await call.WaitAsync(Http2TestPeer.Patience, TestContext.Current.CancellationToken)).Should().Be(Good);
     }
 
+    // A HEADERS frame may carry an empty fragment (RFC 9113 §6.2), bare or once its padding or priority fields are removed.
+    [Theory]
+    [InlineData(Http2Flags.None, new byte[0])]
+    [InlineData(Http2Flags.Padded, new byte[] { 2, 0, 0 })]
+    [InlineData(Http2Flags.Priority, new byte[] { 0, 0, 0, 0, 15 })]
+    public async Task Call_HeadersWithAnEmptyFragmentAndTheBlockInContinuation_IsReassembled(byte flags, byte[] payload)
+    {
+        var call = Add();
+        var connection = _peer.Accept();
+        connection.ReadPreface();
+        connection.ReadRequest(1);
+        var headers = Http2TestConnection.Block((":status", "200"), ("content-type", "application/grpc"));
+        connection.Send(o =>
+        {
+            Http2FrameCodec.WriteFrame(o, Http2FrameType.Headers, flags, 1, payload);
+            Http2FrameCodec.WriteFrame(o, Http2FrameType.Continuation, Http2Flags.EndHeaders, 1, headers);
+            Http2FrameCodec.WriteData(o, 1, Http2TestConnection.GrpcMessage(Good), endStream: false);
+            Http2FrameCodec.WriteFrame(o, Http2FrameType.Headers, (byte)(Http2Flags.EndHeaders | Http2Flags.EndStream), 1, Http2TestConnection.Block(("grpc-status", "0")));
+        });
+
+        (await call.WaitAsync(Http2TestPeer.Patience, TestContext.Current.CancellationToken)).Should().Be(Good);
+    }
+
     [Fact]
     public async Task Call_HeaderBlockInterruptedBeforeItsContinuation_IsAProtocolErrorAndTheClientSendsGoAway()
     {

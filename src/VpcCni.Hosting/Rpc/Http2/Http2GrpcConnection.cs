@@ -358,7 +358,8 @@ internal sealed class Http2GrpcConnection : IDisposable
             return fragment;
         }
 
-        var block = new ArrayBufferWriter<byte>(fragment.Length * 2);
+        // The fragment may be empty (RFC 9113 §6.2), and a buffer's initial capacity must be positive.
+        var block = new ArrayBufferWriter<byte>(Math.Max(256, fragment.Length * 2));
         block.Write(fragment);
         while (true)
         {
