@@ -30,39 +30,18 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private readonly LeakedEniCleanup? _cleanup;
     private readonly PoolController _controller;
     private readonly IpamdMetrics _metrics;
-    /// <summary>What this node built itself (without a container) and so disposes; null when a container owns the parts.</summary>
-    private readonly DurableAllocationStore? _ownedStore;
+    /// <summary>A container built only for this node (<see cref="OwnContainer"/>), disposed with it; null when the caller owns it.</summary>
+    private IAsyncDisposable? _ownedContainer;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _leakedEniSweep;
     private volatile string _state = "initialising";
     private readonly TaskCompletionSource _initialised = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
 
-    /// <summary>
-    /// A node built without a container: its own durable record (<see cref="DaemonSettings.CheckpointPath"/>), pool and
-    /// <see cref="IpamEngine"/>, all disposed with it. <c>AddVpcCniDaemon</c> composes the same from the container.
-    /// </summary>
-    public IpamdNode(IEniProvider cloud, DaemonSettings settings, INodeNetwork network, TimeProvider timeProvider, ILoggerFactory? loggerFactory = null, IpamdMetrics? metrics = null)
-    {
-        ArgumentNullException.ThrowIfNull(cloud);
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(network);
-        loggerFactory ??= NullLoggerFactory.Instance;
-        metrics ??= new IpamdMetrics();
-        _ownedStore = new DurableAllocationStore(settings.CheckpointPath);
-        var controller = new PoolController(new MeteredEniProvider(cloud, metrics, timeProvider), settings.Ipam, timeProvider, _ownedStore, network.Liveness,
-            loggerFactory.CreateLogger<PoolController>(), networkCard: 0, eniHook: network);
-        _startStep = new NodeStartStep(cloud, network, cleanup: null, loggerFactory.CreateLogger("VpcCni.Daemon"));
-        _engine = new IpamEngine(controller, [_startStep], timeProvider, loggerFactory.CreateLogger<IpamEngine>());
-        _settings = settings;
-        _time = timeProvider;
-        _logger = loggerFactory.CreateLogger("VpcCni.Daemon");
-        _metrics = metrics;
-        _controller = controller;
-        _metrics.Observe(_controller);
-    }
+    /// <summary>Makes the node dispose <paramref name="container"/> with itself (a container built only for this node).</summary>
+    internal void OwnContainer(IAsyncDisposable container) => _ownedContainer = container;
 
-    /// <summary>A node over a container's engine (see <c>AddVpcCniDaemon</c>); the container owns and disposes the parts.</summary>
+    /// <summary>A node over a container's engine: <c>AddVpcCniDaemon</c> is the one way to compose it; the container owns and disposes the parts.</summary>
     internal IpamdNode(IpamEngine engine, NodeStartStep startStep, DaemonSettings settings, LeakedEniCleanup? cleanup, TimeProvider timeProvider, ILoggerFactory loggerFactory, IpamdMetrics metrics)
     {
         _engine = engine;
@@ -140,14 +119,13 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (_ownedStore is not null)
-        {
-            _engine.Dispose();
-            _controller.Dispose();
-            await _ownedStore.DisposeAsync().ConfigureAwait(false);
-        }
-
         _stopping.Dispose();
+        if (_ownedContainer is not null)
+        {
+            // Disposes the engine, the pool, the durable record and the ports it built, each once (this node's second
+            // disposal returns at once).
+            await _ownedContainer.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>AddNetwork: validate, assign, and describe the address for the plugin.</summary>

@@ -79,7 +79,7 @@ public sealed class DaemonGrpcFuzzTests
             code.Should().NotBe(StatusCode.Unavailable, $"{method}: the daemon must answer");
             code.Should().NotBe(StatusCode.DeadlineExceeded, $"{method}: the daemon must answer");
             statuses[code] = statuses.GetValueOrDefault(code) + 1;
-        }, seed: Seed, iter: 400, threads: 1, print: t => $"{t.Item1} {Convert.ToHexString(t.Item2)}");
+        }, seed: Check.Seed ?? Seed, iter: 400, threads: 1, print: t => $"{t.Item1} {Convert.ToHexString(t.Item2)}");
 
         statuses.Keys.Should().Contain(StatusCode.OK);
         await AssertStillServingAsync(daemon);
@@ -124,7 +124,7 @@ public sealed class DaemonGrpcFuzzTests
             {
                 // The server closed while we were still sending: a clean close for this purpose.
             }
-        }, seed: Seed, iter: 300, threads: 1, print: Convert.ToHexString);
+        }, seed: Check.Seed ?? Seed, iter: 300, threads: 1, print: Convert.ToHexString);
 
         await AssertStillServingAsync(daemon);
     }

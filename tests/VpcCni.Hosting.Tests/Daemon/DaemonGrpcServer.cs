@@ -48,7 +48,7 @@ internal sealed class DaemonGrpcServer : IAsyncDisposable
         };
         var cluster = SimulatedCluster.Create("m5.large");
         var cloud = new GatedEniProvider(new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId));
-        var node = new IpamdNode(cloud, settings, new NoNodeNetwork(), TimeProvider.System);
+        var node = DaemonNodes.Create(cloud, settings, new NoNodeNetwork(), TimeProvider.System);
         await node.StartAsync(cancellationToken);
 
         var builder = WebApplication.CreateSlimBuilder();

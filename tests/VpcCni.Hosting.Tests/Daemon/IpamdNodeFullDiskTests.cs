@@ -34,7 +34,7 @@ public sealed class IpamdNodeFullDiskTests : IAsyncDisposable
             CheckpointPath = Path.Combine(_directory, "ipam.json"),
             Ipam = new IpamOptions(),
         };
-        await using var node = new IpamdNode(new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
+        await using var node = DaemonNodes.Create(new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
         await node.StartAsync(Ct);
         var addresses = new Dictionary<string, string>();
         for (var i = 0; i < 50; i++)

@@ -30,7 +30,7 @@ public sealed class IpamdNodeInitialisationTests : IDisposable
             CheckpointPath = Path.Combine(_directory, "ipam.json"),
             Ipam = new IpamOptions(),
         };
-        return (new IpamdNode(cloud, settings, new NoNodeNetwork(), time), cloud);
+        return (DaemonNodes.Create(cloud, settings, new NoNodeNetwork(), time), cloud);
     }
 
     [Fact]

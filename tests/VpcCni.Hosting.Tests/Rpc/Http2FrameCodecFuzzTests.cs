@@ -43,7 +43,7 @@ public sealed class Http2FrameCodecFuzzTests
             }
 
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-        }, seed: Seed, iter: Iterations, threads: 1, print: t => Convert.ToHexString(t.Item1) + " max " + t.Item2);
+        }, seed: Check.Seed ?? Seed, iter: Iterations, threads: 1, print: t => Convert.ToHexString(t.Item1) + " max " + t.Item2);
 
         outcomes.Keys.Should().Contain(["complete", "partial", "FRAME_SIZE_ERROR", "PROTOCOL_ERROR"]);
     }
@@ -60,7 +60,7 @@ public sealed class Http2FrameCodecFuzzTests
             length.Should().Be(output.WrittenCount);
             ((byte)frame.Type, frame.Flags, frame.Stream).Should().Be((type, flags, stream));
             frame.Payload.ToArray().Should().Equal(payload);
-        }, seed: Seed, iter: 2_000, threads: 1);
+        }, seed: Check.Seed ?? Seed, iter: 2_000, threads: 1);
     }
 
     /// <summary>Decodes, validates and reads every frame's payload as the connection would; "complete" or "partial".</summary>

@@ -74,7 +74,7 @@ public sealed class NetlinkStructuredFuzzTests
 
             totals[0]++;
             totals[1] += parsed;
-        }, seed: Seed, iter: 20_000, threads: 1, print: Convert.ToHexString);
+        }, seed: Check.Seed ?? Seed, iter: 20_000, threads: 1, print: Convert.ToHexString);
 
         totals[1].Should().BeGreaterThan(0, "honest messages among the generated ones must parse");
     }
