@@ -97,6 +97,13 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
                 return (200, KubeDiscovery.GroupList());
             case "/healthz" or "/livez" or "/readyz":
                 return (200, new JsonObject { ["status"] = "ok" });
+            case "/openapi/v3":
+                return (200, KubeOpenApi.Root());
+        }
+
+        if (path.StartsWith("/openapi/v3/", StringComparison.Ordinal) && KubeOpenApi.GroupVersion(path["/openapi/v3/".Length..]) is { } openApi)
+        {
+            return (200, openApi);
         }
 
         if (Route(path) is not { } target)

@@ -84,7 +84,7 @@ internal static class KubePatch
                 }
                 else if (index >= 0)
                 {
-                    merged[index] = Merge(merged[index], item, strategic);
+                    merged[index] = Merge(merged[index]?.DeepClone(), item, strategic);
                 }
                 else if (!delete)
                 {
