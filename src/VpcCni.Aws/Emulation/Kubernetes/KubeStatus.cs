@@ -29,8 +29,20 @@ internal sealed class KubeApiException(int code, string reason, string message, 
 
     public static KubeApiException BadRequest(string message) => new(400, "BadRequest", message);
 
-    public static KubeApiException Invalid(KubeResource resource, string name, string message) =>
-        new(422, "Invalid", $"{resource.Kind} \"{name}\" is invalid: {message}", KubeStatus.DetailsFor(resource, name));
+    /// <param name="message">"field: what is wrong", e.g. <c>spec.subnet: Invalid value: …</c>; the field also goes to
+    /// details.causes, which kubectl prints.</param>
+    public static KubeApiException Invalid(KubeResource resource, string name, string message)
+    {
+        var details = KubeStatus.DetailsFor(resource, name);
+        var colon = message.IndexOf(": ", StringComparison.Ordinal);
+        details["causes"] = new JsonArray(new JsonObject
+        {
+            ["reason"] = message.Contains("Required value", StringComparison.Ordinal) ? "FieldValueRequired" : "FieldValueInvalid",
+            ["message"] = colon > 0 ? message[(colon + 2)..] : message,
+            ["field"] = colon > 0 ? message[..colon] : "",
+        });
+        return new(422, "Invalid", $"{resource.Kind} \"{name}\" is invalid: {message}", details);
+    }
 
     /// <summary>The 410 a watch (or list) from a resourceVersion older than the kept history gets.</summary>
     public static KubeApiException Expired(string resourceVersion) =>
