@@ -35,6 +35,12 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
             {
                 (code, body) = (503, KubeStatus.Failure(503, "ServiceUnavailable", "the Kubernetes API emulator is down (fault switch)"));
             }
+            else if (path == "/openapi/v2" && request.HttpMethod == "GET"
+                && (request.Headers["Accept"] ?? "").Contains("protobuf", StringComparison.Ordinal))
+            {
+                await WriteBytesAsync(response, 200, KubeOpenApi.V2ProtobufMediaType, KubeOpenApi.V2Protobuf(), cancellationToken).ConfigureAwait(false);
+                return;
+            }
             else if (IsWatch(request.HttpMethod, query) && Route(path) is { } watched && watched.Name is null)
             {
                 await WatchAsync(context, watched, query, cancellationToken).ConfigureAwait(false);
@@ -99,6 +105,8 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
                 return (200, new JsonObject { ["status"] = "ok" });
             case "/openapi/v3":
                 return (200, KubeOpenApi.Root());
+            case "/openapi/v2":
+                return (200, KubeOpenApi.V2Json());
         }
 
         if (path.StartsWith("/openapi/v3/", StringComparison.Ordinal) && KubeOpenApi.GroupVersion(path["/openapi/v3/".Length..]) is { } openApi)
@@ -338,13 +346,15 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         await response.OutputStream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task WriteAsync(HttpListenerResponse response, int code, JsonObject body, CancellationToken cancellationToken)
+    private static Task WriteAsync(HttpListenerResponse response, int code, JsonObject body, CancellationToken cancellationToken) =>
+        WriteBytesAsync(response, code, "application/json", Encoding.UTF8.GetBytes(body.ToJsonString()), cancellationToken);
+
+    private static async Task WriteBytesAsync(HttpListenerResponse response, int code, string contentType, byte[] bytes, CancellationToken cancellationToken)
     {
         try
         {
-            var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
             response.StatusCode = code;
-            response.ContentType = "application/json";
+            response.ContentType = contentType;
             response.ContentLength64 = bytes.Length;
             await response.OutputStream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
             response.Close();

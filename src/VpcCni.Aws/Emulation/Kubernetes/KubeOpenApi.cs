@@ -8,10 +8,52 @@ namespace VpcCni.Aws.Emulation.Kubernetes;
 /// operation that accepts the <c>fieldValidation</c> query parameter. kubectl then leaves validation to the server
 /// (which does what <see cref="KubeValidation"/> does) instead of downloading schemas to validate itself. No schemas
 /// are served: kubectl falls back to its built-in types for strategic merge patches and to JSON merge patches for
-/// custom resources. <c>/openapi/v2</c> is not served (404).
+/// custom resources. <c>/openapi/v2</c> is an empty Swagger 2.0 document (no definitions), which older kubectl
+/// (Debian's 1.20) needs to validate at all: with no schema for a kind it validates nothing client-side.
 /// </summary>
 internal static class KubeOpenApi
 {
+    /// <summary>
+    /// Content type of the protobuf answer. Not the media type client-go asks for: its '@' makes Go's mime parser
+    /// (in kubectl 1.20's error path) fail, and clients read the body raw anyway.
+    /// </summary>
+    public const string V2ProtobufMediaType = "application/octet-stream";
+
+    /// <summary>The empty Swagger 2.0 document as JSON.</summary>
+    public static JsonObject V2Json() => new()
+    {
+        ["swagger"] = "2.0",
+        ["info"] = new JsonObject { ["title"] = Title, ["version"] = Version },
+        ["paths"] = new JsonObject(),
+    };
+
+    /// <summary>
+    /// The same document as gnostic's <c>openapi_v2.Document</c> protobuf: swagger (field 1), info (2: title 1,
+    /// version 2) and an empty paths message (8).
+    /// </summary>
+    public static byte[] V2Protobuf()
+    {
+        static void Field(List<byte> to, int number, byte[] value)
+        {
+            to.Add((byte)((number << 3) | 2));
+            to.Add(checked((byte)value.Length)); // every part is shorter than 128 bytes: a one-byte varint
+            to.AddRange(value);
+        }
+
+        var info = new List<byte>();
+        Field(info, 1, System.Text.Encoding.UTF8.GetBytes(Title));
+        Field(info, 2, System.Text.Encoding.UTF8.GetBytes(Version));
+        var document = new List<byte>();
+        Field(document, 1, "2.0"u8.ToArray());
+        Field(document, 2, [.. info]);
+        Field(document, 8, []);
+        return [.. document];
+    }
+
+    private const string Title = "VpcCni Kubernetes API emulator";
+
+    private static string Version => $"v{KubeDiscovery.Major}.{KubeDiscovery.Minor}.0";
+
     private static string GvPath(string group, string version) => group.Length == 0 ? $"api/{version}" : $"apis/{group}/{version}";
 
     public static JsonObject Root()
@@ -57,7 +99,7 @@ internal static class KubeOpenApi
         return new JsonObject
         {
             ["openapi"] = "3.0.0",
-            ["info"] = new JsonObject { ["title"] = "VpcCni Kubernetes API emulator", ["version"] = $"v{KubeDiscovery.Major}.{KubeDiscovery.Minor}.0" },
+            ["info"] = new JsonObject { ["title"] = Title, ["version"] = Version },
             ["paths"] = paths,
             ["components"] = new JsonObject { ["schemas"] = new JsonObject() },
         };
