@@ -20,6 +20,8 @@ command -v clang >/dev/null || need+=(clang)
 command -v pgrep >/dev/null || need+=(procps)
 [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)
 [ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
+# kubectl for the Kubernetes API emulator tests: Debian ships it as kubernetes-client (1.20); a newer kubectl on PATH is used as is.
+command -v kubectl >/dev/null || need+=(kubernetes-client)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || exit 1
