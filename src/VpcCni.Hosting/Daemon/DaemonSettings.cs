@@ -2,6 +2,7 @@ using VpcCni.Configuration;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using VpcCni.Hosting.Configuration;
+using VpcCni.Hosting.Kubernetes;
 using VpcCni.Ipam;
 using VpcCni.Linux.Snat;
 
@@ -47,6 +48,9 @@ public sealed record DaemonSettings
     public bool ManageHostNetwork { get; init; } = true;
 
     public IpamOptions Ipam { get; init; } = new();
+
+    /// <summary>The Kubernetes API (service account, kubeconfig or explicit server; MY_NODE_NAME, ANNOTATE_POD_IP).</summary>
+    public KubernetesApiSettings Kubernetes { get; init; } = new();
 
     /// <summary>AWS_VPC_ENI_MTU.</summary>
     public int EniMtu { get; init; } = 9001;
@@ -94,6 +98,7 @@ public sealed record DaemonSettings
         return new DaemonSettings
         {
             Ipam = ipam,
+            Kubernetes = KubernetesApiSettings.FromEnvironment(env).Validated(),
             CheckpointPath = env.String("AWS_VPC_K8S_CNI_BACKING_STORE", "/var/run/aws-node/ipam.json"),
             IntrospectionEndpoint = env.Bool("DISABLE_INTROSPECTION", false) ? null : ParseEndpoint(env, "INTROSPECTION_BIND_ADDRESS", "127.0.0.1:61679"),
             MetricsEndpoint = env.Bool("DISABLE_METRICS", false) ? null : ParseEndpoint(env, "VPC_CNI_METRICS_ADDRESS", "0.0.0.0:61678"),
