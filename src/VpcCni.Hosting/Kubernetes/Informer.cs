@@ -27,6 +27,9 @@ internal sealed record InformerTiming
 internal sealed class Informer<T>
     where T : class
 {
+    /// <summary>How long after the requested watch timeout the client gives up on a stream the server did not close.</summary>
+    internal static readonly TimeSpan WatchGrace = TimeSpan.FromSeconds(1);
+
     private readonly IListWatchSource<T> _source;
     private readonly InformerTiming _timing;
     private readonly TimeProvider _time;
@@ -157,19 +160,31 @@ internal sealed class Informer<T>
 
             var watchStarted = _time.GetTimestamp();
             var events = 0;
-            await foreach (var e in _source.WatchAsync(ResourceVersion!, left < _timing.WatchTimeout ? left : _timing.WatchTimeout, cancellationToken).ConfigureAwait(false))
+            var timeout = left < _timing.WatchTimeout ? left : _timing.WatchTimeout;
+            // The server closes the stream at timeoutSeconds; a client-side deadline shortly after covers a server (or
+            // a proxy) that does not, so a silent connection cannot hold off the resync.
+            using var deadline = new CancellationTokenSource(timeout + WatchGrace, _time);
+            using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+            try
             {
-                events++;
-                if (e.Kind == WatchEventKind.Error)
+                await foreach (var e in _source.WatchAsync(ResourceVersion!, timeout, watch.Token).ConfigureAwait(false))
                 {
-                    throw new KubernetesApiException(e.ErrorCode, $"watch of {_source.Description} ended with an error event: {e.ErrorCode} {e.ErrorMessage}");
-                }
+                    events++;
+                    if (e.Kind == WatchEventKind.Error)
+                    {
+                        throw new KubernetesApiException(e.ErrorCode, $"watch of {_source.Description} ended with an error event: {e.ErrorCode} {e.ErrorMessage}");
+                    }
 
-                Apply(e);
-                if (e.ResourceVersion is { Length: > 0 } rv)
-                {
-                    ResourceVersion = rv;
+                    Apply(e);
+                    if (e.ResourceVersion is { Length: > 0 } rv)
+                    {
+                        ResourceVersion = rv;
+                    }
                 }
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                events = Math.Max(events, 1);
             }
 
             // Closed by the server (its timeout, a restart, a load balancer): resume from the last version seen. A
