@@ -108,7 +108,7 @@ public static class DaemonCli
     public static DaemonSettings ReadRunSettings(CommandLine line, EnvironmentReader environment)
     {
         ArgumentNullException.ThrowIfNull(line);
-        var settings = DaemonSettings.FromEnvironment(environment);
+        var settings = DaemonSettings.FromEnvironment(environment, validateKubernetes: false);
         var cloud = line.Get("cloud") ?? "aws";
         settings = settings with
         {

@@ -59,9 +59,9 @@ public sealed class InformerTests : IAsyncLifetime
         informer.Items.Select(p => p.Key).Should().Equal("default/a");
         informer.TryGet("default/a", out var a).Should().BeTrue();
         a.PodIpsAnnotation.Should().Be("10.0.0.5");
-        var list = _server.RequestsTo(PodsPath).First();
+        var list = _server.RequestsTo(PodsPath)[0];
         list.Query["fieldSelector"].Should().Be("spec.nodeName=node-1");
-        var watch = _server.RequestsTo(PodsPath).First(r => r.Query.ContainsKey("watch"));
+        var watch = _server.RequestsTo(PodsPath).First(r => r.IsWatch);
         watch.Query["resourceVersion"].Should().Be("10", "the watch starts at the list's resource version");
         watch.Query["fieldSelector"].Should().Be("spec.nodeName=node-1");
     }
@@ -74,8 +74,8 @@ public sealed class InformerTests : IAsyncLifetime
 
         var informer = Start();
 
-        await WaitUntilAsync(() => _server.RequestsTo(PodsPath).Count(r => r.Query.ContainsKey("watch")) >= 2, "the second watch");
-        var watches = _server.RequestsTo(PodsPath).Where(r => r.Query.ContainsKey("watch")).ToList();
+        await WaitUntilAsync(() => _server.RequestsTo(PodsPath).Count(r => r.IsWatch) >= 2, "the second watch");
+        var watches = _server.RequestsTo(PodsPath).Where(r => r.IsWatch).ToList();
         watches[1].Query["resourceVersion"].Should().Be("17");
         informer.Lists.Should().Be(1);
         informer.TryGet("default/a", out _).Should().BeTrue();
@@ -120,10 +120,10 @@ public sealed class InformerTests : IAsyncLifetime
         await WaitUntilAsync(() => _server.RequestsTo(PodsPath).Count >= 1, "the first list");
         informer.HasSynced.Should().BeFalse();
         informer.IsConnected.Should().BeFalse();
-        await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10));
+        await informer.Synced.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
         informer.IsConnected.Should().BeTrue();
         informer.Items.Should().ContainSingle();
-        _server.RequestsTo(PodsPath).Count(r => !r.Query.ContainsKey("watch")).Should().Be(3, "two failed lists, then the one that synced");
+        _server.RequestsTo(PodsPath).Count(r => !r.IsWatch).Should().Be(3, "two failed lists, then the one that synced");
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class KubernetesNodeAgentTests : IAsyncDisposable
     {
         var agent = Agent(new FakeListWatch<NodeInfo>(n => n.Name, [], failList: true), syncTimeout: TimeSpan.FromMilliseconds(200));
 
-        await agent.BeforeInitializeAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        await agent.BeforeInitializeAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
         await _controller.InitializeAsync(CancellationToken.None);
 
         _controller.Limits.MaxPods.Should().Be(29);

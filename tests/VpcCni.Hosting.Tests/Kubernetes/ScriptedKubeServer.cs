@@ -67,7 +67,8 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync(TimeSpan.FromSeconds(5));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(stop.Token);
         await _app.DisposeAsync();
     }
 
@@ -87,7 +88,7 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
         context.Response.ContentType = "application/json";
         if (request.Method is "PATCH")
         {
-            await context.Response.WriteAsync($$"""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{path.Split('/')[^1]}}"}}""");
+            await context.Response.WriteAsync("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" + path.Split('/')[^1] + "\"}}");
             return;
         }
 
@@ -98,7 +99,7 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
             return;
         }
 
-        if (recorded.Query.GetValueOrDefault("watch") is "1" or "true")
+        if (recorded.IsWatch)
         {
             await WatchAsync(context, path);
             return;
@@ -155,24 +156,34 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
     }
 }
 
-internal sealed record RecordedRequest(string Method, string Path, Dictionary<string, string> Query, string? ContentType, string Body, string Authorization);
+internal sealed record RecordedRequest(string Method, string Path, Dictionary<string, string> Query, string? ContentType, string Body, string Authorization)
+{
+    public bool IsWatch => Query.GetValueOrDefault("watch") is "1" or "true";
+}
 
 /// <summary>JSON of the objects the scripts serve.</summary>
 internal static class KubeJson
 {
-    public static string Pod(string ns, string name, string rv, string node = "node-1", string? podIps = null) =>
-        $$"""{"apiVersion":"v1","kind":"Pod","metadata":{"name":"{{name}}","namespace":"{{ns}}","uid":"uid-{{name}}","resourceVersion":"{{rv}}"{{(podIps is null ? "" : $$""","annotations":{"vpc.amazonaws.com/pod-ips":"{{podIps}}"}""")}}},"spec":{"nodeName":"{{node}}"},"status":{"phase":"Running"}}""";
+    public static string Pod(string ns, string name, string rv, string node = "node-1", string? podIps = null)
+    {
+        var annotations = podIps is null ? "" : ",\"annotations\":{\"vpc.amazonaws.com/pod-ips\":\"" + podIps + "\"}";
+        return "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" + name + "\",\"namespace\":\"" + ns + "\",\"uid\":\"uid-" + name
+            + "\",\"resourceVersion\":\"" + rv + "\"" + annotations + "},\"spec\":{\"nodeName\":\"" + node + "\"},\"status\":{\"phase\":\"Running\"}}";
+    }
 
     public static string PodList(string rv, params string[] pods) =>
-        $$"""{"apiVersion":"v1","kind":"PodList","metadata":{"resourceVersion":"{{rv}}"},"items":[{{string.Join(",", pods)}}]}""";
+        "{\"apiVersion\":\"v1\",\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"" + rv + "\"},\"items\":[" + string.Join(",", pods) + "]}";
 
-    public static string Node(string name, string rv, string? pods) =>
-        $$"""{"apiVersion":"v1","kind":"Node","metadata":{"name":"{{name}}","resourceVersion":"{{rv}}"},"status":{{(pods is null ? "{}" : $$"""{"capacity":{"pods":"{{pods}}","cpu":"2"},"allocatable":{"pods":"{{pods}}"}}""")}}}""";
+    public static string Node(string name, string rv, string? pods)
+    {
+        var status = pods is null ? "{}" : "{\"capacity\":{\"pods\":\"" + pods + "\",\"cpu\":\"2\"},\"allocatable\":{\"pods\":\"" + pods + "\"}}";
+        return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" + name + "\",\"resourceVersion\":\"" + rv + "\"},\"status\":" + status + "}";
+    }
 
     public static string NodeList(string rv, params string[] nodes) =>
-        $$"""{"apiVersion":"v1","kind":"NodeList","metadata":{"resourceVersion":"{{rv}}"},"items":[{{string.Join(",", nodes)}}]}""";
+        "{\"apiVersion\":\"v1\",\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"" + rv + "\"},\"items\":[" + string.Join(",", nodes) + "]}";
 
-    public static string Event(string type, string objectJson) => $$"""{"type":"{{type}}","object":{{objectJson}}}""";
+    public static string Event(string type, string objectJson) => "{\"type\":\"" + type + "\",\"object\":" + objectJson + "}";
 
     public static string Gone() => """{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure","message":"too old resource version","reason":"Expired","code":410}}""";
 }
