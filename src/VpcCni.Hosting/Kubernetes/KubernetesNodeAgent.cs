@@ -22,6 +22,7 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
     private readonly Lock _lock = new();
     private Task[]? _loops;
     private int? _appliedMaxPods;
+    private int _disposed;
 
     public KubernetesNodeAgent(
         KubernetesApiSettings settings,
@@ -102,6 +103,12 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: the container disposes the agent once per registration that hands it out (itself, the start step).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         Task[]? loops;
         lock (_lock)
@@ -136,12 +143,12 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
     [LoggerMessage(EventId = 4110, Level = LogLevel.Information, Message = "Kubernetes API: {Source}; watching node {Node} and its pods (ANNOTATE_POD_IP {Annotate})")]
     private static partial void LogStarting(ILogger logger, KubernetesApiSettings source, string? node, bool annotate);
 
-    [LoggerMessage(EventId = 4111, Level = LogLevel.Information, Message = "Kubernetes lists synced: {Pods} pods on this node, node pod capacity {MaxPods} (empty: not advertised)")]
+    [LoggerMessage(EventId = 4111, Level = LogLevel.Information, Message = "Kubernetes lists synced: {Pods} pods on this node, node pod capacity {MaxPods} (null: not advertised)")]
     private static partial void LogSynced(ILogger logger, int pods, int? maxPods);
 
     [LoggerMessage(EventId = 4112, Level = LogLevel.Warning, Message = "Kubernetes lists not synced within {Seconds} s (pods {PodsSynced}, node {NodeSynced}): restoring with the host's evidence only (conservative), max pods from the instance type until the node is read")]
     private static partial void LogNotSynced(ILogger logger, double seconds, bool podsSynced, bool nodeSynced);
 
-    [LoggerMessage(EventId = 4113, Level = LogLevel.Information, Message = "max pods {MaxPods} from the node's pod capacity (was {Previous}; empty: the instance type's value)")]
+    [LoggerMessage(EventId = 4113, Level = LogLevel.Information, Message = "max pods {MaxPods} from the node's pod capacity (before: {Previous}, null meaning the instance type's value)")]
     private static partial void LogMaxPods(ILogger logger, int maxPods, int? previous);
 }

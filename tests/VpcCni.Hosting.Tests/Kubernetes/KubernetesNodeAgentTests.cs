@@ -71,6 +71,18 @@ public sealed class KubernetesNodeAgentTests : IAsyncDisposable
         agent.Node.HasSynced.Should().BeFalse();
     }
 
+    [Fact]
+    public async Task DisposeAsync_Twice_IsHarmless()
+    {
+        var agent = Agent(new FakeListWatch<NodeInfo>(n => n.Name, [new NodeInfo("node-1", 17)]));
+        agent.Start();
+
+        await agent.DisposeAsync();
+        var again = async () => await agent.DisposeAsync();
+
+        await again.Should().NotThrowAsync("the container disposes the agent once per registration (itself and the start step)");
+    }
+
     [Theory]
     [InlineData("110", 110)]
     [InlineData("0", null)]
