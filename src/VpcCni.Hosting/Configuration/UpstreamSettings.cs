@@ -36,7 +36,7 @@ internal sealed record UpstreamSetting(string Name, UpstreamSettingSupport Suppo
 /// </summary>
 internal static class UpstreamSettings
 {
-    private const string NoKubernetes = "VpcCni has no Kubernetes client yet";
+    private const string NoTaints = "node taints are not acted on yet";
 
     /// <summary>The table (docs/settings.md lists the same rows).</summary>
     public static IReadOnlyList<UpstreamSetting> All { get; } =
@@ -52,7 +52,7 @@ internal static class UpstreamSettings
         new("ENI_CONFIG_ANNOTATION_DEF", UpstreamSettingSupport.NoEffect, "only used by custom networking, which is refused", "k8s.amazonaws.com/eniConfig"),
         new("ENI_CONFIG_LABEL_DEF", UpstreamSettingSupport.NoEffect, "only used by custom networking, which is refused", "k8s.amazonaws.com/eniConfig"),
         new("AWS_MANAGE_ENIS_NON_SCHEDULABLE", UpstreamSettingSupport.NoEffect,
-            NoKubernetes + ": node taints are not watched, so ENIs are managed as with true (docs/upstream-differences.md)", "true"),
+            NoTaints + ", so ENIs are managed as with true (docs/upstream-differences.md)", "true"),
         Implemented("ENABLE_SUBNET_DISCOVERY", "Ec2ProviderOptions", "false"),
         WhenTrue("DISABLE_NETWORK_RESOURCE_PROVISIONING", "running on IMDS-discovered resources only (no ENI or address provisioning) is not built"),
         WhenTrue("ENABLE_IMDS_ONLY_MODE", "IMDS-only mode (no EC2 calls at all) is not built"),
@@ -66,7 +66,7 @@ internal static class UpstreamSettings
         Implemented("ENABLE_IPv4", "DaemonSettings: must be true (only IPv4 is supported)", "true"),
         WhenTrue("ENABLE_IPv6", "IPv6 clusters are not supported by this version; set ENABLE_IPv6=false"),
         Implemented("MANAGE_UNTAGGED_ENI", "the ENI discovery (untagged ENIs unmanaged when false)", "false"),
-        WhenTrue("ANNOTATE_POD_IP", NoKubernetes + ": the vpc.amazonaws.com/pod-ips annotation cannot be written"),
+        Implemented("ANNOTATE_POD_IP", "KubernetesApiSettings: vpc.amazonaws.com/pod-ips patched on ADD, cleared on DEL; needs the Kubernetes API (refused without it)", "false"),
         new("NETWORK_POLICY_ENFORCING_MODE", UpstreamSettingSupport.Refused,
             "VpcCni's plugin does not call the network-policy agent at ADD: \"none\" and \"standard\" (policies applied when the agent reconciles) are accepted; \"strict\" (deny until the agent's call) would not deny, so it is refused",
             "standard", "strict")
@@ -74,14 +74,14 @@ internal static class UpstreamSettings
             Refuses = env => env.OneOf("NETWORK_POLICY_ENFORCING_MODE", "none", "none", "standard", "strict") == "strict",
         },
         WhenTrue("ENABLE_MULTI_NIC", "only network card 0 is managed; multi-NIC (cards > 0, multi-homed pods) is not built"),
-        new("MY_NODE_NAME", UpstreamSettingSupport.NoEffect, NoKubernetes + " (the downward API value is not needed)", "ip-10-0-0-1.ec2.internal"),
-        new("MY_POD_NAME", UpstreamSettingSupport.NoEffect, NoKubernetes + ": no Kubernetes events are sent", "aws-node-abcde"),
+        Implemented("MY_NODE_NAME", "KubernetesApiSettings: the node and pod watches' field selectors, event source host; required with the API", "ip-10-0-0-1.ec2.internal"),
+        new("MY_POD_NAME", UpstreamSettingSupport.NoEffect, "events about failed ADDs go to the pod that failed, not to the aws-node pod", "aws-node-abcde"),
         Implemented("CLUSTER_NAME", "Ec2ProviderOptions (ENI tags, leaked-ENI scope)", "prod"),
         Implemented("ADDITIONAL_ENI_TAGS", "Ec2ProviderOptions", "{\"team\":\"net\"}"),
         new("VPC_CNI_VERSION", UpstreamSettingSupport.NoEffect, "only a user-agent suffix upstream", "v1.23.1"),
         WhenSet("AWS_EC2_ENDPOINT", "not read (upstream only wires it into its IMDS client); set AWS_ENDPOINT_URL_EC2 for a custom EC2 endpoint", "https://ec2.example.test"),
         WhenSet("HTTP_TIMEOUT", "not read: the EC2 client's per-request timeout is fixed at 30 s", "20"),
-        new("CLUSTER_ENDPOINT", UpstreamSettingSupport.NoEffect, NoKubernetes + ", so there is no API server to override", "https://10.0.0.1:443"),
+        Implemented("CLUSTER_ENDPOINT", "KubernetesApiSettings: the API server URL used with the service account", "https://10.0.0.1:443"),
         Implemented("INTROSPECTION_BIND_ADDRESS", "DaemonSettings (host:port; upstream's unix: form is refused as invalid)", "127.0.0.1:61679"),
         Implemented("DISABLE_INTROSPECTION", "DaemonSettings", "true"),
         Implemented("DISABLE_METRICS", "DaemonSettings", "true"),

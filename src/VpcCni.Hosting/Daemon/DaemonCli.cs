@@ -22,7 +22,8 @@ public static class DaemonCli
 
           run (default)  the daemon: --cloud aws|simulated, --instance-type T (simulated), --socket PATH,
                          --grpc-tcp 127.0.0.1:50051, --checkpoint PATH, --cni-conf-dir DIR (write the conflist when
-                         ready), --no-host-network; every upstream variable (WARM_ENI_TARGET, ...) from the environment
+                         ready), --no-host-network, --kubeconfig PATH | --kube-server URL (the Kubernetes API when not
+                         in a pod's service account); every upstream variable (WARM_ENI_TARGET, ...) from the environment
           init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]:
                          install the plugin and conflist atomically and set the host sysctls
           status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
@@ -107,7 +108,7 @@ public static class DaemonCli
     internal static DaemonSettings ReadRunSettings(CommandLine line, EnvironmentReader environment)
     {
         ArgumentNullException.ThrowIfNull(line);
-        var settings = DaemonSettings.FromEnvironment(environment);
+        var settings = DaemonSettings.FromEnvironment(environment, validateKubernetes: false);
         var cloud = line.Get("cloud") ?? "aws";
         settings = settings with
         {
@@ -123,6 +124,28 @@ public static class DaemonCli
             CniConfDirectory = line.Get("cni-conf-dir"),
             ManageHostNetwork = !line.Flag("no-host-network"),
         };
+        var kubeServer = line.Get("kube-server");
+        var kubeconfig = line.Get("kubeconfig");
+        if (kubeServer is not null && kubeconfig is not null)
+        {
+            throw new CommandLineException("--kube-server and --kubeconfig exclude each other");
+        }
+
+        if (kubeServer is not null)
+        {
+            settings = settings with
+            {
+                Kubernetes = settings.Kubernetes.WithServer(Uri.TryCreate(kubeServer, UriKind.Absolute, out var server) && server.Scheme is "http" or "https"
+                    ? server
+                    : throw new CommandLineException($"--kube-server \"{kubeServer}\" must be an http:// or https:// URL")),
+            };
+        }
+        else if (kubeconfig is not null)
+        {
+            settings = settings with { Kubernetes = settings.Kubernetes.WithKubeconfig(kubeconfig) };
+        }
+
+        settings = settings with { Kubernetes = settings.Kubernetes.Validated() };
         if (line.Get("grpc-tcp") is { } tcp)
         {
             settings = settings with

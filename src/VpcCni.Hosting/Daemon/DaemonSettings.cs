@@ -2,6 +2,7 @@ using VpcCni.Configuration;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using VpcCni.Hosting.Configuration;
+using VpcCni.Hosting.Kubernetes;
 using VpcCni.Ipam;
 using VpcCni.Linux.Snat;
 
@@ -48,6 +49,9 @@ public sealed record DaemonSettings
 
     public IpamOptions Ipam { get; init; } = new();
 
+    /// <summary>The Kubernetes API (service account, kubeconfig or explicit server; MY_NODE_NAME, ANNOTATE_POD_IP).</summary>
+    public KubernetesApiSettings Kubernetes { get; init; } = new();
+
     /// <summary>AWS_VPC_ENI_MTU.</summary>
     public int EniMtu { get; init; } = 9001;
 
@@ -77,9 +81,14 @@ public sealed record DaemonSettings
     /// have (<see cref="UpstreamSettings"/>), throws <see cref="InvalidSettingException"/> naming the variable, so the
     /// daemon stops at start instead of running with a silent default.
     /// </summary>
-    public static DaemonSettings FromEnvironment(EnvironmentReader env)
+    public static DaemonSettings FromEnvironment(EnvironmentReader env) => FromEnvironment(env, validateKubernetes: true);
+
+    /// <param name="env">The variables.</param>
+    /// <param name="validateKubernetes">False when the caller adds a Kubernetes source (the run command's flags) and validates after.</param>
+    internal static DaemonSettings FromEnvironment(EnvironmentReader env, bool validateKubernetes)
     {
         ArgumentNullException.ThrowIfNull(env);
+        var kubernetes = KubernetesApiSettings.FromEnvironment(env);
         UpstreamSettings.ThrowIfUnsupported(env);
         var ipam = new IpamOptions();
         BindIpam(env, ipam);
@@ -94,6 +103,7 @@ public sealed record DaemonSettings
         return new DaemonSettings
         {
             Ipam = ipam,
+            Kubernetes = validateKubernetes ? kubernetes.Validated() : kubernetes,
             CheckpointPath = env.String("AWS_VPC_K8S_CNI_BACKING_STORE", "/var/run/aws-node/ipam.json"),
             IntrospectionEndpoint = env.Bool("DISABLE_INTROSPECTION", false) ? null : ParseEndpoint(env, "INTROSPECTION_BIND_ADDRESS", "127.0.0.1:61679"),
             MetricsEndpoint = env.Bool("DISABLE_METRICS", false) ? null : ParseEndpoint(env, "VPC_CNI_METRICS_ADDRESS", "0.0.0.0:61678"),

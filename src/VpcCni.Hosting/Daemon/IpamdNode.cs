@@ -32,6 +32,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private readonly IpamdMetrics _metrics;
     /// <summary>A container built only for this node (<see cref="OwnContainer"/>), disposed with it; null when the caller owns it.</summary>
     private IAsyncDisposable? _ownedContainer;
+    private readonly Kubernetes.KubernetesNodeAgent? _kubernetes;
+    private readonly Kubernetes.KubernetesPodReporter? _observer;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _leakedEniSweep;
     private volatile string _state = "initialising";
@@ -42,8 +44,11 @@ public sealed partial class IpamdNode : IAsyncDisposable
     internal void OwnContainer(IAsyncDisposable container) => _ownedContainer = container;
 
     /// <summary>A node over a container's engine: <c>AddVpcCniDaemon</c> is the one way to compose it; the container owns and disposes the parts.</summary>
-    internal IpamdNode(IpamEngine engine, NodeStartStep startStep, DaemonSettings settings, LeakedEniCleanup? cleanup, TimeProvider timeProvider, ILoggerFactory loggerFactory, IpamdMetrics metrics)
+    internal IpamdNode(IpamEngine engine, NodeStartStep startStep, DaemonSettings settings, LeakedEniCleanup? cleanup, TimeProvider timeProvider, ILoggerFactory loggerFactory, IpamdMetrics metrics,
+        Kubernetes.KubernetesNodeAgent? kubernetes = null)
     {
+        _kubernetes = kubernetes;
+        _observer = kubernetes?.Reporter;
         _engine = engine;
         _startStep = startStep;
         _settings = settings;
@@ -74,6 +79,16 @@ public sealed partial class IpamdNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        if (_kubernetes is not null)
+        {
+            // Listing starts now, so that it overlaps the node's own start; the engine waits for it before restoring.
+            _kubernetes.Start();
+        }
+        else
+        {
+            LogNoKubernetes(_logger);
+        }
+
         try
         {
             await _engine.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -164,6 +179,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
         {
             _metrics.NoAvailableAddresses.Add(1);
             LogAssignFailed(_logger, key, result.Failure, result.Detail ?? "");
+            _observer?.OnAssignFailed(request.K8SPODNAMESPACE, request.K8SPODNAME, result.Failure, result.Detail ?? "");
             return new AddNetworkReply { Success = false, FailureReason = $"{result.Failure}: {result.Detail}" };
         }
 
@@ -188,6 +204,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         LogAssigned(_logger, key, reply.IPAllocationMetadata[0].IPv4Addr, result.Reused);
+        _observer?.OnAssigned(request.K8SPODNAMESPACE, request.K8SPODNAME, reply.IPAllocationMetadata[0].IPv4Addr);
         return reply;
     }
 
@@ -235,6 +252,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
                 RouteTableId = RouteTableOf(result.RouteTableId),
             });
             LogReleased(_logger, key, reply.IPAllocationMetadata[0].IPv4Addr);
+            _observer?.OnReleased(request.K8SPODNAMESPACE, request.K8SPODNAME, reply.IPAllocationMetadata[0].IPv4Addr);
         }
 
         return reply;
@@ -363,6 +381,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     private static string? ValidateLength(string field, string value) =>
         value.Length > MaxIdentifierLength ? $"{field} is longer than {MaxIdentifierLength} characters" : null;
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Warning, Message = "no Kubernetes API (no service account, --kubeconfig or --kube-server): running without it: max pods from the instance type, no pod evidence at restore (allocations are kept unless the host shows the pod gone), no vpc.amazonaws.com/pod-ips annotation, no events")]
+    private static partial void LogNoKubernetes(ILogger logger);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "node {InstanceId} ({InstanceType}) ready: {Stats}")]
     private static partial void LogReady(ILogger logger, string instanceId, string instanceType, PoolStats stats);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Aws;
 using VpcCni.Cloud;
 using VpcCni.Hosting.Daemon;
+using VpcCni.Hosting.Kubernetes;
 using VpcCni.Ipam;
 using VpcCni.Linux;
 using VpcCni.Linux.Host;
@@ -71,6 +72,18 @@ public static class DaemonServiceCollectionExtensions
         }
 
         services.TryAddSingleton<IEniLifecycleHook>(sp => sp.GetRequiredService<INodeNetwork>());
+        if (settings.Kubernetes.Enabled)
+        {
+            // The API's pod list is the restore evidence, the host's (veths) its fallback while the list is not synced.
+            services.TryAddSingleton(sp => KubernetesNodeAgent.Create(
+                sp.GetRequiredService<DaemonSettings>().Kubernetes,
+                sp.GetRequiredService<INodeNetwork>().Liveness,
+                () => sp.GetRequiredService<IpamEngine>().Controller,
+                sp.GetRequiredService<TimeProvider>(),
+                Loggers(sp)));
+            services.TryAddSingleton<IPodLivenessEvidence>(sp => sp.GetRequiredService<KubernetesNodeAgent>().Evidence);
+        }
+
         services.TryAddSingleton<IPodLivenessEvidence>(sp => sp.GetRequiredService<INodeNetwork>().Liveness ?? NoLivenessEvidence.Instance);
         services.TryAddSingleton(sp => new IpamdMetrics(sp.GetService<IMeterFactory>()));
         // The pool sees the cloud through the metrics; IEniProvider stays the raw port.
@@ -85,6 +98,11 @@ public static class DaemonServiceCollectionExtensions
         if (firstDaemon)
         {
             services.AddSingleton<IIpamStartStep>(sp => sp.GetRequiredService<NodeStartStep>());
+            if (settings.Kubernetes.Enabled)
+            {
+                // After the node's own start: by then the lists (started with the node) have usually arrived.
+                services.AddSingleton<IIpamStartStep>(sp => sp.GetRequiredService<KubernetesNodeAgent>());
+            }
         }
 
         services.AddVpcCniIpam(o =>
@@ -99,7 +117,8 @@ public static class DaemonServiceCollectionExtensions
             sp.GetService<LeakedEniCleanup>(),
             sp.GetRequiredService<TimeProvider>(),
             Loggers(sp),
-            sp.GetRequiredService<IpamdMetrics>()));
+            sp.GetRequiredService<IpamdMetrics>(),
+            sp.GetService<KubernetesNodeAgent>()));
         return services;
     }
 

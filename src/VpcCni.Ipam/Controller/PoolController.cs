@@ -37,6 +37,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private IpamOptions _options;
     private Parts? _parts;
     private PoolLimits? _limits;
+    private int _baseMaxPods;
+    private int? _maxPodsOverride;
     private PoolDecision _lastDecision = PoolDecision.None;
     private volatile bool _loopRunning;
 
@@ -119,6 +121,27 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         }
     }
 
+    /// <summary>
+    /// Max pods from outside the engine, e.g. the kubelet's pod capacity that a node agent reads from its Node object
+    /// (upstream refreshes maxPods from it). It wins over <see cref="IpamOptions.MaxPods"/> and the instance type's
+    /// value, because it is the number of pods the node will really run; null returns to those. Set before
+    /// <see cref="InitializeAsync"/> it applies from the start; later, from the next pool decision (the loop is woken).
+    /// </summary>
+    public void SetMaxPodsOverride(int? maxPods)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPods ?? 1, 1, nameof(maxPods));
+        lock (_gate)
+        {
+            _maxPodsOverride = maxPods;
+            if (_limits is { } limits)
+            {
+                _limits = limits with { MaxPods = maxPods ?? _baseMaxPods };
+            }
+        }
+
+        Wake();
+    }
+
     /// <summary>The options in force (PD is switched off on types that cannot do it, as upstream).</summary>
     public IpamOptions Options => _options;
 
@@ -150,11 +173,17 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         }
 
         var maxEnis = _options.MaxEni >= 1 ? Math.Min(_options.MaxEni, limits.MaxEnis) : limits.MaxEnis;
-        _limits = new PoolLimits(maxEnis, limits.IPv4PerEni, _options.MaxPods ?? MaxPodsCalculator.SecondaryIp(limits))
+        lock (_gate)
         {
-            SkipPrimaryEni = _options.UseCustomNetworking,
-            IsSecondaryCard = NetworkCard != 0,
-        };
+            // Under the gate: a max-pods override may arrive from another thread at any time.
+            _baseMaxPods = _options.MaxPods ?? MaxPodsCalculator.SecondaryIp(limits);
+            _limits = new PoolLimits(maxEnis, limits.IPv4PerEni, _maxPodsOverride ?? _baseMaxPods)
+            {
+                SkipPrimaryEni = _options.UseCustomNetworking,
+                IsSecondaryCard = NetworkCard != 0,
+            };
+        }
+
         var parts = CreateParts(instance);
         _parts = parts;
         var supportsTrunk = limits.SupportsTrunking;
@@ -165,11 +194,15 @@ public sealed class PoolController : IDisposable, IPoolGrowth
             throw new CloudException(CloudErrorKind.Transient, "the cloud's ENI list for this instance is empty or lacks the primary ENI; not starting from an incomplete view");
         }
 
-        _limits = Limits with { ReserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !parts.Datastore.GetEniStates().Any(e => e.IsTrunk) };
+        var reserveTrunkSlot = _options.EnablePodEni && supportsTrunk && NetworkCard == 0 && !parts.Datastore.GetEniStates().Any(e => e.IsTrunk);
+        lock (_gate)
+        {
+            _limits = Limits with { ReserveTrunkSlot = reserveTrunkSlot };
+        }
 
         if (_store is not null)
         {
-            await new PoolRestorer(_store, _liveness, _logger).RestoreAsync(parts.Datastore, _options.IpCooldownPeriod, cancellationToken).ConfigureAwait(false);
+            await new PoolRestorer(_store, _liveness, _logger, _time).RestoreAsync(parts.Datastore, _options.IpCooldownPeriod, cancellationToken).ConfigureAwait(false);
         }
 
         // Upstream nodeInit step 11, after the restore so restored pods keep their addresses.

@@ -7,7 +7,7 @@ namespace VpcCni.Ipam;
 /// Start-up: puts the durable record's allocations back into a datastore that already holds the cloud's ENIs, drops
 /// only those whose pod is positively gone, and keeps recent releases cooling down.
 /// </summary>
-internal sealed class PoolRestorer(DurableAllocationStore store, IPodLivenessEvidence? liveness, ILogger logger)
+internal sealed class PoolRestorer(DurableAllocationStore store, IPodLivenessEvidence? liveness, ILogger logger, TimeProvider timeProvider)
 {
     /// <summary>Restores into <paramref name="datastore"/>, then rewrites the record to what was restored.</summary>
     public async Task RestoreAsync(PoolDatastore datastore, TimeSpan cooldown, CancellationToken cancellationToken)
@@ -37,6 +37,9 @@ internal sealed class PoolRestorer(DurableAllocationStore store, IPodLivenessEvi
                     Log.GonePodCleanupFailed(logger, record.Key, record.Address, ex.Message);
                 }
 
+                // Released as by a DEL: the address cools down before another pod gets it (a sandbox the evidence
+                // missed, or a terminating one, must not share it at once).
+                datastore.HoldInCooldown(record.Address, timeProvider.GetUtcNow() + cooldown);
                 continue;
             }
 

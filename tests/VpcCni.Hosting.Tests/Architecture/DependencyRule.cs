@@ -40,14 +40,15 @@ internal static class DependencyRule
         ["VpcCni.Linux"] = new(["VpcCni.Abstractions"], ExtensionsAbstractions, ["VpcCni.Abstractions", .. ExtensionsAssemblies]),
 
         // Hosting composes the four; it carries the plugin's gRPC client, so it must stay free of ASP.NET Core
-        // (the CNI plugin executable must not load it: design §2).
+        // (the CNI plugin executable must not load it: design §2). It is the only package with the Kubernetes client.
         ["VpcCni.Hosting"] = new(
             ["VpcCni.Abstractions", "VpcCni.Ipam", "VpcCni.Aws", "VpcCni.Linux"],
-            [.. ExtensionsAbstractions, "Google.Protobuf", "Grpc.Net.Client", "Grpc.HealthCheck", "Grpc.Tools"],
+            [.. ExtensionsAbstractions, "Google.Protobuf", "Grpc.Net.Client", "Grpc.HealthCheck", "Grpc.Tools", "KubernetesClient.Aot"],
             [
                 "VpcCni.Abstractions", "VpcCni.Ipam", "VpcCni.Aws", "VpcCni.Linux", .. ExtensionsAssemblies,
                 "AWSSDK.Core", "AWSSDK.EC2", "Polly.Core", "System.Threading.RateLimiting",
                 "Google.Protobuf", "Grpc.Core.Api", "Grpc.Net.Client", "Grpc.Net.Common", "Grpc.HealthCheck",
+                "KubernetesClient.Aot",
             ]),
     };
 

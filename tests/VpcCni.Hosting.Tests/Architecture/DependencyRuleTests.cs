@@ -75,6 +75,8 @@ public sealed class DependencyRuleTests
     [InlineData("VpcCni.Linux", "AWSSDK.EC2")]
     [InlineData("VpcCni.Ipam", "Polly.Core")]
     [InlineData("VpcCni.Hosting", "Grpc.AspNetCore")]
+    [InlineData("VpcCni.Ipam", "KubernetesClient.Aot")]
+    [InlineData("VpcCni.Aws", "KubernetesClient.Aot")]
     public void CheckProject_ForbiddenPackage_IsAViolation(string package, string reference)
     {
         var csproj = XDocument.Parse($"""<Project><ItemGroup><PackageReference Include="{reference}" /></ItemGroup></Project>""");

@@ -38,9 +38,56 @@ public sealed class ManifestTests
     public void Manifest_HasServiceAccountAndDaemonSetInKubeSystem()
     {
         var docs = Documents();
-        docs.Select(d => ((YamlScalarNode)At(d, "kind")).Value).Should().Equal("ServiceAccount", "DaemonSet");
-        docs.Should().OnlyContain(d => ((YamlScalarNode)At(d, "metadata", "namespace")).Value == "kube-system");
+        docs.Select(d => ((YamlScalarNode)At(d, "kind")).Value).Should().Equal("ServiceAccount", "DaemonSet", "ClusterRole", "ClusterRoleBinding");
+        docs.Take(2).Should().OnlyContain(d => ((YamlScalarNode)At(d, "metadata", "namespace")).Value == "kube-system");
         ((YamlScalarNode)At(docs[1], "metadata", "name")).Value.Should().Be("aws-node", "a drop-in for upstream's DaemonSet");
+    }
+
+    private static Dictionary<(string Group, string Resource), string[]> Rules()
+    {
+        var role = Documents().Single(d => ((YamlScalarNode)At(d, "kind")).Value == "ClusterRole");
+        var rules = new Dictionary<(string, string), string[]>();
+        foreach (var rule in ((YamlSequenceNode)At(role, "rules")).Children)
+        {
+            foreach (var group in Strings(At(rule, "apiGroups")))
+            {
+                foreach (var resource in Strings(At(rule, "resources")))
+                {
+                    rules[(group, resource)] = Strings(At(rule, "verbs"));
+                }
+            }
+        }
+
+        return rules;
+    }
+
+    [Fact]
+    public void ClusterRole_LeastPrivilege_ExactlyWhatTheDaemonCalls()
+    {
+        var rules = Rules();
+
+        rules.Keys.Should().BeEquivalentTo(new[]
+        {
+            ("", "nodes"), ("", "pods"), ("", "events"), ("crd.k8s.amazonaws.com", "eniconfigs"), ("vpcresources.k8s.aws", "cninodes"),
+        });
+        rules[("", "nodes")].Should().BeEquivalentTo("get", "list", "watch");
+        rules[("", "pods")].Should().BeEquivalentTo("get", "list", "watch", "patch");
+        rules[("", "events")].Should().BeEquivalentTo("create", "patch");
+        rules[("crd.k8s.amazonaws.com", "eniconfigs")].Should().BeEquivalentTo("get", "list", "watch");
+        rules[("vpcresources.k8s.aws", "cninodes")].Should().BeEquivalentTo("get", "list", "watch");
+        rules.Values.SelectMany(v => v).Should().NotContain(["*", "delete", "deletecollection", "update"]);
+    }
+
+    [Fact]
+    public void ClusterRoleBinding_BindsTheDaemonSetsServiceAccount()
+    {
+        var docs = Documents();
+        var binding = docs.Single(d => ((YamlScalarNode)At(d, "kind")).Value == "ClusterRoleBinding");
+        ((YamlScalarNode)At(binding, "roleRef", "name")).Value.Should().Be("aws-node");
+        var subject = ((YamlSequenceNode)At(binding, "subjects")).Children.Single();
+        ((YamlScalarNode)At(subject, "kind")).Value.Should().Be("ServiceAccount");
+        ((YamlScalarNode)At(subject, "name")).Value.Should().Be(((YamlScalarNode)At(docs[1], "spec", "template", "spec", "serviceAccountName")).Value);
+        ((YamlScalarNode)At(subject, "namespace")).Value.Should().Be("kube-system");
     }
 
     [Fact]

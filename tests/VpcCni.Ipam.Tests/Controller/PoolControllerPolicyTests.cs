@@ -23,6 +23,43 @@ public sealed class PoolControllerPolicyTests
     }
 
     [Fact]
+    public async Task SetMaxPodsOverride_BeforeInitialize_AppliesFromTheStart()
+    {
+        var policy = new HoldStillPolicy();
+        using var c = new PoolController(new InMemoryPlanningCloud(M5Large), new IpamOptions { MaxPods = 50 }, _time, policy: policy);
+
+        c.SetMaxPodsOverride(17);
+        await c.InitializeAsync(CancellationToken.None);
+
+        c.Limits.MaxPods.Should().Be(17, "the node's pod capacity wins over the options and the instance type");
+        policy.LastLimits!.MaxPods.Should().Be(17);
+    }
+
+    [Fact]
+    public async Task SetMaxPodsOverride_AfterInitialize_ChangesTheLimitsAndNullRestoresTheBase()
+    {
+        var policy = new HoldStillPolicy();
+        using var c = new PoolController(new InMemoryPlanningCloud(M5Large), new IpamOptions(), _time, policy: policy);
+        await c.InitializeAsync(CancellationToken.None);
+
+        c.SetMaxPodsOverride(8);
+        c.Limits.MaxPods.Should().Be(8);
+        c.Decide();
+        policy.LastLimits!.MaxPods.Should().Be(8, "the next decision sees the override");
+
+        c.SetMaxPodsOverride(null);
+        c.Limits.MaxPods.Should().Be(29, "m5.large's eni-max-pods value");
+    }
+
+    [Fact]
+    public void SetMaxPodsOverride_BelowOne_Throws()
+    {
+        using var c = new PoolController(new InMemoryPlanningCloud(M5Large), new IpamOptions(), _time);
+
+        c.Invoking(x => x.SetMaxPodsOverride(0)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
+    [Fact]
     public async Task RunPoolRound_CustomPolicyGrows_TheControllerCarriesItOut()
     {
         var policy = new GrowOncePolicy(units: 2);

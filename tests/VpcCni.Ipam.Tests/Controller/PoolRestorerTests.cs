@@ -42,10 +42,30 @@ public sealed class PoolRestorerTests : IDisposable
         var liveness = new GoneById("gone");
         var ds = DatastoreWithOneEni();
 
-        await new PoolRestorer(store, liveness, NullLogger.Instance).RestoreAsync(ds, TimeSpan.FromSeconds(30), CancellationToken.None);
+        await new PoolRestorer(store, liveness, NullLogger.Instance, _time).RestoreAsync(ds, TimeSpan.FromSeconds(30), CancellationToken.None);
 
         ds.GetAllocations().Select(a => a.Key).Should().Equal(Key("live"));
         liveness.CleanedUp.Should().Equal(Key("gone"));
+    }
+
+    [Fact]
+    public async Task RestoreAsync_GonePod_AddressCoolsDownBeforeReuse()
+    {
+        var path = Path.Combine(_dir, "record.json");
+        using (var writer = new DurableAllocationStore(path))
+        {
+            writer.Load();
+            await writer.AppendAssignAsync(new AllocationRecord(Key("gone"), Ip("10.0.0.6"), 1, PodMetadata.None), CancellationToken.None);
+        }
+
+        using var store = new DurableAllocationStore(path);
+        var ds = DatastoreWithOneEni();
+
+        await new PoolRestorer(store, new GoneById("gone"), NullLogger.Instance, _time).RestoreAsync(ds, TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        ds.GetStats().CoolingIPs.Should().Be(1, "a dropped allocation is released as by a DEL, cooldown included");
+        _time.Advance(TimeSpan.FromSeconds(31));
+        ds.GetStats().CoolingIPs.Should().Be(0);
     }
 
     [Fact]
@@ -61,7 +81,7 @@ public sealed class PoolRestorerTests : IDisposable
         using var store = new DurableAllocationStore(path);
         var ds = DatastoreWithOneEni();
 
-        await new PoolRestorer(store, liveness: null, NullLogger.Instance).RestoreAsync(ds, TimeSpan.FromSeconds(30), CancellationToken.None);
+        await new PoolRestorer(store, liveness: null, NullLogger.Instance, _time).RestoreAsync(ds, TimeSpan.FromSeconds(30), CancellationToken.None);
 
         ds.GetUnplacedAllocations().Select(a => a.Key).Should().Equal(Key("elsewhere"));
         ds.GetStats().AssignedIPs.Should().Be(0, "an unplaced allocation holds no pool address");
