@@ -17,7 +17,7 @@ namespace VpcCni.Hosting.Daemon;
 /// </summary>
 public static class DaemonCli
 {
-    public const string Usage = """
+    internal const string Usage = """
         usage: vpc-cni-ipamd [COMMAND] [OPTIONS]
 
           run (default)  the daemon: --cloud aws|simulated, --instance-type T (simulated), --socket PATH,

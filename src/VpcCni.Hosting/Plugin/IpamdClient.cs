@@ -64,7 +64,7 @@ internal sealed class GrpcIpamdClient : IIpamdClient
         _addNetworkTimeout = addNetworkTimeout ?? DefaultAddNetworkTimeout;
         _time = time ?? TimeProvider.System;
         CallInvoker invoker;
-        if (client == PluginGrpcClient.GrpcNet)
+        if (client == PluginGrpcClient.GrpcNet && GrpcNetFallback.IsAvailable) // the trimmer drops Grpc.Net.Client when the switch is off
         {
             var channel = IpamdChannel.Create(address, GrpcNetConnectTimeout);
             (_transport, invoker) = (channel, channel.CreateCallInvoker());

@@ -10,7 +10,8 @@ internal static class PluginGrpcClientSetting
 {
     public const string Variable = "VPC_CNI_PLUGIN_GRPC_CLIENT";
 
-    /// <exception cref="CniException">Any other value (InvalidEnvironmentVariables), so a typo is not silently the default.</exception>
+    /// <exception cref="CniException">Any other value, or "grpcnet" in a build without it (InvalidEnvironmentVariables), so
+    /// a typo or a missing fallback is not silently the default.</exception>
     public static PluginGrpcClient Read(Func<string, string?> environment)
     {
         var value = environment(Variable)?.Trim();
@@ -18,7 +19,10 @@ internal static class PluginGrpcClientSetting
         {
             null or "" => PluginGrpcClient.Http2,
             _ when value.Equals("http2", StringComparison.OrdinalIgnoreCase) => PluginGrpcClient.Http2,
-            _ when value.Equals("grpcnet", StringComparison.OrdinalIgnoreCase) => PluginGrpcClient.GrpcNet,
+            _ when value.Equals("grpcnet", StringComparison.OrdinalIgnoreCase) => GrpcNetFallback.IsAvailable
+                ? PluginGrpcClient.GrpcNet
+                : throw new CniException(CniErrorCode.InvalidEnvironmentVariables,
+                    $"{Variable}=\"{value}\": this plugin was built without the Grpc.Net.Client fallback; publish it with -p:VpcCniGrpcNetFallback=true"),
             _ => throw new CniException(CniErrorCode.InvalidEnvironmentVariables, $"{Variable}=\"{value}\" is invalid; use \"http2\" (the default) or \"grpcnet\""),
         };
     }

@@ -8,9 +8,9 @@ namespace VpcCni.Hosting.Tests.Kubernetes;
 
 public sealed class KubernetesNodeAgentTests : IAsyncDisposable
 {
-    private static readonly InstanceLimits M5Large = new("m5.large", 3, 10);
     private readonly k8s.Kubernetes _unusedClient = new(new KubernetesClientConfiguration { Host = "http://127.0.0.1:9" });
-    private readonly PoolController _controller = new(new InMemoryPlanningCloud(M5Large), new IpamOptions(), TimeProvider.System);
+    private static readonly VpcCni.Aws.Simulation.SimulatedCluster Cluster = VpcCni.Aws.Simulation.SimulatedCluster.Create("m5.large");
+    private readonly PoolController _controller = new(new VpcCni.Aws.Simulation.SimulatedEniProvider(Cluster.Vpc, Cluster.Nodes[0].InstanceId), new IpamOptions(), TimeProvider.System);
     private KubernetesNodeAgent? _agent;
 
     public async ValueTask DisposeAsync()
