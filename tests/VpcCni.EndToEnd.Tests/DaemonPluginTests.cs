@@ -7,6 +7,23 @@ namespace VpcCni.EndToEnd.Tests;
 public sealed class DaemonPluginTests
 {
     [Fact]
+    public async Task Plugin_GrpcNetFallbackAskedOfTheDefaultBuild_RefusedWithCode4NamingTheBuildSwitch()
+    {
+        // The published plugin leaves Grpc.Net.Client out (trimmed by a feature switch); asking for it must say how to
+        // get it, not fall back silently to the lean client.
+        var plugin = Path.Combine(Tools.LabBin, "vpc-cni");
+        var (exit, stdout, stderr) = await Tools.RunAsync("bash", ["-c", $"printf '%s' '{{\"cniVersion\":\"1.0.0\",\"name\":\"aws-cni\",\"type\":\"vpc-cni\"}}' | '{plugin}'"],
+            new Dictionary<string, string>
+            {
+                ["CNI_COMMAND"] = "ADD", ["CNI_CONTAINERID"] = "c1", ["CNI_NETNS"] = "/run/netns/none", ["CNI_IFNAME"] = "eth0",
+                ["CNI_PATH"] = "/opt/cni/bin", ["VPC_CNI_PLUGIN_GRPC_CLIENT"] = "grpcnet",
+            });
+
+        exit.Should().Be(1, stderr);
+        stdout.Should().Contain("\"code\":4").And.Contain("-p:VpcCniGrpcNetFallback=true");
+    }
+
+    [Fact]
     public async Task Smoke_OurConflistWithPortmap_PassesTheLibcniLifecycle()
     {
         await using var node = await TestNode.StartAsync();
