@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using VpcCni.Aws.Emulation.Kubernetes;
+using VpcCni.Aws.Simulation;
+using VpcCni.Hosting.Daemon;
+using VpcCni.Hosting.Kubernetes;
+using VpcCni.Hosting.Rpc;
+using VpcCni.Hosting.Tests.Daemon;
+using VpcCni.Ipam;
+
+namespace VpcCni.Hosting.Tests.Kubernetes;
+
+/// <summary>
+/// The daemon as AddVpcCniDaemon composes it, with its real Kubernetes client against the emulator's Kubernetes API
+/// (served over loopback HTTP): node capacity as max pods, the pod-IP annotation, and ADDs served while the API is down.
+/// </summary>
+public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly string _directory = Directory.CreateTempSubdirectory("vpccni-kube-daemon-").FullName;
+    private readonly SimulatedCluster _cluster = SimulatedCluster.Create("m5.large");
+    private KubernetesApiEmulator? _api;
+    private IpamdNode? _node;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_node is not null)
+        {
+            await _node.StopAsync(CancellationToken.None);
+            await _node.DisposeAsync();
+        }
+
+        if (_api is not null)
+        {
+            await _api.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private async Task<(KubernetesApiEmulator Api, string NodeName)> StartApiAsync()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+            var api = new KubernetesApiEmulator(_cluster.Vpc, $"http://127.0.0.1:{port}/");
+            try
+            {
+                api.Start();
+                _api = api;
+                return (api, api.NodeName(_cluster.Nodes[0]));
+            }
+            catch (HttpListenerException) when (attempt < 5)
+            {
+                await api.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<IpamdNode> StartNodeAsync(KubernetesApiEmulator api, string nodeName, bool annotate)
+    {
+        var settings = new DaemonSettings
+        {
+            Cloud = CloudKind.Simulated,
+            ManageHostNetwork = false,
+            CheckpointPath = Path.Combine(_directory, "ipam.json"),
+            Ipam = new IpamOptions(),
+            Kubernetes = new KubernetesApiSettings { NodeName = nodeName, AnnotatePodIp = annotate }.WithServer(api.BaseAddress),
+        };
+        _node = DaemonNodes.Create(new SimulatedEniProvider(_cluster.Vpc, _cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
+        await _node.StartAsync(Ct);
+        return _node;
+    }
+
+    private static AddNetworkRequest Add(string pod) =>
+        new() { NetworkName = "aws-cni", ContainerID = $"c-{pod}", IfName = "eth0", K8SPODNAMESPACE = "default", K8SPODNAME = pod };
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        condition().Should().BeTrue($"{what} within 10 s");
+    }
+
+    [Fact]
+    public async Task StartAsync_NodeCapacityInTheApi_IsMaxPodsAndAWatchedChangeFollows()
+    {
+        var (api, nodeName) = await StartApiAsync();
+        api.SetNodePodCapacity(nodeName, 17);
+
+        var node = await StartNodeAsync(api, nodeName, annotate: false);
+
+        node.Controller.Limits.MaxPods.Should().Be(17, "the kubelet's pod capacity replaces m5.large's 29");
+        api.SetNodePodCapacity(nodeName, 21);
+        await WaitUntilAsync(() => node.Controller.Limits.MaxPods == 21, "the watched capacity");
+    }
+
+    [Fact]
+    public async Task AddNetworkAsync_AnnotatePodIp_PatchesThePodInTheApi()
+    {
+        var (api, nodeName) = await StartApiAsync();
+        api.PutPod("default", "web-0", nodeName);
+        var node = await StartNodeAsync(api, nodeName, annotate: true);
+
+        var reply = await node.AddNetworkAsync(Add("web-0"), Ct);
+
+        reply.Success.Should().BeTrue(reply.FailureReason);
+        var address = reply.IPAllocationMetadata[0].IPv4Addr;
+        await WaitUntilAsync(() => Annotation(api, "web-0") == address, "the vpc.amazonaws.com/pod-ips annotation");
+    }
+
+    [Fact]
+    public async Task AddNetworkAsync_ApiDownMidRun_IsStillServedFromThePool()
+    {
+        var (api, nodeName) = await StartApiAsync();
+        var node = await StartNodeAsync(api, nodeName, annotate: false);
+
+        api.Available = false;
+        var reply = await node.AddNetworkAsync(Add("web-1"), Ct);
+        api.Available = true;
+
+        reply.Success.Should().BeTrue(reply.FailureReason);
+    }
+
+    private static string? Annotation(KubernetesApiEmulator api, string pod) =>
+        api.GetJson("pods", "default", pod) is { } json
+            ? JsonNode.Parse(json)?["metadata"]?["annotations"]?["vpc.amazonaws.com/pod-ips"]?.GetValue<string>()
+            : null;
+}
