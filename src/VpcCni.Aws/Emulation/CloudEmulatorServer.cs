@@ -237,17 +237,13 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_listener.IsListening)
-        {
-            _listener.Stop();
-        }
-
+        HttpListenerShutdown.Stop(_listener);
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(false);
         }
 
-        _listener.Close();
+        HttpListenerShutdown.Close(_listener);
         _stop.Dispose();
     }
 }

@@ -289,17 +289,13 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         _store.Watchers.CutAll();
-        if (_listener.IsListening)
-        {
-            _listener.Stop();
-        }
-
+        HttpListenerShutdown.Stop(_listener);
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(false);
         }
 
-        _listener.Close();
+        HttpListenerShutdown.Close(_listener);
         _stop.Dispose();
     }
 }
