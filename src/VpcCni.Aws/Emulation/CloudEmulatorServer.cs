@@ -18,13 +18,11 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
     public const int MaxBodyBytes = 256 * 1024;
 
     private readonly SimulatedVpc _vpc;
-    private readonly HttpListener _listener = new();
+    private readonly LoopbackHttpHost _host;
     private readonly Ec2QueryApi _ec2;
     private readonly ImdsApi _imds;
     private readonly Dictionary<IPAddress, string> _sourceMap = [];
     private readonly Lock _mapLock = new();
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
 
     /// <param name="prefix">An HttpListener prefix, e.g. <c>http://127.0.0.1:8181/</c> or <c>http://+:80/</c>.</param>
     public CloudEmulatorServer(SimulatedVpc vpc, string prefix)
@@ -34,7 +32,7 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
         _vpc = vpc;
         _ec2 = new Ec2QueryApi(vpc);
         _imds = new ImdsApi(vpc);
-        _listener.Prefixes.Add(prefix.EndsWith('/') ? prefix : prefix + "/");
+        _host = new LoopbackHttpHost(prefix, ServeAsync);
     }
 
     /// <summary>Requests handled so far.</summary>
@@ -51,41 +49,15 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
         }
     }
 
-    public void Start()
-    {
-        _listener.Start();
-        _loop = Task.Run(AcceptLoopAsync);
-    }
+    public void Start() => _host.Start();
 
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync().ConfigureAwait(false);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested || !_listener.IsListening)
-            {
-                return;
-            }
-            catch (HttpListenerException)
-            {
-                continue;
-            }
-
-            _ = Task.Run(() => ServeAsync(context));
-        }
-    }
-
-    private async Task ServeAsync(HttpListenerContext context)
+    private async Task ServeAsync(HttpListenerContext context, CancellationToken stopping)
     {
         Interlocked.Increment(ref _requests);
         EmulatorResponse response;
         try
         {
-            response = await RouteAsync(context.Request, _stop.Token).ConfigureAwait(false);
+            response = await RouteAsync(context.Request, stopping).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // The emulator must answer every request, whatever went wrong.
         catch (Exception e)
@@ -103,8 +75,8 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
                 context.Response.StatusCode = 200;
                 context.Response.ContentType = "text/xml;charset=UTF-8";
                 context.Response.ContentLength64 = 4096;
-                await context.Response.OutputStream.WriteAsync("<?xml"u8.ToArray(), _stop.Token).ConfigureAwait(false);
-                await context.Response.OutputStream.FlushAsync(_stop.Token).ConfigureAwait(false);
+                await context.Response.OutputStream.WriteAsync("<?xml"u8.ToArray(), stopping).ConfigureAwait(false);
+                await context.Response.OutputStream.FlushAsync(stopping).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
             {
@@ -125,7 +97,7 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
             }
 
             context.Response.ContentLength64 = bytes.Length;
-            await context.Response.OutputStream.WriteAsync(bytes, _stop.Token).ConfigureAwait(false);
+            await context.Response.OutputStream.WriteAsync(bytes, stopping).ConfigureAwait(false);
             context.Response.Close();
         }
         catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
@@ -234,16 +206,5 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
         return instances.Count == 1 ? instances[0].InstanceId : null;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        HttpListenerShutdown.Stop(_listener);
-        if (_loop is not null)
-        {
-            await _loop.ConfigureAwait(false);
-        }
-
-        HttpListenerShutdown.Close(_listener);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

@@ -16,13 +16,11 @@ namespace VpcCni.Aws.Emulation.Kubernetes;
 public sealed class KubernetesApiEmulator : IAsyncDisposable
 {
     private readonly SimulatedVpc _vpc;
-    private readonly HttpListener _listener = new();
+    private readonly LoopbackHttpHost _host;
     private readonly KubeObjectStore _store;
     private readonly KubeApiFaults _faults = new();
     private readonly KubeApiHandler _handler;
-    private readonly CancellationTokenSource _stop = new();
     private readonly TimeProvider _time;
-    private Task? _loop;
 
     /// <param name="prefix">An HttpListener prefix, e.g. <c>http://127.0.0.1:6443/</c>.</param>
     public KubernetesApiEmulator(SimulatedVpc vpc, string prefix, KubernetesApiEmulatorOptions? options = null)
@@ -34,7 +32,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         _time = options.TimeProvider ?? vpc.TimeProvider;
         prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
         BaseAddress = new Uri(prefix.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal));
-        _listener.Prefixes.Add(prefix);
+        _host = new LoopbackHttpHost(prefix, ServeAsync);
         _store = new KubeObjectStore(_time, options.HistoryLimit);
         _handler = new KubeApiHandler(_store, _faults, _time, options.BookmarkInterval, BaseAddress.Authority);
         foreach (var ns in (ReadOnlySpan<string>)["default", "kube-system"])
@@ -219,39 +217,13 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         return _store.TryGet(resource, resource.Namespaced ? @namespace : null, name, out var obj) ? obj!.ToJsonString() : null;
     }
 
-    public void Start()
-    {
-        _listener.Start();
-        _loop = Task.Run(AcceptLoopAsync);
-    }
+    public void Start() => _host.Start();
 
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync().ConfigureAwait(false);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested || !_listener.IsListening)
-            {
-                return;
-            }
-            catch (HttpListenerException)
-            {
-                continue;
-            }
-
-            _ = Task.Run(() => ServeAsync(context));
-        }
-    }
-
-    private async Task ServeAsync(HttpListenerContext context)
+    private async Task ServeAsync(HttpListenerContext context, CancellationToken stopping)
     {
         try
         {
-            await _handler.ServeAsync(context, _stop.Token).ConfigureAwait(false);
+            await _handler.ServeAsync(context, stopping).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // The emulator must answer every request, whatever went wrong.
         catch (Exception e)
@@ -262,7 +234,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
                 var bytes = System.Text.Encoding.UTF8.GetBytes(KubeStatus.Failure(500, "InternalError", "emulator failure: " + e.Message).ToJsonString());
                 context.Response.StatusCode = 500;
                 context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(bytes).ConfigureAwait(false);
+                await context.Response.OutputStream.WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
                 context.Response.Close();
             }
 #pragma warning disable CA1031
@@ -287,15 +259,7 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
         _store.Watchers.CutAll();
-        HttpListenerShutdown.Stop(_listener);
-        if (_loop is not null)
-        {
-            await _loop.ConfigureAwait(false);
-        }
-
-        HttpListenerShutdown.Close(_listener);
-        _stop.Dispose();
+        await _host.DisposeAsync().ConfigureAwait(false);
     }
 }
