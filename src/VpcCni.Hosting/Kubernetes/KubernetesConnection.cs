@@ -2,13 +2,14 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using k8s;
+using k8s.Autorest;
 
 namespace VpcCni.Hosting.Kubernetes;
 
 /// <summary>
 /// The daemon's client of the API server: KubernetesClient.Aot configured from <see cref="KubernetesApiSettings"/>
-/// (service account with a rotating token and the cluster CA, a kubeconfig, or an explicit server); the calls go
-/// through <see cref="KubernetesHttp"/> over its authenticated HttpClient.
+/// (service account with a rotating token and the cluster CA, a kubeconfig, or an explicit server), for typed calls,
+/// plus the watch streams the library does not offer in its AOT build, read over the same authenticated HttpClient.
 /// </summary>
 internal sealed class KubernetesConnection : IDisposable
 {
@@ -18,7 +19,6 @@ internal sealed class KubernetesConnection : IDisposable
     {
         _client = client;
         Description = description;
-        Http = KubernetesHttp.For(client);
     }
 
     public IKubernetes Client => _client;
@@ -64,9 +64,6 @@ internal sealed class KubernetesConnection : IDisposable
         return new KubernetesConnection(new k8s.Kubernetes(config), settings.ToString());
     }
 
-    /// <summary>The calls the daemon makes (list, watch, patch, create) over this connection.</summary>
-    public KubernetesHttp Http { get; }
-
     /// <summary>
     /// A watch (GET with watch=1) of <paramref name="path"/>: one decoded event per line until the server closes the
     /// stream. An HTTP error status throws <see cref="KubernetesApiException"/> (410 included).
@@ -74,7 +71,18 @@ internal sealed class KubernetesConnection : IDisposable
     public async IAsyncEnumerable<WireWatchEvent> WatchAsync(string path, string query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, path + "?watch=1&allowWatchBookmarks=true&" + query));
-        using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (_client.Credentials is { } credentials)
+        {
+            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var response = await _client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new KubernetesApiException((int)response.StatusCode, $"watch {path}: {(int)response.StatusCode} {response.ReasonPhrase} {Truncate(body)}");
+        }
+
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -92,8 +100,10 @@ internal sealed class KubernetesConnection : IDisposable
         }
     }
 
-    /// <summary>The status code of a failed call (<see cref="KubernetesApiException"/>).</summary>
-    public static int? StatusOf(Exception ex) => ex is KubernetesApiException api ? api.StatusCode : null;
+    /// <summary>The status code of a failed typed call (the library throws <see cref="HttpOperationException"/>).</summary>
+    public static int? StatusOf(Exception ex) => ex is HttpOperationException { Response: { } response } ? (int)response.StatusCode : null;
 
     public void Dispose() => _client.Dispose();
+
+    private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.Channels;
 using k8s;
+using k8s.Models;
 using Microsoft.Extensions.Logging;
 using VpcCni.Ipam;
 
@@ -24,7 +25,7 @@ internal sealed partial class KubernetesPodReporter
     private const int Attempts = 3;
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    private readonly KubernetesHttp _http;
+    private readonly IKubernetes _client;
     private readonly KubernetesApiSettings _settings;
     private readonly Informer<PodInfo>? _pods;
     private readonly TimeProvider _time;
@@ -35,7 +36,7 @@ internal sealed partial class KubernetesPodReporter
 
     public KubernetesPodReporter(IKubernetes client, KubernetesApiSettings settings, Informer<PodInfo>? pods, TimeProvider timeProvider, ILogger logger)
     {
-        _http = KubernetesHttp.For(client);
+        _client = client;
         _settings = settings;
         _pods = pods;
         _time = timeProvider;
@@ -89,7 +90,7 @@ internal sealed partial class KubernetesPodReporter
 
         var uid = _pods is not null && _pods.TryGet(podNamespace + "/" + podName, out var pod) ? pod.Uid : null;
         var body = BuildFailureEvent(podNamespace, podName, uid, reason, detail, _settings.NodeName ?? "", _time.GetUtcNow());
-        Enqueue(ct => _http.PostAsync($"api/v1/namespaces/{Uri.EscapeDataString(podNamespace)}/events", body, KubernetesWireContext.Default.WireEvent, ct));
+        Enqueue(ct => _client.CoreV1.CreateNamespacedEventAsync(body, podNamespace, cancellationToken: ct));
     }
 
     /// <summary>Sends queued writes until cancelled.</summary>
@@ -108,26 +109,28 @@ internal sealed partial class KubernetesPodReporter
     }
 
     /// <summary>A core/v1 Event on the pod, as a kubelet-style Warning: reason <see cref="FailedReason"/>, the cause first in the message.</summary>
-    internal static WireEvent BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now)
+    internal static Corev1Event BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now) => new()
     {
-        var time = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        return new WireEvent(
+        Metadata = new V1ObjectMeta
+        {
             // client-go's naming: the object's name and a unique hex suffix.
-            new WireNewObjectMeta(podName + "." + now.UtcTicks.ToString("x", CultureInfo.InvariantCulture), podNamespace),
-            new WireObjectReference("v1", "Pod", podName, podNamespace, uid),
-            FailedReason,
-            $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}",
-            "Warning",
-            Count: 1,
-            FirstTimestamp: time,
-            LastTimestamp: time,
-            new WireEventSource(Component, nodeName),
-            ReportingComponent: Component,
-            ReportingInstance: nodeName);
-    }
+            Name = podName + "." + now.UtcTicks.ToString("x", CultureInfo.InvariantCulture),
+            NamespaceProperty = podNamespace,
+        },
+        InvolvedObject = new V1ObjectReference { ApiVersion = "v1", Kind = "Pod", Name = podName, NamespaceProperty = podNamespace, Uid = uid },
+        Reason = FailedReason,
+        Message = $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}",
+        Type = "Warning",
+        Count = 1,
+        FirstTimestamp = now.UtcDateTime,
+        LastTimestamp = now.UtcDateTime,
+        Source = new V1EventSource { Component = Component, Host = nodeName },
+        ReportingComponent = Component,
+        ReportingInstance = nodeName,
+    };
 
-    private Task PatchAnnotationAsync(string podNamespace, string podName, string value, CancellationToken cancellationToken) =>
-        _http.MergePatchAsync($"api/v1/namespaces/{Uri.EscapeDataString(podNamespace)}/pods/{Uri.EscapeDataString(podName)}", PodIpAnnotation.MergePatch(value), cancellationToken);
+    private Task<V1Pod> PatchAnnotationAsync(string podNamespace, string podName, string value, CancellationToken cancellationToken) =>
+        _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(PodIpAnnotation.MergePatch(value), V1Patch.PatchType.MergePatch), podName, podNamespace, cancellationToken: cancellationToken);
 
     private async Task SendAsync(Func<CancellationToken, Task> write, CancellationToken cancellationToken)
     {

@@ -1,9 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using k8s;
 
 namespace VpcCni.Hosting.Kubernetes;
 
-/// <summary>List (paged) and watch (line-decoded) of one selection of objects.</summary>
+/// <summary>List (typed, paged, through KubernetesClient.Aot) and watch (line-decoded) of one selection of objects.</summary>
 internal abstract class KubernetesListWatch<T>(KubernetesConnection connection, string path, string fieldSelector) : IListWatchSource<T>
     where T : class
 {
@@ -15,9 +16,6 @@ internal abstract class KubernetesListWatch<T>(KubernetesConnection connection, 
     protected string FieldSelector => fieldSelector;
 
     public abstract string Description { get; }
-
-    /// <summary>The list's query: the field selector.</summary>
-    protected string ListQuery() => "fieldSelector=" + Uri.EscapeDataString(fieldSelector);
 
     public abstract string KeyOf(T item);
 
@@ -75,10 +73,10 @@ internal sealed class NodePodsListWatch(KubernetesConnection connection, string 
         string resourceVersion;
         do
         {
-            var query = ListQuery() + $"&limit={PageSize}" + (next is null ? "" : "&continue=" + Uri.EscapeDataString(next));
-            var page = await Connection.Http.GetAsync("api/v1/pods?" + query, KubernetesWireContext.Default.WirePodList, cancellationToken).ConfigureAwait(false);
-            items.AddRange((page.Items ?? []).Select(PodInfo.From).OfType<PodInfo>());
-            next = page.Metadata?.Continue;
+            var page = await Connection.Client.CoreV1.ListPodForAllNamespacesAsync(
+                continueParameter: next, fieldSelector: FieldSelector, limit: PageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
+            items.AddRange(page.Items.Select(PodInfo.From).OfType<PodInfo>());
+            next = page.Metadata?.ContinueProperty;
             resourceVersion = page.Metadata?.ResourceVersion ?? "";
         }
         while (!string.IsNullOrEmpty(next));
@@ -100,8 +98,8 @@ internal sealed class OwnNodeListWatch(KubernetesConnection connection, string n
 
     public override async Task<ListResult<NodeInfo>> ListAsync(CancellationToken cancellationToken)
     {
-        var list = await Connection.Http.GetAsync("api/v1/nodes?" + ListQuery(), KubernetesWireContext.Default.WireNodeList, cancellationToken).ConfigureAwait(false);
-        return new ListResult<NodeInfo>([.. (list.Items ?? []).Select(NodeInfo.From).OfType<NodeInfo>()], list.Metadata?.ResourceVersion ?? "");
+        var list = await Connection.Client.CoreV1.ListNodeAsync(fieldSelector: FieldSelector, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new ListResult<NodeInfo>([.. list.Items.Select(NodeInfo.From).OfType<NodeInfo>()], list.Metadata?.ResourceVersion ?? "");
     }
 
     protected override NodeInfo? Decode(JsonElement element) =>
