@@ -133,57 +133,55 @@ public sealed class Http2ScriptedFrameTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task Call_ServersSmallInitialStreamWindow_SendsOnlyThatMuchUntilAWindowUpdate()
+    /// <summary>The server's initial stream window is 16 octets: the second call (stream 3) has sent its first DATA frame.</summary>
+    private async Task<(Http2TestConnection Connection, Task<AddNetworkReply> Call, string ContainerId, ClientFrame First)> SecondCallStalledAtASmallWindow()
     {
         var connection = await ServeFirstCall(new Http2Setting(Http2Setting.InitialWindowSize, 16));
         var containerId = new string('a', 200);
-
         var call = Add(containerId);
         connection.ReadUntil(f => f.Type == Http2FrameType.Headers && f.Stream == 3);
-        var first = connection.ReadFrame();
+        return (connection, call, containerId, connection.ReadFrame());
+    }
+
+    /// <summary>The rest of the body arrives whole, and the reply completes the call.</summary>
+    private static async Task FinishBodyAndReply(Http2TestConnection connection, Task<AddNetworkReply> call, string containerId, ClientFrame first)
+    {
+        var rest = connection.ReadUntil(f => f.Type == Http2FrameType.Data && f.Has(Http2Flags.EndStream));
+        (first.Payload.Length + rest.Payload.Length).Should().Be(5 + new AddNetworkRequest { ContainerID = containerId }.CalculateSize());
+        connection.SendReply(3, Good);
+        (await call.WaitAsync(Http2TestPeer.Patience, TestContext.Current.CancellationToken)).Should().Be(Good);
+    }
+
+    [Fact]
+    public async Task Call_ServersSmallInitialStreamWindow_SendsOnlyThatMuchUntilAWindowUpdate()
+    {
+        var (connection, call, containerId, first) = await SecondCallStalledAtASmallWindow();
 
         first.Type.Should().Be(Http2FrameType.Data);
         first.Payload.Should().HaveCount(16);
         first.Has(Http2Flags.EndStream).Should().BeFalse();
         connection.ReadFrameWithin(Quiet).Should().BeNull("the stream window is used up");
         connection.SendFrame(Http2FrameType.WindowUpdate, 0, 3, [0, 0, 4, 0]);
-        var rest = connection.ReadUntil(f => f.Type == Http2FrameType.Data && f.Has(Http2Flags.EndStream));
-        (first.Payload.Length + rest.Payload.Length).Should().Be(5 + new AddNetworkRequest { ContainerID = containerId }.CalculateSize());
-        connection.SendReply(3, Good);
-        (await call.WaitAsync(Http2TestPeer.Patience, TestContext.Current.CancellationToken)).Should().Be(Good);
+        await FinishBodyAndReply(connection, call, containerId, first);
     }
 
     [Fact]
     public async Task Call_ServerRaisesInitialWindowMidBody_OpenStreamGetsTheDifferenceAndTheBodyCompletes()
     {
-        var connection = await ServeFirstCall(new Http2Setting(Http2Setting.InitialWindowSize, 16));
-        var containerId = new string('a', 200);
-
-        var call = Add(containerId);
-        connection.ReadUntil(f => f.Type == Http2FrameType.Headers && f.Stream == 3);
-        var first = connection.ReadFrame();
+        var (connection, call, containerId, first) = await SecondCallStalledAtASmallWindow();
         first.Payload.Should().HaveCount(16);
         connection.ReadFrameWithin(Quiet).Should().BeNull("the stream window is used up");
 
         // RFC 9113 §6.9.2: a new SETTINGS_INITIAL_WINDOW_SIZE changes the window of every open stream by the difference.
         connection.SendSettings(new Http2Setting(Http2Setting.InitialWindowSize, 1024));
         connection.ReadUntil(f => f.Type == Http2FrameType.Settings && f.Has(Http2Flags.Ack));
-        var rest = connection.ReadUntil(f => f.Type == Http2FrameType.Data && f.Has(Http2Flags.EndStream));
-        (first.Payload.Length + rest.Payload.Length).Should().Be(5 + new AddNetworkRequest { ContainerID = containerId }.CalculateSize());
-        connection.SendReply(3, Good);
-        (await call.WaitAsync(Http2TestPeer.Patience, TestContext.Current.CancellationToken)).Should().Be(Good);
+        await FinishBodyAndReply(connection, call, containerId, first);
     }
 
     [Fact]
     public async Task Call_ServerLowersInitialWindowMidBody_StreamWindowGoesNegativeAndSendingWaitsUntilItIsPositive()
     {
-        var connection = await ServeFirstCall(new Http2Setting(Http2Setting.InitialWindowSize, 16));
-        var containerId = new string('a', 200);
-
-        var call = Add(containerId);
-        connection.ReadUntil(f => f.Type == Http2FrameType.Headers && f.Stream == 3);
-        var first = connection.ReadFrame();
+        var (connection, call, containerId, first) = await SecondCallStalledAtASmallWindow();
         first.Payload.Should().HaveCount(16);
 
         connection.SendSettings(new Http2Setting(Http2Setting.InitialWindowSize, 8)); // stream window 8 - 16 = -8
@@ -191,10 +189,7 @@ public sealed class Http2ScriptedFrameTests : IDisposable
         connection.SendFrame(Http2FrameType.WindowUpdate, 0, 3, [0, 0, 0, 8]); // -8 + 8 = 0: still nothing to send
         connection.ReadFrameWithin(Quiet).Should().BeNull("a window raised from negative to zero allows no data");
         connection.SendFrame(Http2FrameType.WindowUpdate, 0, 3, [0, 0, 4, 0]);
-        var rest = connection.ReadUntil(f => f.Type == Http2FrameType.Data && f.Has(Http2Flags.EndStream));
-        (first.Payload.Length + rest.Payload.Length).Should().Be(5 + new AddNetworkRequest { ContainerID = containerId }.CalculateSize());
-        connection.SendReply(3, Good);
-        (await call.WaitAsync(Http2TestPeer.Patience, TestContext.Current.CancellationToken)).Should().Be(Good);
+        await FinishBodyAndReply(connection, call, containerId, first);
     }
 
     [Fact]
