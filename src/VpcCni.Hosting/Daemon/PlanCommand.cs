@@ -22,6 +22,7 @@ internal static class PlanCommand
             MinimumIpTarget = line.Int("minimum-ip-target") ?? 0,
             WarmPrefixTarget = line.Int("warm-prefix-target") ?? 0,
             EnablePrefixDelegation = line.Flag("prefix-delegation"),
+            MaxPods = line.Int("max-pods", 1, 100_000), // the node's pod capacity: the daemon's max pods when its Node says so
         };
         var validation = new IpamOptionsValidator().Validate(null, options);
         if (validation.Failed)
@@ -64,6 +65,7 @@ internal static class PlanCommand
             MinimumIpTarget = options.MinimumIpTarget,
             WarmPrefixTarget = options.WarmPrefixTarget,
             EnablePrefixDelegation = options.EnablePrefixDelegation,
+            MaxPods = options.MaxPods,
             PoolPolicy = PoolPolicyKind.DemandAware,
         };
         var reports = WorkloadSimulator.Run(trace, new SimulationSettings(limits), [("configured", options), ("demand-aware", demandAware)]);

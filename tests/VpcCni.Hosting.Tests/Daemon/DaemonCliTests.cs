@@ -71,6 +71,21 @@ public sealed class DaemonCliTests
         plan["totalIps"]!.GetValue<int>().Should().Be(plan["assignedIps"]!.GetValue<int>() + plan["unusedIps"]!.GetValue<int>());
     }
 
+    [Theory]
+    [InlineData(null, 32)]
+    [InlineData("110", 40)]
+    public async Task Plan_PrefixDelegationWithTheNodesPodCapacity_ServesUpToIt(string? maxPods, int assigned)
+    {
+        // Without the node's capacity the daemon (and plan) stay at m5.large's secondary-IP formula, 29: growth stops once
+        // the pool holds that many, at two /28 prefixes (32 addresses). Given 110, as a kubelet configured for prefix
+        // delegation reports, all 40 pods get addresses.
+        string[] args = ["plan", "--instance-type", "m5.large", "--pods", "40", "--prefix-delegation", "--warm-prefix-target", "1", "--json", .. maxPods is null ? Array.Empty<string>() : ["--max-pods", maxPods]];
+        var (exit, output, error) = await RunAsync(args);
+
+        exit.Should().Be(0, error);
+        JsonNode.Parse(output)!["assignedIps"]!.GetValue<int>().Should().Be(assigned);
+    }
+
     [Fact]
     public async Task Plan_Workload_ReportsBothPoliciesAndWritesSvg()
     {

@@ -61,14 +61,14 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         }
     }
 
-    private async Task<IpamdNode> StartNodeAsync(KubernetesApiEmulator api, string nodeName, bool annotate)
+    private async Task<IpamdNode> StartNodeAsync(KubernetesApiEmulator api, string nodeName, bool annotate, bool prefixDelegation = false)
     {
         var settings = new DaemonSettings
         {
             Cloud = CloudKind.Simulated,
             ManageHostNetwork = false,
             CheckpointPath = Path.Combine(_directory, "ipam.json"),
-            Ipam = new IpamOptions(),
+            Ipam = new IpamOptions { EnablePrefixDelegation = prefixDelegation, WarmPrefixTarget = prefixDelegation ? 1 : 0 },
             Kubernetes = new KubernetesApiSettings { NodeName = nodeName, AnnotatePodIp = annotate }.WithServer(api.BaseAddress),
         };
         _node = DaemonNodes.Create(new SimulatedEniProvider(_cluster.Vpc, _cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
@@ -100,6 +100,26 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         node.Controller.Limits.MaxPods.Should().Be(17, "the kubelet's pod capacity replaces m5.large's 29");
         api.SetNodePodCapacity(nodeName, 21);
         await WaitUntilAsync(() => node.Controller.Limits.MaxPods == 21, "the watched capacity");
+    }
+
+    [Fact]
+    public async Task AddNetworkAsync_PrefixDelegationWithNodeCapacity110_ServesThe40PodsPlanSays()
+    {
+        // The same case as DaemonCliTests.Plan_PrefixDelegationWithTheNodesPodCapacity_ServesUpToIt: plan and daemon agree.
+        var (api, nodeName) = await StartApiAsync();
+        api.SetNodePodCapacity(nodeName, 110);
+        var node = await StartNodeAsync(api, nodeName, annotate: false, prefixDelegation: true);
+
+        var served = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            var reply = await node.AddNetworkAsync(Add($"pd-{i}"), Ct);
+            reply.Success.Should().BeTrue(reply.FailureReason);
+            served++;
+        }
+
+        served.Should().Be(40);
+        node.Controller.Limits.MaxPods.Should().Be(110);
     }
 
     [Fact]
