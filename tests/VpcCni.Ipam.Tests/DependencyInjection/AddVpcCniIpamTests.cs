@@ -24,6 +24,15 @@ public sealed class AddVpcCniIpamTests : IDisposable
         return builder.Build();
     }
 
+    /// <summary>Starts the host and waits until its engine serves assignments.</summary>
+    private static async Task<IpamEngine> StartedEngineAsync(IHost host)
+    {
+        await host.StartAsync(Ct);
+        var engine = host.Services.GetRequiredService<IpamEngine>();
+        await engine.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        return engine;
+    }
+
     private static readonly AttachmentKey Pod = new("aws-cni", "c0ffee", "eth0");
 
     [Fact]
@@ -37,9 +46,7 @@ public sealed class AddVpcCniIpamTests : IDisposable
         PodAddress assigned;
         using (var host = BuildHost(Compose))
         {
-            await host.StartAsync(Ct);
-            var engine = host.Services.GetRequiredService<IpamEngine>();
-            await engine.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var engine = await StartedEngineAsync(host);
             var result = await engine.Controller.AssignAsync(Pod, new PodMetadata("default", "web"), Ct);
             result.Succeeded.Should().BeTrue(result.Detail);
             assigned = result.Address;
@@ -49,9 +56,7 @@ public sealed class AddVpcCniIpamTests : IDisposable
         File.Exists(path).Should().BeTrue("stopping the engine compacts the durable record into the checkpoint");
         using (var restarted = BuildHost(Compose))
         {
-            await restarted.StartAsync(Ct);
-            var engine = restarted.Services.GetRequiredService<IpamEngine>();
-            await engine.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var engine = await StartedEngineAsync(restarted);
 
             engine.Controller.Datastore.TryGetAssignment(Pod, out var record, out _, out _).Should().BeTrue("one option gave the engine crash safety");
             record.Address.Should().Be(assigned);
@@ -122,9 +127,7 @@ public sealed class AddVpcCniIpamTests : IDisposable
         PodAddress assigned;
         using (var host = BuildHost(s => s.AddSingleton<IEniProvider>(cloud).AddVpcCniIpam(o => o.BackingStorePath = path)))
         {
-            await host.StartAsync(Ct);
-            var engine = host.Services.GetRequiredService<IpamEngine>();
-            await engine.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            var engine = await StartedEngineAsync(host);
             assigned = (await engine.Controller.AssignAsync(Pod, new PodMetadata("default", "web"), Ct)).Address;
             await host.StopAsync(Ct);
         }
@@ -144,9 +147,7 @@ public sealed class AddVpcCniIpamTests : IDisposable
         }
 
         using var healthy = BuildHost(s => s.AddSingleton<IEniProvider>(cloud).AddVpcCniIpam(o => o.BackingStorePath = path));
-        await healthy.StartAsync(Ct);
-        var restored = healthy.Services.GetRequiredService<IpamEngine>();
-        await restored.Ready.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var restored = await StartedEngineAsync(healthy);
         restored.Controller.Datastore.TryGetAssignment(Pod, out var record, out _, out _).Should().BeTrue("failed starts must not erase the record");
         record.Address.Should().Be(assigned);
         await healthy.StopAsync(Ct);
