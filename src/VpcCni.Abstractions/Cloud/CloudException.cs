@@ -29,6 +29,9 @@ public enum CloudErrorKind
 
     /// <summary>A transient server-side failure (5xx, timeout).</summary>
     Transient,
+
+    /// <summary>The request names a subnet or security group that does not exist or cannot be used here.</summary>
+    InvalidConfiguration,
 }
 
 /// <summary>A cloud call failed in a way the engine can classify.</summary>

@@ -114,6 +114,9 @@ public sealed record EniCreateRequest(AddressUnit Unit, int Count)
     /// <summary>Subnet to create in; null means the primary ENI's subnet (or discovery, by the provider).</summary>
     public string? SubnetId { get; init; }
 
+    /// <summary>Several candidate subnets: the provider picks the one with the most free addresses.</summary>
+    public IReadOnlyList<string>? SubnetIds { get; init; }
+
     /// <summary>Security groups; null means the primary ENI's.</summary>
     public IReadOnlyList<string>? SecurityGroupIds { get; init; }
 

@@ -22,7 +22,11 @@ public static class Introspection
         return path.TrimEnd('/') switch
         {
             "/v1/enis" => node.IsReady ? (200, Enis(node)) : (503, Json(w => w.WriteStringValue(node.State))),
-            "/v1/eni-configs" => (404, Json(w => w.WriteStringValue("custom networking (ENIConfig) is not configured on this node"))),
+            "/v1/eni-configs" => node.EniConfigName is { } eniConfig
+                ? (200, Json(w => w.WriteStringValue(eniConfig)))
+                : (404, Json(w => w.WriteStringValue(settings.Kubernetes.CustomNetworking
+                    ? "the node's ENIConfig is not known yet (node not read from the Kubernetes API)"
+                    : "custom networking (ENIConfig) is not configured on this node"))),
             "/v1/networkutils-env-settings" => (200, NetworkSettings(settings)),
             "/v1/ipamd-env-settings" => (200, IpamSettings(settings)),
             "/v1/pool" => (200, Pool(node)),

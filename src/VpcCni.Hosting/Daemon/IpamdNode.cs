@@ -147,6 +147,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
     public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken) =>
         AddNetworkAsync(request, maxWait: null, cancellationToken);
 
+    /// <summary>The node's resolved ENIConfig name under custom networking (introspection); null otherwise or until the node is read.</summary>
+    internal string? EniConfigName => _kubernetes?.EniConfig?.Current?.Name;
+
     /// <summary>
     /// AddNetwork whose wait for a grow is also capped by <paramref name="maxWait"/> (what is left of the caller's
     /// deadline), so a waiting ADD fails with its named cause before the caller gives up.

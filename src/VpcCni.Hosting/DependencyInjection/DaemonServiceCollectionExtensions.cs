@@ -87,8 +87,12 @@ public static class DaemonServiceCollectionExtensions
         services.TryAddSingleton<IPodLivenessEvidence>(sp => sp.GetRequiredService<INodeNetwork>().Liveness ?? NoLivenessEvidence.Instance);
         services.TryAddSingleton(sp => new IpamdMetrics(sp.GetService<IMeterFactory>()));
         // The pool sees the cloud through the metrics; IEniProvider stays the raw port.
+        // Under custom networking the pool's new ENIs are placed by the node's ENIConfig.
         services.TryAddKeyedSingleton<IEniProvider>(IpamServiceCollectionExtensions.PoolCloudKey, (sp, _) =>
-            new MeteredEniProvider(sp.GetRequiredService<IEniProvider>(), sp.GetRequiredService<IpamdMetrics>(), sp.GetRequiredService<TimeProvider>()));
+        {
+            IEniProvider metered = new MeteredEniProvider(sp.GetRequiredService<IEniProvider>(), sp.GetRequiredService<IpamdMetrics>(), sp.GetRequiredService<TimeProvider>());
+            return sp.GetService<KubernetesNodeAgent>()?.EniConfig is { } eniConfig ? new CustomNetworkingEniProvider(metered, eniConfig) : metered;
+        });
         var firstDaemon = !services.Any(d => d.ServiceType == typeof(NodeStartStep));
         services.TryAddSingleton(sp => new NodeStartStep(
             sp.GetRequiredService<IEniProvider>(),

@@ -45,6 +45,18 @@ public sealed record KubernetesApiSettings
     /// <summary>ANNOTATE_POD_IP: write the pod's IP to annotation vpc.amazonaws.com/pod-ips on ADD (cleared on DEL).</summary>
     public bool AnnotatePodIp { get; init; }
 
+    /// <summary>
+    /// AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: new ENIs go to the node's ENIConfig subnet(s) with its security groups (the
+    /// ENIConfigs are watched; the primary ENI carries no pods, which the IPAM options say separately).
+    /// </summary>
+    public bool CustomNetworking { get; init; }
+
+    /// <summary>ENI_CONFIG_ANNOTATION_DEF: the node annotation naming its ENIConfig.</summary>
+    public string EniConfigAnnotationKey { get; init; } = EniConfigSelector.DefaultKey;
+
+    /// <summary>ENI_CONFIG_LABEL_DEF: the node label naming its ENIConfig (e.g. topology.kubernetes.io/zone).</summary>
+    public string EniConfigLabelKey { get; init; } = EniConfigSelector.DefaultKey;
+
     /// <summary>Full relist of the watched objects this often (informer resync).</summary>
     public TimeSpan ResyncPeriod { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -68,6 +80,9 @@ public sealed record KubernetesApiSettings
         {
             NodeName = env.String("MY_NODE_NAME"),
             AnnotatePodIp = env.Bool("ANNOTATE_POD_IP", false),
+            CustomNetworking = env.Bool("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false),
+            EniConfigAnnotationKey = env.String("ENI_CONFIG_ANNOTATION_DEF") is { Length: > 0 } annotation ? annotation : EniConfigSelector.DefaultKey,
+            EniConfigLabelKey = env.String("ENI_CONFIG_LABEL_DEF") is { Length: > 0 } label ? label : EniConfigSelector.DefaultKey,
             ServiceAccountPath = serviceAccountPath,
         };
         if (env.String("VPC_CNI_KUBE_SERVER") is { } server)
@@ -99,7 +114,7 @@ public sealed record KubernetesApiSettings
 
     /// <summary>
     /// The combinations that cannot run, named by their variable: an API without MY_NODE_NAME (nothing to select), and
-    /// ANNOTATE_POD_IP without an API (upstream waits for the API forever; VpcCni says so at start).
+    /// ANNOTATE_POD_IP or custom networking without an API (upstream waits for the API forever; VpcCni says so at start).
     /// </summary>
     public KubernetesApiSettings Validated()
     {
@@ -113,6 +128,12 @@ public sealed record KubernetesApiSettings
         {
             throw new InvalidSettingException("ANNOTATE_POD_IP", "true",
                 "needs the Kubernetes API: run in a pod with a service account, or pass --kubeconfig / --kube-server");
+        }
+
+        if (CustomNetworking && !Enabled)
+        {
+            throw new InvalidSettingException("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true",
+                "needs the Kubernetes API (the node's ENIConfig names the subnet and security groups of new ENIs): run in a pod with a service account, or pass --kubeconfig / --kube-server");
         }
 
         return this;

@@ -100,8 +100,57 @@ internal sealed class KubernetesConnection : IDisposable
         }
     }
 
+    /// <summary>A GET of <paramref name="path"/> decoded as a JSON document; an HTTP error status throws <see cref="KubernetesApiException"/>.</summary>
+    public async Task<JsonDocument> GetJsonAsync(string path, string query, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, query.Length == 0 ? path : path + "?" + query));
+        if (_client.Credentials is { } credentials)
+        {
+            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var response = await _client.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new KubernetesApiException((int)response.StatusCode, $"GET {path}: {(int)response.StatusCode} {response.ReasonPhrase} {Truncate(body)}");
+        }
+
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A JSON merge patch (application/merge-patch+json) of <paramref name="path"/>; an error status throws <see cref="KubernetesApiException"/>.</summary>
+    public async Task MergePatchAsync(string path, string patch, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(_client.BaseUri, path))
+        {
+            Content = new StringContent(patch, System.Text.Encoding.UTF8, "application/merge-patch+json"),
+        };
+        request.Content.Headers.ContentType!.CharSet = null;
+        if (_client.Credentials is { } credentials)
+        {
+            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var response = await _client.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            throw new KubernetesApiException((int)response.StatusCode, $"PATCH {path}: {(int)response.StatusCode} {response.ReasonPhrase} {Truncate(body)}");
+        }
+    }
+
     /// <summary>The status code of a failed typed call (the library throws <see cref="HttpOperationException"/>).</summary>
-    public static int? StatusOf(Exception ex) => ex is HttpOperationException { Response: { } response } ? (int)response.StatusCode : null;
+    public static int? StatusOf(Exception ex) => ex switch
+    {
+        HttpOperationException { Response: { } response } => (int)response.StatusCode,
+        KubernetesApiException api => api.StatusCode,
+        _ => null,
+    };
 
     public void Dispose() => _client.Dispose();
 

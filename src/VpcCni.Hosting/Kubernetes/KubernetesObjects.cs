@@ -24,19 +24,22 @@ internal sealed record PodInfo(string Namespace, string Name, string? Uid, strin
 
 /// <summary>
 /// What the daemon keeps of its Node: the pod capacity the kubelet advertises (MaxPods: status.capacity.pods, else
-/// allocatable.pods; null when absent or not a plain integer).
+/// allocatable.pods; null when absent or not a plain integer), and its labels and annotations (the ENIConfig choice).
 /// </summary>
-internal sealed record NodeInfo(string Name, int? MaxPods)
+internal sealed record NodeInfo(string Name, int? MaxPods, IReadOnlyDictionary<string, string>? Labels = null, IReadOnlyDictionary<string, string>? Annotations = null)
 {
     public static NodeInfo? From(V1Node node) =>
         node.Metadata?.Name is { } name
             ? new NodeInfo(name, Pods(node.Status?.Capacity?.TryGetValue("pods", out var c) == true ? c.ToString() : null)
-                ?? Pods(node.Status?.Allocatable?.TryGetValue("pods", out var a) == true ? a.ToString() : null))
+                ?? Pods(node.Status?.Allocatable?.TryGetValue("pods", out var a) == true ? a.ToString() : null),
+                node.Metadata.Labels is { } labels ? new Dictionary<string, string>(labels) : null,
+                node.Metadata.Annotations is { } annotations ? new Dictionary<string, string>(annotations) : null)
             : null;
 
     public static NodeInfo? From(WireNode node) =>
         node.Metadata?.Name is { } name
-            ? new NodeInfo(name, Pods(node.Status?.Capacity?.GetValueOrDefault("pods")) ?? Pods(node.Status?.Allocatable?.GetValueOrDefault("pods")))
+            ? new NodeInfo(name, Pods(node.Status?.Capacity?.GetValueOrDefault("pods")) ?? Pods(node.Status?.Allocatable?.GetValueOrDefault("pods")),
+                node.Metadata.Labels, node.Metadata.Annotations)
             : null;
 
     /// <summary>A pod count is a plain integer quantity ("110"); anything else is ignored rather than guessed.</summary>

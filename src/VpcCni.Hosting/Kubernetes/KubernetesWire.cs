@@ -17,7 +17,8 @@ internal sealed record WireObjectMeta(
     [property: JsonPropertyName("namespace")] string? Namespace,
     [property: JsonPropertyName("uid")] string? Uid,
     [property: JsonPropertyName("resourceVersion")] string? ResourceVersion,
-    [property: JsonPropertyName("annotations")] Dictionary<string, string>? Annotations);
+    [property: JsonPropertyName("annotations")] Dictionary<string, string>? Annotations,
+    [property: JsonPropertyName("labels")] Dictionary<string, string>? Labels = null);
 
 internal sealed record WirePodSpec([property: JsonPropertyName("nodeName")] string? NodeName);
 

@@ -154,4 +154,24 @@ public sealed class KubernetesApiSettingsTests : IDisposable
         server.RequestsTo("/api/v1/nodes").Select(r => r.Authorization).Should().Equal("Bearer token-1", "Bearer token-2");
         server.RequestsTo("/api/v1/nodes")[0].Query["fieldSelector"].Should().Be("metadata.name=n");
     }
+
+    [Fact]
+    public void Validated_CustomNetworkingWithoutApi_StopsNamingTheVariable()
+    {
+        var act = () => KubernetesApiSettings.FromEnvironment(Env(("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true")), _dir).Validated();
+
+        act.Should().Throw<InvalidSettingException>().Which.Name.Should().Be("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG");
+    }
+
+    [Fact]
+    public void FromEnvironment_CustomNetworkingWithApi_ReadsTheEniConfigKeys()
+    {
+        var settings = KubernetesApiSettings.FromEnvironment(Env(
+            ("VPC_CNI_KUBE_SERVER", "http://127.0.0.1:1"), ("MY_NODE_NAME", "n"), ("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true"),
+            ("ENI_CONFIG_LABEL_DEF", "topology.kubernetes.io/zone")), _dir).Validated();
+
+        settings.CustomNetworking.Should().BeTrue();
+        settings.EniConfigLabelKey.Should().Be("topology.kubernetes.io/zone");
+        settings.EniConfigAnnotationKey.Should().Be("k8s.amazonaws.com/eniConfig", "the default when unset");
+    }
 }
