@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using VpcCni.Aws.Emulation;
+using VpcCni.Aws.Emulation.Kubernetes;
 using VpcCni.Aws.Simulation;
 using VpcCni.Linux.Netlink;
 
@@ -35,6 +36,8 @@ internal sealed class Lab : IAsyncDisposable
     private static readonly IPAddress OnPremHost = IPAddress.Parse("203.0.113.10");
     private static readonly IPAddress InternetHost = IPAddress.Parse("198.51.100.10");
     private const string OnPremCidr = "203.0.113.0/24";
+    private const string ZoneLabel = "topology.kubernetes.io/zone";
+    private const int KubePort = 6443;
 
     private readonly LabOptions _options;
     private readonly TextWriter _progress;
@@ -48,6 +51,9 @@ internal sealed class Lab : IAsyncDisposable
     private SimulatedCluster? _cluster;
     private CloudEmulatorServer? _imds;
     private CloudEmulatorServer? _ec2;
+    private KubernetesApiEmulator? _kube;
+    private SimulatedCustomNetwork? _customNetwork;
+    private readonly ConcurrentDictionary<string, IPAddress> _subnetGateway = new(StringComparer.Ordinal);
     private Thread? _changeWorker;
     private Exception? _changeFailure;
 
@@ -60,6 +66,15 @@ internal sealed class Lab : IAsyncDisposable
     public IReadOnlyList<LabPod> Pods => _pods;
 
     public SimulatedCluster Cluster => _cluster ?? throw new InvalidOperationException("the lab is not built");
+
+    /// <summary>The emulator's Kubernetes API (null when <see cref="LabOptions.KubernetesApi"/> is off).</summary>
+    public KubernetesApiEmulator? Kubernetes => _kube;
+
+    /// <summary>Custom networking's pod subnets (null without --custom-networking).</summary>
+    public SimulatedCustomNetwork? CustomNetwork => _customNetwork;
+
+    /// <summary>The Node name of node <paramref name="node"/> (its private DNS name).</summary>
+    public string NodeName(int node) => KubeNodeFactoryName(Cluster.Nodes[node - 1]);
 
     /// <summary>The process id of node <paramref name="node"/>'s daemon (0 if not started).</summary>
     public int DaemonPid(int node) => node <= _daemons.Count ? _daemons[node - 1].Id : 0;
@@ -119,8 +134,24 @@ internal sealed class Lab : IAsyncDisposable
                 _nodeOfInstance[_cluster.Nodes[i].InstanceId] = i + 1;
             }
 
+            _subnetGateway[_cluster.Subnet.SubnetId] = Gateway;
             return Task.CompletedTask;
         });
+
+        if (_options.CustomNetworking)
+        {
+            await Step($"custom networking: VPC CIDR {_options.CustomNetworkCidr} with a pod subnet per zone and a pod security group", () =>
+            {
+                _customNetwork = Cluster.AddCustomNetworkingSubnets(IPNetwork.Parse(_options.CustomNetworkCidr), subnetPrefixLength: 20);
+                foreach (var subnet in _customNetwork.Subnets)
+                {
+                    _subnetGateway[subnet.SubnetId] = FirstHost(subnet.Cidr);
+                    _progress.WriteLine($"  ↳ {subnet.SubnetId} {subnet.Cidr} in {subnet.AvailabilityZone}");
+                }
+
+                return Task.CompletedTask;
+            });
+        }
 
         await Step("VPC fabric, internet gateway and hosts", () =>
         {
@@ -139,6 +170,15 @@ internal sealed class Lab : IAsyncDisposable
             });
             return Task.CompletedTask;
         });
+
+        if (_options.KubernetesApi)
+        {
+            await Step($"Kubernetes API at http://{Ec2Address}:{KubePort} inside the VPC namespace (one Node per instance)", () =>
+            {
+                StartKubernetesApi();
+                return Task.CompletedTask;
+            });
+        }
 
         Cluster.Vpc.Changed += (_, change) => _changes.Add(change);
         _changeWorker = new Thread(ApplyChanges) { IsBackground = true, Name = "vpclab-fabric" };
@@ -177,7 +217,77 @@ internal sealed class Lab : IAsyncDisposable
     public async Task<IReadOnlyList<PathResult>> VerifyAsync(CancellationToken cancellationToken)
     {
         using var prober = new PathProber(_fabric, _pods, [.. Cluster.Nodes.Select(n => n.PrivateIPv4)]);
-        return await prober.RunAsync(cancellationToken);
+        var paths = await prober.RunAsync(cancellationToken);
+        return [.. paths, .. await KubernetesChecksAsync(cancellationToken)];
+    }
+
+    /// <summary>
+    /// What the Kubernetes side must show: every pod's vpc.amazonaws.com/pod-ips annotation naming its address and,
+    /// under custom networking, every pod addressed from its zone's ENIConfig subnet, the node's resolved ENIConfig in
+    /// introspection and in its CNINode's features.
+    /// </summary>
+    private async Task<IReadOnlyList<PathResult>> KubernetesChecksAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<PathResult>();
+        if (_kube is null)
+        {
+            return rows;
+        }
+
+        // The annotation is written after the ADD's reply, by a background writer: give it a moment.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        foreach (var pod in _pods)
+        {
+            string seen;
+            while (true)
+            {
+                seen = JsonNode.Parse(_kube.GetJson("pods", "default", pod.Name) ?? "{}")?["metadata"]?["annotations"]?["vpc.amazonaws.com/pod-ips"]?.GetValue<string>() ?? "(none)";
+                if (seen == pod.Address.ToString() || DateTime.UtcNow > deadline)
+                {
+                    break;
+                }
+
+                await Task.Delay(250, cancellationToken);
+            }
+
+            rows.Add(new PathResult("pod-ips annotation", pod.Name, "Kubernetes API", pod.Address.ToString(), seen, seen == pod.Address.ToString()));
+        }
+
+        if (_customNetwork is null)
+        {
+            return rows;
+        }
+
+        foreach (var pod in _pods)
+        {
+            var subnet = _customNetwork.SubnetIn(Cluster.Nodes[pod.Node - 1].AvailabilityZone);
+            var inSubnet = subnet.Cidr.Contains(pod.Address);
+            rows.Add(new PathResult("address from ENIConfig subnet", pod.Name, subnet.AvailabilityZone, subnet.Cidr.ToString(), pod.Address.ToString(), inSubnet));
+        }
+
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var zone = Cluster.Nodes[node - 1].AvailabilityZone;
+            var resolved = (await IntrospectAsync(node, "/v1/eni-configs", cancellationToken)).GetValue<string>();
+            rows.Add(new PathResult("ENIConfig in introspection", $"node {node}", "/v1/eni-configs", zone, resolved, resolved == zone));
+            var feature = "(none)";
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (true)
+            {
+                var features = JsonNode.Parse(_kube.GetJson("cninodes", null, NodeName(node)) ?? "{}")?["spec"]?["features"]?.AsArray();
+                feature = features?.Select(f => $"{f?["name"]}={f?["value"]}").FirstOrDefault(f => f.StartsWith("CustomNetworking=", StringComparison.Ordinal)) ?? "(none)";
+                if (feature == $"CustomNetworking={zone}" || DateTime.UtcNow > until)
+                {
+                    break;
+                }
+
+                await Task.Delay(250, cancellationToken);
+            }
+
+            rows.Add(new PathResult("CNINode feature", $"node {node}", "Kubernetes API", $"CustomNetworking={zone}", feature, feature == $"CustomNetworking={zone}"));
+        }
+
+        return rows;
     }
 
     /// <summary>DEL of every pod through the plugin, then waits for the pool to release everything and shrink.</summary>
@@ -191,7 +301,8 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         // What the daemon's settings converge to with no pods, computed by the engine's own planner.
-        var expected = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), new Ipam.IpamOptions { WarmEniTarget = 1 }, 0).Enis;
+        var expected = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType),
+            new Ipam.IpamOptions { WarmEniTarget = 1, UseCustomNetworking = _options.CustomNetworking }, 0).Enis;
         foreach (var pod in _pods.ToList())
         {
             await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
@@ -269,6 +380,11 @@ internal sealed class Lab : IAsyncDisposable
         if (_imds is not null)
         {
             await _imds.DisposeAsync();
+        }
+
+        if (_kube is not null)
+        {
+            await _kube.DisposeAsync();
         }
 
         _fabric.Dispose();
@@ -383,7 +499,8 @@ internal sealed class Lab : IAsyncDisposable
         var device = eni.Attachment?.DeviceIndex ?? 0;
         var routerLink = $"n{node}d{device}";
         var (_, router) = _fabric.Connect(NodeNs(node), $"eth{device}", "vpc", routerLink, PhysicalAddress.Parse(eni.MacAddress.Replace(':', '-').ToUpperInvariant()));
-        _fabric.Address("vpc", router, Gateway, 32);
+        // The subnet's router (its first address) answers on every ENI link of that subnet, as EC2's does.
+        _fabric.Address("vpc", router, _subnetGateway.GetValueOrDefault(eni.SubnetId, Gateway), 32);
         _fabric.Route("vpc", new IPNetwork(eni.PrimaryIPv4, 32), device: router);
         _routerLinkOfEni[eni.NetworkInterfaceId] = routerLink;
         RouteCidrs(eni.NetworkInterfaceId, eni.PrimaryIPv4, [.. eni.SecondaryIPv4.Select(a => new IPNetwork(a, 32)), .. eni.IPv4Prefixes]);
@@ -473,7 +590,78 @@ internal sealed class Lab : IAsyncDisposable
         ["WARM_ENI_TARGET"] = "1",
         ["IP_COOLDOWN_PERIOD"] = "5",
         ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "Information",
-    }.Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+    }.Concat(KubernetesEnvironment(node)).Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>The daemon's Kubernetes side: the emulator's API, its Node, the pod-IP annotation, custom networking.</summary>
+    private IEnumerable<KeyValuePair<string, string>> KubernetesEnvironment(int node)
+    {
+        if (_kube is null)
+        {
+            yield break;
+        }
+
+        yield return new("VPC_CNI_KUBE_SERVER", $"http://{Ec2Address}:{KubePort}/");
+        yield return new("MY_NODE_NAME", NodeName(node));
+        yield return new("ANNOTATE_POD_IP", "true");
+        if (_options.CustomNetworking)
+        {
+            yield return new("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true");
+            yield return new("ENI_CONFIG_LABEL_DEF", ZoneLabel);
+        }
+    }
+
+    /// <summary>
+    /// The API server the daemons watch, in the VPC namespace beside EC2; under custom networking what an operator adds:
+    /// an ENIConfig per zone, the node's pod capacity for custom networking (as EKS's max-pods calculator gives it), and
+    /// the CNINode the VPC resource controller creates per node.
+    /// </summary>
+    private void StartKubernetesApi()
+    {
+        _kube = new KubernetesApiEmulator(Cluster.Vpc, $"http://{Ec2Address}:{KubePort}/");
+        _fabric.Inside("vpc", _kube.Start);
+        if (_customNetwork is null)
+        {
+            return;
+        }
+
+        foreach (var subnet in _customNetwork.Subnets)
+        {
+            _kube.Apply(new JsonObject
+            {
+                ["apiVersion"] = "crd.k8s.amazonaws.com/v1alpha1",
+                ["kind"] = "ENIConfig",
+                ["metadata"] = new JsonObject { ["name"] = subnet.AvailabilityZone },
+                ["spec"] = new JsonObject { ["subnet"] = subnet.SubnetId, ["securityGroups"] = new JsonArray(_customNetwork.SecurityGroupId) },
+            }.ToJsonString());
+            _progress.WriteLine($"  ↳ ENIConfig {subnet.AvailabilityZone}: subnet {subnet.SubnetId}, security group {_customNetwork.SecurityGroupId}");
+        }
+
+        var maxPods = VpcCni.Ipam.MaxPodsCalculator.Calculate(
+            VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), new VpcCni.Ipam.MaxPodsOptions(CustomNetworking: true));
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            _kube.SetNodePodCapacity(NodeName(node), maxPods);
+            _kube.Apply(new JsonObject
+            {
+                ["apiVersion"] = "vpcresources.k8s.aws/v1alpha1",
+                ["kind"] = "CNINode",
+                ["metadata"] = new JsonObject { ["name"] = NodeName(node) },
+                ["spec"] = new JsonObject(),
+            }.ToJsonString());
+        }
+
+        _progress.WriteLine($"  ↳ nodes' pod capacity {maxPods} (custom networking: the primary ENI carries no pods); a CNINode per node");
+    }
+
+    private string KubeNodeFactoryName(SimulatedInstance instance) =>
+        _kube?.NodeName(instance) ?? instance.InstanceId;
+
+    private static IPAddress FirstHost(IPNetwork subnet)
+    {
+        var bytes = subnet.BaseAddress.GetAddressBytes();
+        bytes[3]++;
+        return new IPAddress(bytes);
+    }
 
     private async Task InitNodeAsync(int node, CancellationToken cancellationToken)
     {
@@ -557,6 +745,7 @@ internal sealed class Lab : IAsyncDisposable
         var name = $"n{node}p{index}";
         _fabric.CreateNamespace(name, forwarding: false);
         var containerId = $"vpclab{node}{index:D2}{Guid.NewGuid():N}"[..24];
+        _kube?.PutPod("default", name, NodeName(node));
         var driver = await CniDriverAsync(node, "add", name, containerId, cancellationToken);
         var address = driver["result"]?["ips"]?[0]?["address"]?.GetValue<string>() ?? throw new InvalidOperationException($"ADD result has no address: {driver.ToJsonString()}");
         var pod = new LabPod(node, name, LabFabric.FullName(name), containerId, IPAddress.Parse(address.Split('/')[0]));
@@ -567,6 +756,7 @@ internal sealed class Lab : IAsyncDisposable
     private async Task DeletePodAsync(LabPod pod, CancellationToken cancellationToken)
     {
         await CniDriverAsync(pod.Node, "del", pod.Name, pod.ContainerId, cancellationToken);
+        _kube?.DeletePod("default", pod.Name);
         _pods.Remove(pod);
     }
 

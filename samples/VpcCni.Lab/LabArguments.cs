@@ -5,12 +5,14 @@ namespace VpcCni.Lab;
 internal static class LabArguments
 {
     public const string Usage = """
-        usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--keep] [--json]
-               vpc-cni-lab up     [--nodes N] [--pods-per-node M] [--instance-type T] [--json]   (stays in the foreground)
+        usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking] [--keep] [--json]
+               vpc-cni-lab up     [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking] [--json]   (stays in the foreground)
                vpc-cni-lab verify
                vpc-cni-lab down
                vpc-cni-lab chaos  [--minutes N] [--seed S] [--workers W] [--nodes N] [--instance-type T]
                                   (ADD/DEL storms while daemons are killed and EC2, IMDS and disks fail; then audits)
+        --custom-networking: a second VPC CIDR 100.64.0.0/16 with a pod subnet per zone, named by an ENIConfig per zone;
+                pods get their addresses there (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true)
         common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
                 --cnidriver PATH (default: artifacts/tools/cnidriver) --work-dir DIR (default /run/vpclab)
         """;
@@ -50,6 +52,7 @@ internal static class LabArguments
                 "--pods-per-node" => options with { PodsPerNode = Int(1, 64) },
                 "--instance-type" => options with { InstanceType = Value(), InstanceTypeGiven = true },
                 "--keep" => options with { Keep = true },
+                "--custom-networking" => options with { CustomNetworking = true },
                 "--json" => options with { Json = true },
                 "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },
                 "--cnidriver" => options with { CniDriver = Path.GetFullPath(Value()) },

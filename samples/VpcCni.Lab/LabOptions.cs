@@ -44,6 +44,18 @@ internal sealed record LabOptions
     /// <summary>Each node's checkpoint directory is a small tmpfs (chaos fills it to simulate a full disk).</summary>
     public bool StateOnTmpfs { get; init; }
 
+    /// <summary>The daemons use the emulator's Kubernetes API (nodes registered, each pod created before its ADD).</summary>
+    public bool KubernetesApi { get; init; } = true;
+
+    /// <summary>
+    /// Custom networking: a second VPC CIDR (<see cref="CustomNetworkCidr"/>) with one pod subnet per zone named by an
+    /// ENIConfig per zone (ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone); pods get their addresses there.
+    /// </summary>
+    public bool CustomNetworking { get; init; }
+
+    /// <summary>The VPC's secondary CIDR for custom networking's pod subnets.</summary>
+    public string CustomNetworkCidr { get; init; } = "100.64.0.0/16";
+
     /// <summary>Extra daemon environment (chaos: shorter waits).</summary>
     public IReadOnlyDictionary<string, string> DaemonEnvironment { get; init; } = new Dictionary<string, string>();
 }

@@ -24,6 +24,8 @@ internal static class ChaosCommand
             InstanceType = options.InstanceTypeGiven ? options.InstanceType : "t3.medium",
             PodsPerNode = 0,
             StateOnTmpfs = true,
+            // The storm's sandboxes are not registered pods: an API that calls them gone would make restarts release them.
+            KubernetesApi = false,
             DaemonEnvironment = new Dictionary<string, string>(options.DaemonEnvironment)
             {
                 ["VPC_CNI_ASSIGN_WAIT"] = "10",

@@ -30,7 +30,8 @@ public static class DaemonCli
           health         [--socket PATH] [--timeout 5s]: gRPC health check; exit 0 when SERVING
           max-pods       --instance-type T | --all [--prefix-delegation] [--custom-networking] [--max-eni N] [--cpus N]
           plan           --instance-type T --pods N [--warm-eni-target N] [--warm-ip-target N] [--minimum-ip-target N]
-                         [--warm-prefix-target N] [--prefix-delegation] [--max-pods N] [--json] [--workload FILE [--svg FILE]]
+                         [--warm-prefix-target N] [--prefix-delegation] [--custom-networking] [--max-pods N] [--json]
+                         [--workload FILE [--svg FILE]]
                          (--max-pods: the node's pod capacity, as the daemon takes it from its Node; default: the
                          secondary-IP formula, as the daemon without a Kubernetes API)
 

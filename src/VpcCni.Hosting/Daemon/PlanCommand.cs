@@ -22,6 +22,7 @@ internal static class PlanCommand
             MinimumIpTarget = line.Int("minimum-ip-target") ?? 0,
             WarmPrefixTarget = line.Int("warm-prefix-target") ?? 0,
             EnablePrefixDelegation = line.Flag("prefix-delegation"),
+            UseCustomNetworking = line.Flag("custom-networking"),
             MaxPods = line.Int("max-pods", 1, 100_000), // the node's pod capacity: the daemon's max pods when its Node says so
         };
         var validation = new IpamOptionsValidator().Validate(null, options);
@@ -65,6 +66,7 @@ internal static class PlanCommand
             MinimumIpTarget = options.MinimumIpTarget,
             WarmPrefixTarget = options.WarmPrefixTarget,
             EnablePrefixDelegation = options.EnablePrefixDelegation,
+            UseCustomNetworking = options.UseCustomNetworking,
             MaxPods = options.MaxPods,
             PoolPolicy = PoolPolicyKind.DemandAware,
         };

@@ -176,7 +176,10 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         lock (_gate)
         {
             // Under the gate: a max-pods override may arrive from another thread at any time.
-            _baseMaxPods = _options.MaxPods ?? MaxPodsCalculator.SecondaryIp(limits);
+            // Custom networking: the primary ENI's addresses are not the pods', as upstream's formula with the flag.
+            _baseMaxPods = _options.MaxPods ?? (_options.UseCustomNetworking
+                ? MaxPodsCalculator.Calculate(limits, new MaxPodsOptions(CustomNetworking: true))
+                : MaxPodsCalculator.SecondaryIp(limits));
             _limits = new PoolLimits(maxEnis, limits.IPv4PerEni, _maxPodsOverride ?? _baseMaxPods)
             {
                 SkipPrimaryEni = _options.UseCustomNetworking,

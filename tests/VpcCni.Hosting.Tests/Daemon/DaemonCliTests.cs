@@ -86,6 +86,20 @@ public sealed class DaemonCliTests
         JsonNode.Parse(output)!["assignedIps"]!.GetValue<int>().Should().Be(assigned);
     }
 
+    [Theory]
+    [InlineData(false, 27)]
+    [InlineData(true, 18)]
+    public async Task Plan_CustomNetworking_LeavesThePrimaryEnisAddressesOut(bool customNetworking, int assigned)
+    {
+        // m5.large: 3 ENIs of 10 addresses, 9 for pods each. Custom networking gives pods only the two secondary ENIs (18),
+        // as the daemon against the emulator's API serves (DaemonAgainstKubernetesEmulatorTests).
+        string[] args = ["plan", "--instance-type", "m5.large", "--pods", "25", "--json", .. customNetworking ? ["--custom-networking"] : Array.Empty<string>()];
+        var (exit, output, error) = await RunAsync(args);
+
+        exit.Should().Be(0, error);
+        JsonNode.Parse(output)!["assignedIps"]!.GetValue<int>().Should().Be(assigned);
+    }
+
     [Fact]
     public async Task Plan_Workload_ReportsBothPoliciesAndWritesSvg()
     {

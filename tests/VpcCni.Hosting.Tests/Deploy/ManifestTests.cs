@@ -74,7 +74,7 @@ public sealed class ManifestTests
         rules[("", "pods")].Should().BeEquivalentTo("get", "list", "watch", "patch");
         rules[("", "events")].Should().BeEquivalentTo("create", "patch");
         rules[("crd.k8s.amazonaws.com", "eniconfigs")].Should().BeEquivalentTo("get", "list", "watch");
-        rules[("vpcresources.k8s.aws", "cninodes")].Should().BeEquivalentTo("get", "list", "watch");
+        rules[("vpcresources.k8s.aws", "cninodes")].Should().BeEquivalentTo(["get", "patch"], "custom networking reads its node's CNINode and patches its feature");
         rules.Values.SelectMany(v => v).Should().NotContain(["*", "delete", "deletecollection", "update"]);
     }
 

@@ -61,15 +61,22 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         }
     }
 
-    private async Task<IpamdNode> StartNodeAsync(KubernetesApiEmulator api, string nodeName, bool annotate, bool prefixDelegation = false)
+    private async Task<IpamdNode> StartNodeAsync(KubernetesApiEmulator api, string nodeName, bool annotate, bool prefixDelegation = false, bool customNetworking = false)
     {
         var settings = new DaemonSettings
         {
             Cloud = CloudKind.Simulated,
             ManageHostNetwork = false,
             CheckpointPath = Path.Combine(_directory, "ipam.json"),
-            Ipam = new IpamOptions { EnablePrefixDelegation = prefixDelegation, WarmPrefixTarget = prefixDelegation ? 1 : 0 },
-            Kubernetes = new KubernetesApiSettings { NodeName = nodeName, AnnotatePodIp = annotate }.WithServer(api.BaseAddress),
+            Ipam = new IpamOptions { EnablePrefixDelegation = prefixDelegation, WarmPrefixTarget = prefixDelegation ? 1 : 0, UseCustomNetworking = customNetworking },
+            Kubernetes = new KubernetesApiSettings
+            {
+                NodeName = nodeName,
+                AnnotatePodIp = annotate,
+                CustomNetworking = customNetworking,
+                EniConfigLabelKey = ZoneLabel,
+                InitialSyncTimeout = TimeSpan.FromSeconds(30),
+            }.WithServer(api.BaseAddress),
         };
         _node = DaemonNodes.Create(new SimulatedEniProvider(_cluster.Vpc, _cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
         await _node.StartAsync(Ct);
@@ -148,6 +155,90 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
 
         reply.Success.Should().BeTrue(reply.FailureReason);
     }
+
+    [Fact]
+    public async Task AddNetworkAsync_CustomNetworking_AddressesComeFromTheZonesEniConfigSubnetWithItsGroup()
+    {
+        var network = _cluster.AddCustomNetworkingSubnets(IPNetwork.Parse("100.64.0.0/16"));
+        var zone = _cluster.Nodes[0].AvailabilityZone;
+        var subnet = network.SubnetIn(zone);
+        var (api, nodeName) = await StartApiAsync();
+        api.Apply(EniConfig(zone, subnet.SubnetId, network.SecurityGroupId));
+        api.Apply(CniNode(nodeName));
+        var node = await StartNodeAsync(api, nodeName, annotate: false, customNetworking: true);
+
+        // m5.large: the two secondary ENIs' 18 addresses, as `plan --custom-networking` says (DaemonCliTests); never the primary's.
+        for (var i = 0; i < 18; i++)
+        {
+            var reply = await node.AddNetworkAsync(Add($"cn-{i}"), Ct);
+            reply.Success.Should().BeTrue(reply.FailureReason);
+            subnet.Cidr.Contains(IPAddress.Parse(reply.IPAllocationMetadata[0].IPv4Addr)).Should().BeTrue($"{reply.IPAllocationMetadata[0].IPv4Addr} must come from the ENIConfig's subnet {subnet.Cidr}");
+        }
+
+        var full = await node.AddNetworkAsync(Add("cn-18"), TimeSpan.FromSeconds(2), Ct);
+        full.Success.Should().BeFalse("the primary ENI's addresses are not for pods");
+
+        var enis = _cluster.Vpc.GetInstanceView(_cluster.Nodes[0].InstanceId).NetworkInterfaces;
+        enis.Where(e => e.Attachment?.DeviceIndex != 0).Should().NotBeEmpty()
+            .And.OnlyContain(e => e.SubnetId == subnet.SubnetId && e.SecurityGroupIds.SequenceEqual(new[] { network.SecurityGroupId }));
+        node.EniConfigName.Should().Be(zone);
+        await WaitUntilAsync(() => CniNodeFeature(api, nodeName) == $"CustomNetworking={zone}", "the CNINode feature");
+    }
+
+    [Fact]
+    public async Task AddNetworkAsync_CustomNetworkingWithoutTheNodesEniConfig_FailsNamingItWithAnEventAndCreatesNoEni()
+    {
+        var (api, nodeName) = await StartApiAsync();
+        api.PutPod("default", "cn-x", nodeName);
+        var node = await StartNodeAsync(api, nodeName, annotate: false, customNetworking: true);
+
+        var reply = await node.AddNetworkAsync(Add("cn-x"), TimeSpan.FromSeconds(5), Ct);
+
+        reply.Success.Should().BeFalse();
+        reply.FailureReason.Should().Contain($"ENIConfig \"{_cluster.Nodes[0].AvailabilityZone}\"").And.Contain("not available");
+        _cluster.Vpc.GetInstanceView(_cluster.Nodes[0].InstanceId).NetworkInterfaces.Should().ContainSingle("only the primary ENI: nothing was created");
+        await WaitUntilAsync(() => Events(api).Any(e => e.Contains("ENIConfig", StringComparison.Ordinal)), "a FailedAssignIP event naming the ENIConfig");
+    }
+
+    [Fact]
+    public async Task AddNetworkAsync_EniConfigSubnetInAnotherZone_FailsNamingTheSubnetAndCreatesNoEni()
+    {
+        var other = _cluster.Vpc.AddSubnet(_cluster.VpcInfo.VpcId, "us-west-2c", IPNetwork.Parse("10.0.64.0/20"));
+        var (api, nodeName) = await StartApiAsync();
+        api.Apply(EniConfig(_cluster.Nodes[0].AvailabilityZone, other.SubnetId, _cluster.SecurityGroupId));
+        var node = await StartNodeAsync(api, nodeName, annotate: false, customNetworking: true);
+
+        var reply = await node.AddNetworkAsync(Add("cn-y"), TimeSpan.FromSeconds(5), Ct);
+
+        reply.Success.Should().BeFalse();
+        reply.FailureReason.Should().Contain(other.SubnetId).And.Contain("us-west-2c");
+        _cluster.Vpc.GetInstanceView(_cluster.Nodes[0].InstanceId).NetworkInterfaces.Should().ContainSingle("only the primary ENI: nothing was created");
+    }
+
+    private const string ZoneLabel = "topology.kubernetes.io/zone";
+
+    private static string EniConfig(string name, string subnetId, string securityGroup) => new JsonObject
+    {
+        ["apiVersion"] = "crd.k8s.amazonaws.com/v1alpha1",
+        ["kind"] = "ENIConfig",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["spec"] = new JsonObject { ["subnet"] = subnetId, ["securityGroups"] = new JsonArray(securityGroup) },
+    }.ToJsonString();
+
+    private static string CniNode(string nodeName) => new JsonObject
+    {
+        ["apiVersion"] = "vpcresources.k8s.aws/v1alpha1",
+        ["kind"] = "CNINode",
+        ["metadata"] = new JsonObject { ["name"] = nodeName },
+        ["spec"] = new JsonObject(),
+    }.ToJsonString();
+
+    private static string? CniNodeFeature(KubernetesApiEmulator api, string nodeName) =>
+        JsonNode.Parse(api.GetJson("cninodes", null, nodeName) ?? "{}")?["spec"]?["features"]?.AsArray()
+            .Select(f => $"{f?["name"]}={f?["value"]}").FirstOrDefault(f => f.StartsWith("CustomNetworking=", StringComparison.Ordinal));
+
+    private static IReadOnlyList<string> Events(KubernetesApiEmulator api) =>
+        api.ListJson("events", "default").Select(e => JsonNode.Parse(e)?["message"]?.GetValue<string>() ?? "").ToList();
 
     private static string? Annotation(KubernetesApiEmulator api, string pod) =>
         api.GetJson("pods", "default", pod) is { } json

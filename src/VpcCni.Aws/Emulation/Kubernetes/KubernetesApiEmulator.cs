@@ -217,6 +217,14 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         return _store.TryGet(resource, resource.Namespaced ? @namespace : null, name, out var obj) ? obj!.ToJsonString() : null;
     }
 
+    /// <summary>Every object of <paramref name="plural"/> (in <paramref name="namespace"/>, or all namespaces when null), as JSON.</summary>
+    public IReadOnlyList<string> ListJson(string plural, string? @namespace)
+    {
+        var resource = KubeResource.All.FirstOrDefault(r => r.Plural == plural)
+            ?? throw new ArgumentException($"'{plural}' is not a served resource", nameof(plural));
+        return [.. _store.List(resource, resource.Namespaced ? @namespace : null).Items.Select(o => o.ToJsonString())];
+    }
+
     public void Start() => _host.Start();
 
     private async Task ServeAsync(HttpListenerContext context, CancellationToken stopping)
