@@ -49,6 +49,25 @@ public sealed class CustomNetworkingWireTests
     }
 
     [Fact]
+    public async Task CreateAndAttachEniAsync_RequestedSubnet_DescribedOnceBeforeTheCreate()
+    {
+        var (cloud, pods) = await StartAsync();
+        await using var _ = cloud;
+        using var ec2 = cloud.CreateEc2Client();
+        using var provider = cloud.CreateProvider(ec2, configure: o => o.MaxAttempts = 1);
+        await provider.GetInstanceAsync(Ct);
+        cloud.Vpc.Requests.ResetCounts();
+        cloud.Vpc.Requests.ForceError("CreateNetworkInterface", "Unavailable");
+
+        var act = async () => await provider.CreateAndAttachEniAsync(
+            new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetId = pods.SubnetIn("us-west-2a").SubnetId }, Ct);
+
+        (await act.Should().ThrowAsync<CloudException>()).Which.Kind.Should().Be(CloudErrorKind.Transient);
+        cloud.Vpc.Requests.Counts.GetValueOrDefault("DescribeSubnets").Should().Be(1);
+        cloud.Vpc.Requests.Counts["CreateNetworkInterface"].Should().Be(1);
+    }
+
+    [Fact]
     public async Task CreateAndAttachEniAsync_SubnetIds_PicksTheSubnetWithMostFreeAddressesFirstOnTies()
     {
         var (cloud, pods) = await StartAsync();
