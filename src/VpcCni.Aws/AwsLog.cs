@@ -50,6 +50,12 @@ internal static partial class AwsLog
     [LoggerMessage(2021, LogLevel.Warning, "Leaked-ENI sweep could not delete {EniId}: {Reason}")]
     public static partial void SweepDeleteFailed(ILogger logger, string eniId, string reason);
 
+    [LoggerMessage(2023, LogLevel.Error, "Cannot create an ENI as configured: {Reason}")]
+    public static partial void InvalidEniConfiguration(ILogger logger, string reason);
+
+    [LoggerMessage(2024, LogLevel.Debug, "Requested subnets for a new ENI, from the most free addresses: {Subnets}")]
+    public static partial void RequestedSubnetsOrdered(ILogger logger, string subnets);
+
     [LoggerMessage(2030, LogLevel.Information, "Instance type {InstanceType} is not in the embedded table; asked DescribeInstanceTypes")]
     public static partial void InstanceTypeDescribed(ILogger logger, string instanceType);
 }

@@ -16,6 +16,9 @@ internal static class Ec2ErrorCodes
     public const string InstanceNotFound = "InvalidInstanceID.NotFound";
     public const string SubnetNotFound = "InvalidSubnetID.NotFound";
     public const string SecurityGroupNotFound = "InvalidGroup.NotFound";
+    public const string SecurityGroupIdNotFound = "InvalidSecurityGroupID.NotFound";
+    public const string SubnetIdMalformed = "InvalidSubnetID.Malformed";
+    public const string GroupIdMalformed = "InvalidGroupId.Malformed";
     public const string VpcNotFound = "InvalidVpcID.NotFound";
     public const string NetworkInterfaceInUse = "InvalidNetworkInterface.InUse";
     public const string InvalidParameterValue = "InvalidParameterValue";
@@ -41,7 +44,7 @@ internal static class Ec2ErrorCodes
         RequestLimitExceeded or "Throttling" or "ThrottlingException" => CloudErrorKind.Throttled,
         UnauthorizedOperation or "AuthFailure" or "Blocked" => CloudErrorKind.Unauthorized,
         NetworkInterfaceNotFound or AttachmentNotFound or InstanceNotFound or SubnetNotFound
-            or SecurityGroupNotFound or VpcNotFound => CloudErrorKind.NotFound,
+            or SecurityGroupNotFound or SecurityGroupIdNotFound or VpcNotFound => CloudErrorKind.NotFound,
         InternalError or "InternalFailure" or ServiceUnavailable or "ServiceUnavailable" => CloudErrorKind.Transient,
         _ when httpStatus >= 500 => CloudErrorKind.Transient,
         _ => CloudErrorKind.Other,

@@ -30,7 +30,9 @@ public enum CloudErrorKind
     /// <summary>A transient server-side failure (5xx, timeout).</summary>
     Transient,
 
-    /// <summary>The request names a subnet or security group that does not exist or cannot be used here.</summary>
+    /// <summary>The request names a subnet that does not exist or lies in another availability zone or VPC than the
+    /// instance, or a security group that does not exist (e.g. a wrong ENIConfig). Retrying cannot help until the
+    /// configuration is fixed.</summary>
     InvalidConfiguration,
 }
 

@@ -111,10 +111,12 @@ public sealed record EniCreateRequest(AddressUnit Unit, int Count)
 {
     public int NetworkCardIndex { get; init; }
 
-    /// <summary>Subnet to create in; null means the primary ENI's subnet (or discovery, by the provider).</summary>
+    /// <summary>Subnet to create in; null means the primary ENI's subnet (or discovery, by the provider).
+    /// Not together with <see cref="SubnetIds"/>.</summary>
     public string? SubnetId { get; init; }
 
-    /// <summary>Several candidate subnets: the provider picks the one with the most free addresses.</summary>
+    /// <summary>Candidate subnets (of the instance's zone and VPC): the provider tries them from the most free addresses
+    /// down (ties keep this order) and moves on when one is full. Not together with <see cref="SubnetId"/>.</summary>
     public IReadOnlyList<string>? SubnetIds { get; init; }
 
     /// <summary>Security groups; null means the primary ENI's.</summary>

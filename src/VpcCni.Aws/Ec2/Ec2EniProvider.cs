@@ -264,12 +264,13 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
     public async ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var requested = RequestedSubnets.Of(request);
         var self = await GetInstanceAsync(cancellationToken).ConfigureAwait(false);
         var limits = await GetInstanceLimitsAsync(self.InstanceType, cancellationToken).ConfigureAwait(false);
         var deviceIndex = await FindFreeDeviceIndexAsync(self, request.NetworkCardIndex, cancellationToken).ConfigureAwait(false);
         var count = Math.Max(0, Math.Min(request.Count, limits.IPv4PerEni - 1));
         var groups = (request.SecurityGroupIds ?? self.SecurityGroupIds).Order(StringComparer.Ordinal).ToList();
-        var created = await CreateInSomeSubnetAsync(self, request, groups, count, cancellationToken).ConfigureAwait(false);
+        var created = await CreateInSomeSubnetAsync(self, request, requested, groups, count, cancellationToken).ConfigureAwait(false);
         var eniId = created.NetworkInterfaceId;
 
         string? attachmentId = null;
@@ -398,10 +399,10 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
     }
 
     private async ValueTask<Ec2NetworkInterface> CreateInSomeSubnetAsync(
-        InstanceIdentity self, EniCreateRequest request, List<string> groups, int count, CancellationToken cancellationToken)
+        InstanceIdentity self, EniCreateRequest request, IReadOnlyList<string>? requested, List<string> groups, int count, CancellationToken cancellationToken)
     {
-        var candidates = request.SubnetId is { } explicitSubnet
-            ? [explicitSubnet]
+        var candidates = requested is not null
+            ? await CheckRequestedSubnetsAsync(self, requested, cancellationToken).ConfigureAwait(false)
             : await CandidateSubnetsAsync(self, cancellationToken).ConfigureAwait(false);
         CloudException? last = null;
         foreach (var subnetId in candidates)
@@ -409,6 +410,12 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
             try
             {
                 return await CreateAsync(self, subnetId, request, groups, count, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException e) when (RequestedSubnets.AsInvalidConfiguration(e, [subnetId], groups) is { } invalid)
+            {
+                // Another subnet would not help against a missing security group; EC2 created nothing.
+                AwsLog.InvalidEniConfiguration(_logger, invalid.Message);
+                throw invalid;
             }
             catch (CloudException e) when (e.Kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix && candidates.Count > 1)
             {
@@ -419,6 +426,51 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
 
         throw last ?? new CloudException(CloudErrorKind.SubnetFull,
             "no valid subnets available for ENI creation - every subnet is tagged kubernetes.io/role/cni=0 or belongs to another cluster");
+    }
+
+    /// <summary>
+    /// The subnets the request names (an ENIConfig's), checked with one DescribeSubnets before anything is created: each
+    /// must exist and lie in this instance's zone and VPC (else <see cref="CloudErrorKind.InvalidConfiguration"/>); then
+    /// ordered from the most free addresses down. Subnet tags do not exclude them: naming a subnet is choosing it.
+    /// </summary>
+    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(InstanceIdentity self, IReadOnlyList<string> requested, CancellationToken cancellationToken)
+    {
+        try
+        {
+            DescribeSubnetsResponse response;
+            try
+            {
+                response = await CallAsync("DescribeSubnets", ct => _ec2.DescribeSubnetsAsync(
+                    new DescribeSubnetsRequest { SubnetIds = [.. requested] }, ct), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException e) when (RequestedSubnets.AsInvalidConfiguration(e, requested, []) is { } invalid)
+            {
+                throw invalid;
+            }
+
+            var subnets = response.Subnets ?? [];
+            foreach (var subnet in subnets)
+            {
+                if (IPNetwork.TryParse(subnet.CidrBlock, out var cidr))
+                {
+                    _subnetCidrs[subnet.SubnetId] = cidr;
+                }
+            }
+
+            var ordered = RequestedSubnets.CheckAndOrder(
+                requested,
+                subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount ?? 0)),
+                self.InstanceId,
+                self.AvailabilityZone,
+                self.VpcId);
+            AwsLog.RequestedSubnetsOrdered(_logger, string.Join(", ", ordered));
+            return ordered;
+        }
+        catch (CloudException e) when (e.Kind == CloudErrorKind.InvalidConfiguration)
+        {
+            AwsLog.InvalidEniConfiguration(_logger, e.Message);
+            throw;
+        }
     }
 
     /// <summary>Subnets to try, upstream's way: discovery on → tagged subnets of the VPC and AZ by free addresses.</summary>

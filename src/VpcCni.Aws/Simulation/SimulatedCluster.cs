@@ -31,4 +31,32 @@ public sealed record SimulatedCluster(
         var launched = Enumerable.Range(0, nodes).Select(_ => vpc.LaunchInstance(instanceType, subnet.SubnetId, [sg])).ToList();
         return new SimulatedCluster(vpc, info, vpc.DescribeSubnets([subnet.SubnetId])[0], sg, launched);
     }
+
+    /// <summary>
+    /// Custom networking's cloud side: associates <paramref name="cidr"/> (e.g. 100.64.0.0/16) with the VPC, carves one
+    /// subnet of <paramref name="subnetPrefixLength"/> per zone of <see cref="Nodes"/> from its start, and adds a
+    /// security group for pods. <see cref="VpcInfo"/> keeps the CIDRs it was created with; <c>Vpc.DescribeVpc</c> shows all.
+    /// </summary>
+    public SimulatedCustomNetwork AddCustomNetworkingSubnets(IPNetwork cidr, int subnetPrefixLength = 20)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(subnetPrefixLength, cidr.PrefixLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(subnetPrefixLength, 28);
+        var zones = Nodes.Select(n => n.AvailabilityZone).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var size = 1UL << (32 - subnetPrefixLength);
+        if ((ulong)zones.Count * size > 1UL << (32 - cidr.PrefixLength))
+        {
+            throw new ArgumentException($"{cidr} cannot hold {zones.Count} subnets of /{subnetPrefixLength}", nameof(subnetPrefixLength));
+        }
+
+        Vpc.AddVpcCidr(VpcInfo.VpcId, cidr);
+        var start = SimulatedVpc.ToUInt(cidr.BaseAddress);
+
+        // Untagged on purpose: with subnet discovery, a kubernetes.io/role/cni tag would make these subnets candidates for
+        // ENIs that no ENIConfig sends there.
+        var subnets = zones
+            .Select((zone, i) => Vpc.AddSubnet(VpcInfo.VpcId, zone, new IPNetwork(SimulatedVpc.FromUInt(start + (uint)((ulong)i * size)), subnetPrefixLength)))
+            .ToList();
+        var podGroup = Vpc.AddSecurityGroup(VpcInfo.VpcId, "pods");
+        return new SimulatedCustomNetwork(cidr, subnets, podGroup);
+    }
 }

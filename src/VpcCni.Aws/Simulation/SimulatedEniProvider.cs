@@ -87,6 +87,7 @@ public sealed class SimulatedEniProvider : IEniProvider
     public async ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var requested = RequestedSubnets.Of(request);
         var instance = await CallAsync("DescribeInstances", true, () => _vpc.DescribeInstances([_instanceId])[0], cancellationToken).ConfigureAwait(false);
         var limits = await GetInstanceLimitsAsync(instance.InstanceType, cancellationToken).ConfigureAwait(false);
         var used = instance.NetworkInterfaces
@@ -110,25 +111,23 @@ public sealed class SimulatedEniProvider : IEniProvider
         }
 
         var groups = request.SecurityGroupIds ?? [.. primary.SecurityGroupIds.Order(StringComparer.Ordinal)];
-        // One ClientToken for this create and its retries: a create whose reply was lost is answered with its ENI.
-        var clientToken = Guid.NewGuid().ToString("N");
-        SimulatedEni created;
-        for (var attempt = 1; ; attempt++)
+        var candidates = requested is null
+            ? [primary.SubnetId]
+            : await CheckRequestedSubnetsAsync(instance, requested, cancellationToken).ConfigureAwait(false);
+        SimulatedEni? created = null;
+        for (var i = 0; created is null; i++)
         {
             try
             {
-                created = await CallAsync("CreateNetworkInterface", true, () => _vpc.CreateNetworkInterface(
-                    request.SubnetId ?? primary.SubnetId,
-                    EniTags.DescriptionPrefix + _instanceId,
-                    groups,
-                    request.Unit == AddressUnit.SecondaryIPv4 ? count : 0,
-                    request.Unit == AddressUnit.IPv4Prefix ? count : 0,
-                    tags,
-                    clientToken), cancellationToken).ConfigureAwait(false);
-                break;
+                created = await CreateWithRetriesAsync(candidates[i], groups, request.Unit, count, tags, cancellationToken).ConfigureAwait(false);
             }
-            catch (CloudException e) when (e.Kind == CloudErrorKind.Transient && attempt < CreateAttempts)
+            catch (CloudException e) when (RequestedSubnets.AsInvalidConfiguration(e, [candidates[i]], groups) is { } invalid)
             {
+                throw invalid;
+            }
+            catch (CloudException e) when (e.Kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix && i + 1 < candidates.Count)
+            {
+                // As the EC2 provider: the next requested subnet may still have room.
             }
         }
 
@@ -162,6 +161,52 @@ public sealed class SimulatedEniProvider : IEniProvider
 
         var attached = _vpc.DescribeNetworkInterfaces([created.NetworkInterfaceId]).Items[0];
         return ToNetworkInterface(attached);
+    }
+
+    private async ValueTask<SimulatedEni> CreateWithRetriesAsync(
+        string subnetId, IReadOnlyList<string> groups, AddressUnit unit, int count, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
+    {
+        // One ClientToken for this create and its retries: a create whose reply was lost is answered with its ENI.
+        var clientToken = Guid.NewGuid().ToString("N");
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await CallAsync("CreateNetworkInterface", true, () => _vpc.CreateNetworkInterface(
+                    subnetId,
+                    EniTags.DescriptionPrefix + _instanceId,
+                    groups,
+                    unit == AddressUnit.SecondaryIPv4 ? count : 0,
+                    unit == AddressUnit.IPv4Prefix ? count : 0,
+                    tags,
+                    clientToken), cancellationToken).ConfigureAwait(false);
+            }
+            catch (CloudException e) when (e.Kind == CloudErrorKind.Transient && attempt < CreateAttempts)
+            {
+            }
+        }
+    }
+
+    /// <summary>As the EC2 provider: one DescribeSubnets of the requested subnets before anything is created; each must
+    /// exist and lie in the instance's zone and VPC; ordered from the most free addresses down.</summary>
+    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(SimulatedInstance instance, IReadOnlyList<string> requested, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<SimulatedSubnet> subnets;
+        try
+        {
+            subnets = await CallAsync("DescribeSubnets", true, () => _vpc.DescribeSubnets(requested), cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudException e) when (RequestedSubnets.AsInvalidConfiguration(e, requested, []) is { } invalid)
+        {
+            throw invalid;
+        }
+
+        return RequestedSubnets.CheckAndOrder(
+            requested,
+            subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount)),
+            _instanceId,
+            instance.AvailabilityZone,
+            instance.VpcId);
     }
 
     private SortedDictionary<string, string> OwnershipTags() => EniTags.Ownership(_instanceId, _clusterName, AdditionalEniTags);

@@ -61,6 +61,36 @@ public sealed partial class SimulatedVpc
         }
     }
 
+    /// <summary>
+    /// Associates one more IPv4 CIDR block with a VPC, as EC2's AssociateVpcCidrBlock (e.g. 100.64.0.0/16 for custom
+    /// networking): subnets may then be added in it, and IMDS lists it under <c>vpc-ipv4-cidr-blocks</c>. The block
+    /// must be IPv4 /16 to /28 and must not overlap the VPC's blocks; a VPC holds at most five (EC2's default quota).
+    /// </summary>
+    public SimulatedVpcInfo AddVpcCidr(string vpcId, IPNetwork cidr)
+    {
+        if (cidr.PrefixLength is < 16 or > 28 || cidr.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            throw new ArgumentException($"VPC CIDR block {cidr} must be IPv4 /16 to /28", nameof(cidr));
+        }
+
+        lock (_gate)
+        {
+            var vpc = GetVpc(vpcId);
+            if (vpc.Cidrs.Any(c => c.Contains(cidr.BaseAddress) || cidr.Contains(c.BaseAddress)))
+            {
+                throw new SimulatedEc2Exception("InvalidVpc.Range", $"The CIDR '{cidr}' overlaps with an existing CIDR block of {vpcId}.");
+            }
+
+            if (vpc.Cidrs.Count >= 5)
+            {
+                throw new SimulatedEc2Exception("CidrLimitExceeded", $"This network '{vpcId}' has met its maximum number of allowed CIDRs: 5");
+            }
+
+            vpc.Cidrs.Add(cidr);
+            return new SimulatedVpcInfo(vpc.Id, [.. vpc.Cidrs]);
+        }
+    }
+
     public SimulatedSubnet AddSubnet(string vpcId, string availabilityZone, IPNetwork cidr, IReadOnlyDictionary<string, string>? tags = null)
     {
         ArgumentNullException.ThrowIfNull(availabilityZone);

@@ -26,7 +26,7 @@ internal sealed class ErrorBackoff(TimeProvider time)
         }
     }
 
-    /// <summary>When the subnet last had no free address or /28 block.</summary>
+    /// <summary>When the subnet last had no free address or /28 block, or a new ENI's configuration was refused.</summary>
     public DateTimeOffset? LastInsufficientCapacity
     {
         get
@@ -54,7 +54,9 @@ internal sealed class ErrorBackoff(TimeProvider time)
         {
             _lastError = kind;
             _lastErrorAt = now;
-            if (kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix)
+            // A configuration error (e.g. an ENIConfig naming a missing subnet) waits out the same backoff: retrying every
+            // pool interval would only repeat the refused calls until someone fixes the configuration.
+            if (kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix or CloudErrorKind.InvalidConfiguration)
             {
                 _lastInsufficientCapacity = now;
             }
@@ -76,6 +78,8 @@ internal sealed class ErrorBackoff(TimeProvider time)
         CloudErrorKind.SubnetFull => (AssignFailureReason.SubnetFull, "no free address: the subnet has no free addresses (InsufficientFreeAddressesInSubnet)"),
         CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
         CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
+        CloudErrorKind.InvalidConfiguration => (AssignFailureReason.CloudError,
+            "no free address: a new ENI cannot be created as configured (a subnet or security group that does not exist, or a subnet in another zone or VPC; InvalidConfiguration); see the ipamd log"),
         { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
         null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {waited.TotalSeconds:0.#} s"),
     };

@@ -9,6 +9,7 @@ public sealed class CloudExceptionTests
     [InlineData(CloudErrorKind.Transient, true)]
     [InlineData(CloudErrorKind.SubnetFull, false)]
     [InlineData(CloudErrorKind.Unauthorized, false)]
+    [InlineData(CloudErrorKind.InvalidConfiguration, false)]
     public void IsRetryable_ByKind_OnlyThrottledAndTransient(CloudErrorKind kind, bool expected)
     {
         new CloudException(kind, "x").IsRetryable.Should().Be(expected);

@@ -19,6 +19,17 @@ public sealed class ErrorBackoffTests
     }
 
     [Fact]
+    public void NoteFailure_InvalidConfiguration_StartsTheGrowthBackoffAndExplainsIt()
+    {
+        var backoff = new ErrorBackoff(_time);
+        backoff.NoteFailure(CloudErrorKind.InvalidConfiguration);
+        backoff.LastInsufficientCapacity.Should().Be(_time.GetUtcNow(), "a configuration error is not retried every pool interval");
+        var (reason, detail) = backoff.ExplainNoAddress(TimeSpan.FromSeconds(1));
+        reason.Should().Be(AssignFailureReason.CloudError);
+        detail.Should().Contain("InvalidConfiguration").And.Contain("subnet");
+    }
+
+    [Fact]
     public void NoteFailure_Throttled_DoesNotStartTheCapacityBackoff()
     {
         var backoff = new ErrorBackoff(_time);

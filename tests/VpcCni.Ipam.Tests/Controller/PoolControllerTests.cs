@@ -125,6 +125,33 @@ public sealed class PoolControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task InvalidConfiguration_GrowthFails_AddFailsAtOnceAndGrowthBacksOff()
+    {
+        var cloud = new InMemoryPlanningCloud(M5Large);
+        using var c = Controller(cloud, new IpamOptions { WarmIpTarget = 1, MinimumIpTarget = 1 });
+        await c.InitializeAsync(CancellationToken.None);
+        for (var i = 0; i < 9; i++)
+        {
+            await c.AssignAsync(Key(i), PodMetadata.None, CancellationToken.None);
+        }
+
+        cloud.FaultInjector = op => op == "CreateAndAttachEni"
+            ? new CloudException(CloudErrorKind.InvalidConfiguration, "subnet subnet-404 requested for a new ENI does not exist")
+            : null;
+        var result = await c.AssignAsync(Key(50), PodMetadata.None, CancellationToken.None);
+        await c.RunPoolRoundAsync(CancellationToken.None);
+
+        result.Failure.Should().Be(AssignFailureReason.CloudError);
+        result.Detail.Should().Contain("InvalidConfiguration");
+        c.Decide().Blocked.Should().Be(GrowthBlock.CapacityBackoff, "a wrong configuration is not retried every pool interval");
+        cloud.FaultInjector = null;
+        _time.Advance(TimeSpan.FromSeconds(121));
+        c.Decide().Blocked.Should().NotBe(GrowthBlock.CapacityBackoff);
+        await c.RunPoolRoundAsync(CancellationToken.None);
+        (await c.AssignAsync(Key(51), PodMetadata.None, CancellationToken.None)).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task SubnetFull_StartsCapacityBackoff()
     {
         var cloud = new InMemoryPlanningCloud(M5Large, subnetFreeAddresses: 12);
