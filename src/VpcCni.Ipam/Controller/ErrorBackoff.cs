@@ -11,6 +11,7 @@ internal sealed class ErrorBackoff(TimeProvider time)
 {
     private readonly Lock _gate = new();
     private CloudErrorKind? _lastError;
+    private string? _lastErrorMessage;
     private DateTimeOffset _lastErrorAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _lastInsufficientCapacity;
 
@@ -47,12 +48,15 @@ internal sealed class ErrorBackoff(TimeProvider time)
         }
     }
 
-    public void NoteFailure(CloudErrorKind kind)
+    /// <param name="kind">What failed.</param>
+    /// <param name="message">The provider's message (names the subnet, ENIConfig, ...), kept for waiting ADDs' errors.</param>
+    public void NoteFailure(CloudErrorKind kind, string? message = null)
     {
         var now = time.GetUtcNow();
         lock (_gate)
         {
             _lastError = kind;
+            _lastErrorMessage = message;
             _lastErrorAt = now;
             // A configuration error (e.g. an ENIConfig naming a missing subnet) waits out the same backoff: retrying every
             // pool interval would only repeat the refused calls until someone fixes the configuration.
@@ -73,14 +77,26 @@ internal sealed class ErrorBackoff(TimeProvider time)
     }
 
     /// <summary>Why an ADD that waited <paramref name="waited"/> got no address, when the policy did not block growth.</summary>
-    public (AssignFailureReason Reason, string Detail) ExplainNoAddress(TimeSpan waited) => LastError switch
+    public (AssignFailureReason Reason, string Detail) ExplainNoAddress(TimeSpan waited)
+    {
+        CloudErrorKind? kind;
+        string? message;
+        lock (_gate)
+        {
+            (kind, message) = (_lastError, _lastErrorMessage);
+        }
+
+        return Explain(kind, message, waited);
+    }
+
+    private static (AssignFailureReason Reason, string Detail) Explain(CloudErrorKind? kind, string? message, TimeSpan waited) => kind switch
     {
         CloudErrorKind.SubnetFull => (AssignFailureReason.SubnetFull, "no free address: the subnet has no free addresses (InsufficientFreeAddressesInSubnet)"),
         CloudErrorKind.NoFreePrefix => (AssignFailureReason.NoFreePrefix, "no free address: the subnet has no free /28 block (InsufficientCidrBlocks)"),
         CloudErrorKind.Throttled => (AssignFailureReason.Throttled, "no free address: EC2 throttled the pool's requests (RequestLimitExceeded)"),
         CloudErrorKind.InvalidConfiguration => (AssignFailureReason.CloudError,
-            "no free address: a new ENI cannot be created as configured (a subnet or security group that does not exist, or a subnet in another zone or VPC; InvalidConfiguration); see the ipamd log"),
-        { } kind => (AssignFailureReason.CloudError, $"no free address: growing the pool failed ({kind})"),
+            $"no free address: a new ENI cannot be created as configured (InvalidConfiguration): {message ?? "a subnet or security group that does not exist, or a subnet in another zone or VPC; see the ipamd log"}"),
+        { } other => (AssignFailureReason.CloudError, message is null ? $"no free address: growing the pool failed ({other})" : $"no free address: growing the pool failed ({other}): {message}"),
         null => (AssignFailureReason.StillGrowing, $"no free address yet: the pool is still growing after {waited.TotalSeconds:0.#} s"),
     };
 }

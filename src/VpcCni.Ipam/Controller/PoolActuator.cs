@@ -69,7 +69,7 @@ internal sealed class PoolActuator(
 
         if (result.Error is { } failed)
         {
-            return GrowthFailed(failed);
+            return GrowthFailed(failed, result.Message);
         }
 
         var added = result.Value!;
@@ -95,7 +95,7 @@ internal sealed class PoolActuator(
         var result = await CallAsync("CreateAndAttachEniAsync", () => cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
         if (result.Error is { } failed)
         {
-            return GrowthFailed(failed);
+            return GrowthFailed(failed, result.Message);
         }
 
         var eni = result.Value!;
@@ -265,9 +265,9 @@ internal sealed class PoolActuator(
     /// Records a failed growth (inside an action: while its lease is still held); waiting ADDs re-check and fail now
     /// with the reason instead of waiting out their timeout.
     /// </summary>
-    public ActuationOutcome GrowthFailed(CloudErrorKind error)
+    public ActuationOutcome GrowthFailed(CloudErrorKind error, string? message = null)
     {
-        backoff.NoteFailure(error);
+        backoff.NoteFailure(error, message);
         waiters.SignalPoolChanged();
         return new ActuationOutcome(ActuationStatus.GrowthFailed, error);
     }
@@ -282,7 +282,7 @@ internal sealed class PoolActuator(
         catch (CloudException ex)
         {
             Log.CloudFailure(logger, operation, ex.Kind, ex.Message);
-            return new CloudResult<T>(default, ex.Kind);
+            return new CloudResult<T>(default, ex.Kind, ex.Message);
         }
     }
 
@@ -292,5 +292,5 @@ internal sealed class PoolActuator(
         return true;
     }
 
-    private readonly record struct CloudResult<T>(T? Value, CloudErrorKind? Error);
+    private readonly record struct CloudResult<T>(T? Value, CloudErrorKind? Error, string? Message = null);
 }

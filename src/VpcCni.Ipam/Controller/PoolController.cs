@@ -482,7 +482,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         catch (CloudException ex)
         {
             // The view could not be fetched: a failed growth like any other.
-            actuator.GrowthFailed(ex.Kind);
+            actuator.GrowthFailed(ex.Kind, ex.Message);
             return false;
         }
 

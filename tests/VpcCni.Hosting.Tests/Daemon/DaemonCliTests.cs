@@ -93,7 +93,7 @@ public sealed class DaemonCliTests
     {
         // m5.large: 3 ENIs of 10 addresses, 9 for pods each. Custom networking gives pods only the two secondary ENIs (18),
         // as the daemon against the emulator's API serves (DaemonAgainstKubernetesEmulatorTests).
-        string[] args = ["plan", "--instance-type", "m5.large", "--pods", "25", "--json", .. customNetworking ? ["--custom-networking"] : Array.Empty<string>()];
+        string[] args = ["plan", "--instance-type", "m5.large", "--pods", "30", "--json", .. customNetworking ? ["--custom-networking"] : Array.Empty<string>()];
         var (exit, output, error) = await RunAsync(args);
 
         exit.Should().Be(0, error);

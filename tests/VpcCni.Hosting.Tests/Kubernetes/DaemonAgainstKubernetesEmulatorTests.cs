@@ -237,7 +237,7 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         JsonNode.Parse(api.GetJson("cninodes", null, nodeName) ?? "{}")?["spec"]?["features"]?.AsArray()
             .Select(f => $"{f?["name"]}={f?["value"]}").FirstOrDefault(f => f.StartsWith("CustomNetworking=", StringComparison.Ordinal));
 
-    private static IReadOnlyList<string> Events(KubernetesApiEmulator api) =>
+    private static List<string> Events(KubernetesApiEmulator api) =>
         api.ListJson("events", "default").Select(e => JsonNode.Parse(e)?["message"]?.GetValue<string>() ?? "").ToList();
 
     private static string? Annotation(KubernetesApiEmulator api, string pod) =>
