@@ -186,6 +186,12 @@ public sealed partial class IpamdNode : IAsyncDisposable
             return new AddNetworkReply { Success = false, FailureReason = $"{result.Failure}: {result.Detail}" };
         }
 
+        var waited = _time.GetElapsedTime(started);
+        if (result.Detail is { } waitedFor && waited >= _settings.Kubernetes.SlowAssignEventThreshold)
+        {
+            _observer?.OnAssignDelayed(request.K8SPODNAMESPACE, request.K8SPODNAME, result.Address.ToIPAddress().ToString(), waited, waitedFor);
+        }
+
         var reply = new AddNetworkReply { Success = true, UseExternalSNAT = _settings.ExternalSnat };
         reply.IPAllocationMetadata.Add(new IPAllocationMetadata
         {

@@ -38,6 +38,7 @@ internal sealed class Informer<T>
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Dictionary<string, T> _items = new(StringComparer.Ordinal);
     private bool _down;
+    private string? _lastFailure;
 
     public Informer(IListWatchSource<T> source, InformerTiming timing, TimeProvider timeProvider, ILogger logger)
     {
@@ -99,6 +100,18 @@ internal sealed class Informer<T>
             lock (_lock)
             {
                 return [.. _items.Values];
+            }
+        }
+    }
+
+    /// <summary>Why the last list or watch failed (a 403 names the missing permission); null while it works.</summary>
+    public string? LastFailure
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastFailure;
             }
         }
     }
@@ -248,6 +261,7 @@ internal sealed class Informer<T>
         {
             first = !_down;
             _down = true;
+            _lastFailure = ex.Message;
         }
 
         if (first)
@@ -274,6 +288,7 @@ internal sealed class Informer<T>
         {
             wasDown = _down;
             _down = false;
+            _lastFailure = null;
         }
 
         if (wasDown)

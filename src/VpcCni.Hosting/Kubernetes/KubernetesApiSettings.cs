@@ -63,6 +63,9 @@ public sealed record KubernetesApiSettings
     /// <summary>How long start-up waits for the first pod and node lists before restoring without them.</summary>
     public TimeSpan InitialSyncTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>An ADD that waited this long for the pool to grow gets a Warning event on its pod naming why.</summary>
+    public TimeSpan SlowAssignEventThreshold { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>At most one event per pod and failure cause in this interval.</summary>
     public TimeSpan EventInterval { get; init; } = TimeSpan.FromMinutes(1);
 

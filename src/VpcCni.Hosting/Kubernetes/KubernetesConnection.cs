@@ -80,7 +80,7 @@ internal sealed class KubernetesConnection : IDisposable
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new KubernetesApiException((int)response.StatusCode, $"watch {path}: {(int)response.StatusCode} {response.ReasonPhrase} {Truncate(body)}");
+            throw new KubernetesApiException((int)response.StatusCode, $"watch {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {StatusMessage(body)}");
         }
 
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -113,7 +113,7 @@ internal sealed class KubernetesConnection : IDisposable
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new KubernetesApiException((int)response.StatusCode, $"GET {path}: {(int)response.StatusCode} {response.ReasonPhrase} {Truncate(body)}");
+            throw new KubernetesApiException((int)response.StatusCode, $"GET {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {StatusMessage(body)}");
         }
 
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
@@ -140,7 +140,7 @@ internal sealed class KubernetesConnection : IDisposable
         if (!response.IsSuccessStatusCode)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new KubernetesApiException((int)response.StatusCode, $"PATCH {path}: {(int)response.StatusCode} {response.ReasonPhrase} {Truncate(body)}");
+            throw new KubernetesApiException((int)response.StatusCode, $"PATCH {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {StatusMessage(body)}");
         }
     }
 
@@ -153,6 +153,23 @@ internal sealed class KubernetesConnection : IDisposable
     };
 
     public void Dispose() => _client.Dispose();
+
+    /// <summary>The message of a meta/v1 Status body (what kubectl prints), else the body itself, shortened.</summary>
+    internal static string StatusMessage(string body)
+    {
+        try
+        {
+            if (JsonSerializer.Deserialize(body, KubernetesWireContext.Default.WireStatus) is { Message: { Length: > 0 } message })
+            {
+                return Truncate(message);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return Truncate(body);
+    }
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
 }

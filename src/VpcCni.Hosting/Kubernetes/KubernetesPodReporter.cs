@@ -19,6 +19,9 @@ internal sealed partial class KubernetesPodReporter
     /// <summary>The event reason of a failed ADD.</summary>
     public const string FailedReason = "FailedAssignIP";
 
+    /// <summary>The event reason of an ADD that got its address only after waiting for the pool.</summary>
+    public const string DelayedReason = "AssignIPDelayed";
+
     /// <summary>Upstream's event source component (the aws-node DaemonSet).</summary>
     public const string Component = "aws-node";
 
@@ -93,6 +96,20 @@ internal sealed partial class KubernetesPodReporter
         Enqueue(ct => _client.CoreV1.CreateNamespacedEventAsync(body, podNamespace, cancellationToken: ct));
     }
 
+    /// <summary>An ADD got <paramref name="address"/> only after waiting <paramref name="waited"/> for the pool (why: <paramref name="cause"/>).</summary>
+    public void OnAssignDelayed(string podNamespace, string podName, string address, TimeSpan waited, string cause)
+    {
+        if (!IsPod(podNamespace, podName) || !_limiter.TryAcquire(podNamespace, podName, DelayedReason))
+        {
+            return;
+        }
+
+        var uid = _pods is not null && _pods.TryGet(podNamespace + "/" + podName, out var pod) ? pod.Uid : null;
+        var message = string.Create(CultureInfo.InvariantCulture, $"vpc-cni-ipamd assigned {address} after {waited.TotalSeconds:0.#} s: {cause}");
+        var body = BuildEvent(podNamespace, podName, uid, DelayedReason, message, _settings.NodeName ?? "", _time.GetUtcNow());
+        Enqueue(ct => _client.CoreV1.CreateNamespacedEventAsync(body, podNamespace, cancellationToken: ct));
+    }
+
     /// <summary>Sends queued writes until cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -109,7 +126,10 @@ internal sealed partial class KubernetesPodReporter
     }
 
     /// <summary>A core/v1 Event on the pod, as a kubelet-style Warning: reason <see cref="FailedReason"/>, the cause first in the message.</summary>
-    internal static Corev1Event BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now) => new()
+    internal static Corev1Event BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now) =>
+        BuildEvent(podNamespace, podName, uid, FailedReason, $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}", nodeName, now);
+
+    private static Corev1Event BuildEvent(string podNamespace, string podName, string? uid, string reason, string message, string nodeName, DateTimeOffset now) => new()
     {
         Metadata = new V1ObjectMeta
         {
@@ -118,8 +138,8 @@ internal sealed partial class KubernetesPodReporter
             NamespaceProperty = podNamespace,
         },
         InvolvedObject = new V1ObjectReference { ApiVersion = "v1", Kind = "Pod", Name = podName, NamespaceProperty = podNamespace, Uid = uid },
-        Reason = FailedReason,
-        Message = $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}",
+        Reason = reason,
+        Message = message,
         Type = "Warning",
         Count = 1,
         FirstTimestamp = now.UtcDateTime,

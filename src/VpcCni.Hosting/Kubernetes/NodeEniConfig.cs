@@ -40,8 +40,11 @@ internal sealed class NodeEniConfig(Informer<NodeInfo> node, Informer<EniConfigI
         ArgumentNullException.ThrowIfNull(request);
         if (!node.HasSynced || !configs.HasSynced)
         {
+            // A refused list (403: the ClusterRole lacks eniconfigs or nodes) is named here, so it reaches the pod's event.
+            var why = (configs.HasSynced ? null : configs.LastFailure) ?? (node.HasSynced ? null : node.LastFailure);
             throw new CloudException(CloudErrorKind.InvalidConfiguration,
-                $"eniconfig: custom networking waits for the Kubernetes API: node {settings.NodeName} and the ENIConfigs are not read yet");
+                $"eniconfig: custom networking waits for the Kubernetes API: node {settings.NodeName} and the ENIConfigs are not read yet"
+                + (why is null ? "" : $" ({why})"));
         }
 
         var choice = Current ?? throw new CloudException(CloudErrorKind.InvalidConfiguration,

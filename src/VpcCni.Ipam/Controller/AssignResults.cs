@@ -32,7 +32,8 @@ public enum AssignFailureReason
 
 /// <summary>Result of an ADD.</summary>
 /// <param name="Reused">True when the key already held this address (idempotent ADD).</param>
-/// <param name="Detail">For failures: a sentence naming the cause, for the CNI error message.</param>
+/// <param name="Detail">For failures: a sentence naming the cause, for the CNI error message. For an ADD that found no free
+/// address at first and got one after waiting: why it waited (a growth failure meanwhile, or the growth itself).</param>
 public readonly record struct AssignResult(
     AssignFailureReason Failure,
     PodAddress Address,

@@ -12,6 +12,7 @@ internal sealed class ErrorBackoff(TimeProvider time)
     private readonly Lock _gate = new();
     private CloudErrorKind? _lastError;
     private string? _lastErrorMessage;
+    private (CloudErrorKind Kind, string? Message) _lastFailure;
     private DateTimeOffset _lastErrorAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _lastInsufficientCapacity;
 
@@ -57,6 +58,7 @@ internal sealed class ErrorBackoff(TimeProvider time)
         {
             _lastError = kind;
             _lastErrorMessage = message;
+            _lastFailure = (kind, message);
             _lastErrorAt = now;
             // A configuration error (e.g. an ENIConfig naming a missing subnet) waits out the same backoff: retrying every
             // pool interval would only repeat the refused calls until someone fixes the configuration.
@@ -64,6 +66,15 @@ internal sealed class ErrorBackoff(TimeProvider time)
             {
                 _lastInsufficientCapacity = now;
             }
+        }
+    }
+
+    /// <summary>The last growth failure at or after <paramref name="since"/>, even if a growth succeeded after it.</summary>
+    public (CloudErrorKind Kind, string? Message)? FailureSince(DateTimeOffset since)
+    {
+        lock (_gate)
+        {
+            return _lastErrorAt >= since ? _lastFailure : null;
         }
     }
 

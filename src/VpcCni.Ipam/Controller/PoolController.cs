@@ -230,8 +230,10 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     {
         var ds = Datastore;
         var outcome = ds.Assign(key, metadata);
+        string? waitedFor = null;
         if (outcome.Status == AssignStatus.NoFreeAddress)
         {
+            var waitStarted = _time.GetUtcNow();
             var wait = maxWait is { } cap && cap < _options.AssignWaitTimeout ? (cap < TimeSpan.Zero ? TimeSpan.Zero : cap) : _options.AssignWaitTimeout;
             outcome = await _waiters.WaitAsync(() => ds.Assign(key, metadata), this, wait, cancellationToken).ConfigureAwait(false);
             if (outcome.Status == AssignStatus.NoFreeAddress)
@@ -239,6 +241,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
                 var (reason, detail) = ExplainFailure(wait);
                 return new AssignResult(reason, default, -1, -1, false, detail);
             }
+
+            waitedFor = ExplainWait(waitStarted);
         }
 
         if (outcome.Status == AssignStatus.AlreadyAssigned && _store is not null && !_store.IsDurable(key, outcome.Address))
@@ -273,8 +277,13 @@ public sealed class PoolController : IDisposable, IPoolGrowth
             Wake();
         }
 
-        return new AssignResult(AssignFailureReason.None, outcome.Address, outcome.DeviceNumber, outcome.RouteTableId, outcome.Status == AssignStatus.AlreadyAssigned, null);
+        return new AssignResult(AssignFailureReason.None, outcome.Address, outcome.DeviceNumber, outcome.RouteTableId, outcome.Status == AssignStatus.AlreadyAssigned, waitedFor);
     }
+
+    /// <summary>Why an ADD that found no free address at first had to wait (for the host's slow-ADD event).</summary>
+    private string ExplainWait(DateTimeOffset since) => _backoff.FailureSince(since) is { } failure
+        ? $"waited for the pool to grow; a growth failed meanwhile ({failure.Kind}{(failure.Message is null ? "" : ": " + failure.Message)})"
+        : "waited for the pool to grow (a new ENI or more addresses from the cloud)";
 
     /// <summary>DEL: releases the key's address (it cools down), durable before returning. Unknown keys report Known = false.</summary>
     public async ValueTask<UnassignResult> UnassignAsync(AttachmentKey key, CancellationToken cancellationToken)

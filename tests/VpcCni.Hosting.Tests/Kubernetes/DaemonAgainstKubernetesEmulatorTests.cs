@@ -61,7 +61,8 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         }
     }
 
-    private async Task<IpamdNode> StartNodeAsync(KubernetesApiEmulator api, string nodeName, bool annotate, bool prefixDelegation = false, bool customNetworking = false)
+    private async Task<IpamdNode> StartNodeAsync(
+        KubernetesApiEmulator api, string nodeName, bool annotate, bool prefixDelegation = false, bool customNetworking = false, TimeSpan? initialSync = null)
     {
         var settings = new DaemonSettings
         {
@@ -75,7 +76,7 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
                 AnnotatePodIp = annotate,
                 CustomNetworking = customNetworking,
                 EniConfigLabelKey = ZoneLabel,
-                InitialSyncTimeout = TimeSpan.FromSeconds(30),
+                InitialSyncTimeout = initialSync ?? TimeSpan.FromSeconds(30),
             }.WithServer(api.BaseAddress),
         };
         _node = DaemonNodes.Create(new SimulatedEniProvider(_cluster.Vpc, _cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
@@ -198,6 +199,22 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         reply.FailureReason.Should().Contain($"ENIConfig \"{_cluster.Nodes[0].AvailabilityZone}\"").And.Contain("not available");
         _cluster.Vpc.GetInstanceView(_cluster.Nodes[0].InstanceId).NetworkInterfaces.Should().ContainSingle("only the primary ENI: nothing was created");
         await WaitUntilAsync(() => Events(api).Any(e => e.Contains("ENIConfig", StringComparison.Ordinal)), "a FailedAssignIP event naming the ENIConfig");
+    }
+
+    [Fact]
+    public async Task AddNetworkAsync_CustomNetworkingWithoutPermissionToListEniConfigs_NamesTheMissingPermission()
+    {
+        var (api, nodeName) = await StartApiAsync();
+        api.PutPod("default", "cn-z", nodeName);
+        api.SetForbidden("eniconfigs", forbidden: true);
+        var node = await StartNodeAsync(api, nodeName, annotate: false, customNetworking: true, initialSync: TimeSpan.FromSeconds(1));
+
+        var reply = await node.AddNetworkAsync(Add("cn-z"), TimeSpan.FromSeconds(5), Ct);
+
+        reply.Success.Should().BeFalse();
+        reply.FailureReason.Should().Contain("403").And.Contain("cannot list resource \"eniconfigs\"");
+        _cluster.Vpc.GetInstanceView(_cluster.Nodes[0].InstanceId).NetworkInterfaces.Should().ContainSingle("only the primary ENI: nothing was created");
+        await WaitUntilAsync(() => Events(api).Any(e => e.Contains("eniconfigs", StringComparison.Ordinal)), "a FailedAssignIP event naming the missing permission");
     }
 
     [Fact]

@@ -63,6 +63,8 @@ public sealed class PoolControllerTests : IDisposable
         var result = await pending;
         result.Succeeded.Should().BeTrue();
         result.Reused.Should().BeFalse();
+        result.Detail.Should().Contain("waited for the pool to grow", "the host turns a long wait into an event naming why");
+        (await c.AssignAsync(Key(1), PodMetadata.None, CancellationToken.None)).Detail.Should().BeNull("an ADD served at once did not wait");
     }
 
     [Fact]

@@ -35,6 +35,10 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
             {
                 (code, body) = (503, KubeStatus.Failure(503, "ServiceUnavailable", "the Kubernetes API emulator is down (fault switch)"));
             }
+            else if (Route(path) is { } denied && faults.IsForbidden(denied.Resource.Plural))
+            {
+                (code, body) = (403, Forbidden(denied, request.HttpMethod, IsWatch(request.HttpMethod, query)));
+            }
             else if (path == "/openapi/v2" && request.HttpMethod == "GET"
                 && (request.Headers["Accept"] ?? "").Contains("protobuf", StringComparison.Ordinal))
             {
@@ -86,6 +90,27 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         }
 
         return (200, new JsonObject { ["ok"] = true, ["action"] = action, ["resourceVersion"] = KubeObjectStore.Rv(store.ResourceVersion) });
+    }
+
+    /// <summary>The API server's RBAC refusal, worded as it words it (the caller is the anonymous user here).</summary>
+    private static JsonObject Forbidden(Target target, string method, bool watch)
+    {
+        var verb = (method, target.Name, watch) switch
+        {
+            ("GET", _, true) => "watch",
+            ("GET", null, _) => "list",
+            ("GET", _, _) => "get",
+            ("POST", _, _) => "create",
+            ("PATCH", _, _) => "patch",
+            ("PUT", _, _) => "update",
+            ("DELETE", _, _) => "delete",
+            _ => method.ToLowerInvariant(),
+        };
+        var resource = target.Resource;
+        var scope = target.Namespace is null ? "at the cluster scope" : $"in the namespace \"{target.Namespace}\"";
+        var what = target.Name is null ? resource.Plural + resource.GroupSuffix : $"{resource.Plural}{resource.GroupSuffix} \"{target.Name}\"";
+        return KubeStatus.Failure(403, "Forbidden",
+            $"{what} is forbidden: User \"system:anonymous\" cannot {verb} resource \"{resource.Plural}\" in API group \"{resource.Group}\" {scope}");
     }
 
     private static bool IsWatch(string method, NameValueCollection query) =>

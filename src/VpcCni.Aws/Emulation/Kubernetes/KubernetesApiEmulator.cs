@@ -217,6 +217,19 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         return _store.TryGet(resource, resource.Namespaced ? @namespace : null, name, out var obj) ? obj!.ToJsonString() : null;
     }
 
+    /// <summary>Answers every request for <paramref name="plural"/> (e.g. <c>eniconfigs</c>) with 403 Forbidden while
+    /// <paramref name="forbidden"/> is true, as a ClusterRole without that resource would.</summary>
+    public void SetForbidden(string plural, bool forbidden)
+    {
+        ArgumentNullException.ThrowIfNull(plural);
+        if (KubeResource.All.All(r => r.Plural != plural))
+        {
+            throw new ArgumentException($"'{plural}' is not a served resource", nameof(plural));
+        }
+
+        _faults.SetForbidden(plural, forbidden);
+    }
+
     /// <summary>Every object of <paramref name="plural"/> (in <paramref name="namespace"/>, or all namespaces when null), as JSON.</summary>
     public IReadOnlyList<string> ListJson(string plural, string? @namespace)
     {
