@@ -26,9 +26,34 @@ public sealed class LabTests
         paths.Should().Contain(p => p!["path"]!.GetValue<string>().Contains("secondary ENI", StringComparison.Ordinal));
         paths.Where(p => p!["path"]!.GetValue<string>().StartsWith("5 ", StringComparison.Ordinal))
             .Should().OnlyContain(p => p!["seen"]!.GetValue<string>() == p["expected"]!.GetValue<string>());
+        paths.Where(p => p!["path"]!.GetValue<string>() == "pod-ips annotation").Should().HaveCount(8, "every pod is registered in the Kubernetes API and annotated");
 
         Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
         Directory.Exists("/run/vpclab-e2e").Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Run_CustomNetworking_PodsAreAddressedFromTheEniConfigSubnetAndEveryPathPasses()
+    {
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
+            [Tools.Lab, "run", "--custom-networking", "--nodes", "2", "--pods-per-node", "3", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-cn"],
+            timeout: TimeSpan.FromMinutes(8));
+
+        exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
+        var paths = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!["paths"]!.AsArray();
+        paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
+        foreach (var number in new[] { "1 ", "2 ", "3 ", "4 ", "5 " })
+        {
+            paths.Where(p => p!["path"]!.GetValue<string>().StartsWith(number, StringComparison.Ordinal)).Should().NotBeEmpty($"path {number}is proved");
+        }
+
+        var fromSubnet = paths.Where(p => p!["path"]!.GetValue<string>() == "address from ENIConfig subnet").ToList();
+        fromSubnet.Should().HaveCount(6).And.OnlyContain(p => p!["seen"]!.GetValue<string>().StartsWith("100.64.", StringComparison.Ordinal));
+        paths.Where(p => p!["path"]!.GetValue<string>().StartsWith("5 ", StringComparison.Ordinal))
+            .Should().OnlyContain(p => p!["seen"]!.GetValue<string>().StartsWith("10.0.", StringComparison.Ordinal), "the internet path SNATs to the node's primary address");
+        paths.Where(p => p!["path"]!.GetValue<string>() == "CNINode feature").Should().HaveCount(2);
+        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
+        Directory.Exists("/run/vpclab-e2e-cn").Should().BeFalse();
     }
 
     [Fact]
