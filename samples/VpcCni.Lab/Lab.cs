@@ -218,7 +218,26 @@ internal sealed class Lab : IAsyncDisposable
     {
         using var prober = new PathProber(_fabric, _pods, [.. Cluster.Nodes.Select(n => n.PrivateIPv4)]);
         var paths = await prober.RunAsync(cancellationToken);
-        return [.. paths, .. await KubernetesChecksAsync(cancellationToken)];
+        return [.. paths, .. PrefixChecks(), .. await KubernetesChecksAsync(cancellationToken)];
+    }
+
+    /// <summary>Under prefix delegation: every pod's address lies in a /28 prefix its node's ENIs hold in EC2.</summary>
+    private List<PathResult> PrefixChecks()
+    {
+        var rows = new List<PathResult>();
+        if (!_options.PrefixDelegation)
+        {
+            return rows;
+        }
+
+        foreach (var pod in _pods)
+        {
+            var prefixes = Cluster.Vpc.GetInstanceView(Cluster.Nodes[pod.Node - 1].InstanceId).NetworkInterfaces.SelectMany(e => e.IPv4Prefixes).ToList();
+            var prefix = prefixes.FirstOrDefault(p => p.Contains(pod.Address));
+            rows.Add(new PathResult("address from a /28 prefix", pod.Name, $"node {pod.Node}", "a delegated /28", prefix.PrefixLength == 28 ? prefix.ToString() : "(none)", prefix.PrefixLength == 28));
+        }
+
+        return rows;
     }
 
     /// <summary>
@@ -301,8 +320,7 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         // What the daemon's settings converge to with no pods, computed by the engine's own planner.
-        var expected = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType),
-            new Ipam.IpamOptions { WarmEniTarget = 1, UseCustomNetworking = _options.CustomNetworking }, 0).Enis;
+        var expected = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), ConvergedOptions(), 0).Enis;
         foreach (var pod in _pods.ToList())
         {
             await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
@@ -323,7 +341,7 @@ internal sealed class Lab : IAsyncDisposable
             });
 
             var peak = peaks[n];
-            await Step($"node {n}: warm pool shrinks back to the planner's converged pool (WARM_ENI_TARGET=1, no pods: {expected} ENI)", async () =>
+            await Step($"node {n}: warm pool shrinks back to the planner's converged pool ({(_options.PrefixDelegation ? "WARM_PREFIX_TARGET=1" : "WARM_ENI_TARGET=1")}, no pods: {expected} ENI)", async () =>
             {
                 var deadline = DateTime.UtcNow + _options.ShrinkTimeout;
                 while (true)
@@ -348,6 +366,11 @@ internal sealed class Lab : IAsyncDisposable
 
         return report;
     }
+
+    /// <summary>The daemons' pool settings, for the planner's prediction of the pool with no pods.</summary>
+    private Ipam.IpamOptions ConvergedOptions() => _options.PrefixDelegation
+        ? new Ipam.IpamOptions { EnablePrefixDelegation = true, WarmPrefixTarget = 1, WarmEniTarget = 1, UseCustomNetworking = _options.CustomNetworking, MaxPods = _options.MaxPods }
+        : new Ipam.IpamOptions { WarmEniTarget = 1, UseCustomNetworking = _options.CustomNetworking, MaxPods = _options.MaxPods };
 
     /// <summary>Stops what the lab started (by process id) and deletes every namespace, link and file it made.</summary>
     public async ValueTask DisposeAsync()
@@ -587,10 +610,9 @@ internal sealed class Lab : IAsyncDisposable
         ["AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"] = OnPremCidr,
         ["AWS_VPC_K8S_PLUGIN_LOG_FILE"] = Path.Combine(NodeDir(node), "log", "plugin.log"),
         ["AWS_VPC_K8S_PLUGIN_LOG_LEVEL"] = "Debug",
-        ["WARM_ENI_TARGET"] = "1",
         ["IP_COOLDOWN_PERIOD"] = "5",
         ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "Information",
-    }.Concat(KubernetesEnvironment(node)).Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+    }.Concat(PoolEnvironment()).Concat(KubernetesEnvironment(node)).Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
     /// <summary>The daemon's Kubernetes side: the emulator's API, its Node, the pod-IP annotation, custom networking.</summary>
     private IEnumerable<KeyValuePair<string, string>> KubernetesEnvironment(int node)
@@ -610,6 +632,19 @@ internal sealed class Lab : IAsyncDisposable
         }
     }
 
+    /// <summary>The pool settings of the mode: prefix delegation keeps one warm /28, otherwise one warm ENI.</summary>
+    private IEnumerable<KeyValuePair<string, string>> PoolEnvironment()
+    {
+        if (_options.PrefixDelegation)
+        {
+            yield return new("ENABLE_PREFIX_DELEGATION", "true");
+            yield return new("WARM_PREFIX_TARGET", "1");
+        }
+
+        // aws-node's manifest default; in prefix delegation WARM_PREFIX_TARGET decides, as upstream.
+        yield return new("WARM_ENI_TARGET", "1");
+    }
+
     /// <summary>
     /// The API server the daemons watch, in the VPC namespace beside EC2; under custom networking what an operator adds:
     /// an ENIConfig per zone, the node's pod capacity for custom networking (as EKS's max-pods calculator gives it), and
@@ -619,6 +654,17 @@ internal sealed class Lab : IAsyncDisposable
     {
         _kube = new KubernetesApiEmulator(Cluster.Vpc, $"http://{Ec2Address}:{KubePort}/");
         _fabric.Inside("vpc", _kube.Start);
+        if (_options.MaxPods is { } capacity)
+        {
+            // What a kubelet configured with --max-pods reports: the daemon's max pods in every mode.
+            for (var node = 1; node <= _options.Nodes; node++)
+            {
+                _kube.SetNodePodCapacity(NodeName(node), capacity);
+            }
+
+            _progress.WriteLine($"  ↳ nodes' pod capacity {capacity} (--max-pods)");
+        }
+
         if (_customNetwork is null)
         {
             return;
@@ -636,8 +682,8 @@ internal sealed class Lab : IAsyncDisposable
             _progress.WriteLine($"  ↳ ENIConfig {subnet.AvailabilityZone}: subnet {subnet.SubnetId}, security group {_customNetwork.SecurityGroupId}");
         }
 
-        var maxPods = VpcCni.Ipam.MaxPodsCalculator.Calculate(
-            VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), new VpcCni.Ipam.MaxPodsOptions(CustomNetworking: true));
+        var maxPods = _options.MaxPods ?? VpcCni.Ipam.MaxPodsCalculator.Calculate(
+            VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), new VpcCni.Ipam.MaxPodsOptions(CustomNetworking: true, PrefixDelegation: _options.PrefixDelegation));
         for (var node = 1; node <= _options.Nodes; node++)
         {
             _kube.SetNodePodCapacity(NodeName(node), maxPods);

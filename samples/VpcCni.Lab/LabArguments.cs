@@ -5,14 +5,18 @@ namespace VpcCni.Lab;
 internal static class LabArguments
 {
     public const string Usage = """
-        usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking] [--keep] [--json]
-               vpc-cni-lab up     [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking] [--json]   (stays in the foreground)
+        usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking]
+                                  [--prefix-delegation [--max-pods N]] [--keep] [--json]
+               vpc-cni-lab up     [same as run, without --keep] (stays in the foreground)
                vpc-cni-lab verify
                vpc-cni-lab down
                vpc-cni-lab chaos  [--minutes N] [--seed S] [--workers W] [--nodes N] [--instance-type T]
                                   (ADD/DEL storms while daemons are killed and EC2, IMDS and disks fail; then audits)
         --custom-networking: a second VPC CIDR 100.64.0.0/16 with a pod subnet per zone, named by an ENIConfig per zone;
                 pods get their addresses there (AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true)
+        --prefix-delegation: pods addressed from /28 prefixes; --max-pods N is the nodes' pod capacity (default 110
+                with prefix delegation, as EKS's max-pods calculator gives for small types), so a node fills past its
+                secondary-IP max pods (e.g. --pods-per-node 40 on t3.small, whose secondary-IP max pods is 11)
         common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
                 --cnidriver PATH (default: artifacts/tools/cnidriver) --work-dir DIR (default /run/vpclab)
         """;
@@ -53,6 +57,8 @@ internal static class LabArguments
                 "--instance-type" => options with { InstanceType = Value(), InstanceTypeGiven = true },
                 "--keep" => options with { Keep = true },
                 "--custom-networking" => options with { CustomNetworking = true },
+                "--prefix-delegation" => options with { PrefixDelegation = true },
+                "--max-pods" => options with { MaxPods = Int(1, 737) },
                 "--json" => options with { Json = true },
                 "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },
                 "--cnidriver" => options with { CniDriver = Path.GetFullPath(Value()) },
@@ -67,6 +73,16 @@ internal static class LabArguments
         if (!VpcCni.Aws.Limits.InstanceLimitsCatalog.TryGet(options.InstanceType, out var limits))
         {
             throw new ArgumentException($"--instance-type \"{options.InstanceType}\" is not a known instance type");
+        }
+
+        if (options.PrefixDelegation && !limits.SupportsPrefixDelegation)
+        {
+            throw new ArgumentException($"--prefix-delegation: {options.InstanceType} does not support prefix delegation (not a Nitro type)");
+        }
+
+        if (options.PrefixDelegation && options.MaxPods is null)
+        {
+            options = options with { MaxPods = 110 };
         }
 
         if (limits.MaxEnis < 2)

@@ -53,6 +53,12 @@ internal sealed record LabOptions
     /// </summary>
     public bool CustomNetworking { get; init; }
 
+    /// <summary>Prefix delegation: pods are addressed from /28 prefixes (ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET=1).</summary>
+    public bool PrefixDelegation { get; init; }
+
+    /// <summary>The nodes' pod capacity in the Kubernetes API (the kubelet's max pods); null: the instance type's formula.</summary>
+    public int? MaxPods { get; init; }
+
     /// <summary>The VPC's secondary CIDR for custom networking's pod subnets.</summary>
     public string CustomNetworkCidr { get; init; } = "100.64.0.0/16";
 
