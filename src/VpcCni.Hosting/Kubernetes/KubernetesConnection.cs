@@ -1,31 +1,48 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using k8s;
-using k8s.Autorest;
+using k8s.Authentication;
 
 namespace VpcCni.Hosting.Kubernetes;
 
 /// <summary>
-/// The daemon's client of the API server: KubernetesClient.Aot configured from <see cref="KubernetesApiSettings"/>
-/// (service account with a rotating token and the cluster CA, a kubeconfig, or an explicit server), for typed calls,
-/// plus the watch streams the library does not offer in its AOT build, read over the same authenticated HttpClient.
+/// The daemon's client of the API server: an <see cref="HttpClient"/> set up from a KubernetesClient.Aot
+/// <see cref="KubernetesClientConfiguration"/> (the library only reads the configuration: kubeconfig, or the service
+/// account and the cluster CA as we build it; its typed client is not used, see docs/benchmarks.md), with JSON calls
+/// through <see cref="SendAsync{T}"/> (or <see cref="GetJsonAsync"/> and <see cref="MergePatchAsync"/> for objects
+/// without a wire record) and watch streams through <see cref="WatchAsync"/>. The core/v1 calls are in
+/// <see cref="KubernetesApiCalls"/>.
 /// </summary>
 internal sealed class KubernetesConnection : IDisposable
 {
-    private readonly k8s.Kubernetes _client;
+    private readonly HttpClient _http;
+    private readonly Uri _base;
+    private readonly ITokenProvider? _tokens;
+    private readonly AuthenticationHeaderValue? _authorization;
+    private readonly Version _version;
 
-    private KubernetesConnection(k8s.Kubernetes client, string description)
+    private KubernetesConnection(HttpClient http, Uri baseUri, ITokenProvider? tokens, AuthenticationHeaderValue? authorization, Version version, string description)
     {
-        _client = client;
+        _http = http;
+        _base = baseUri;
+        _tokens = tokens;
+        _authorization = authorization;
+        _version = version;
         Description = description;
     }
 
-    public IKubernetes Client => _client;
-
     public string Description { get; }
 
-    /// <summary>Builds the client; a missing or malformed kubeconfig, token or CA fails here (at start).</summary>
+    /// <summary>The server's base URL (always ending in '/': API paths are relative to it).</summary>
+    public Uri BaseAddress => _base;
+
+    /// <summary>Builds the connection; a missing or malformed kubeconfig, token, CA or client certificate fails here (at start).</summary>
     public static KubernetesConnection Create(KubernetesApiSettings settings, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -58,11 +75,83 @@ internal sealed class KubernetesConnection : IDisposable
                 throw new InvalidOperationException("no Kubernetes API source is configured");
         }
 
-        // Per-call deadlines come from cancellation tokens; a watch stream must outlive any client-wide timeout.
-        config.HttpClientTimeout = Timeout.InfiniteTimeSpan;
-        config.UserAgent = "vpc-cni-ipamd";
-        return new KubernetesConnection(new k8s.Kubernetes(config), settings.ToString());
+        return FromConfiguration(config, settings.ToString());
     }
+
+    /// <summary>
+    /// The connection a configuration describes: server (Host), TLS (SslCaCerts as the only trusted roots, else the
+    /// system's; SkipTlsVerify; TlsServerName; a client certificate from data or files) and credentials (TokenProvider
+    /// asked on every request, else AccessToken, else Username/Password).
+    /// </summary>
+    internal static KubernetesConnection FromConfiguration(KubernetesClientConfiguration config, string description)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (string.IsNullOrWhiteSpace(config.Host) || !Uri.TryCreate(config.Host, UriKind.Absolute, out var host)
+            || (host.Scheme != Uri.UriSchemeHttps && host.Scheme != Uri.UriSchemeHttp))
+        {
+            throw new InvalidOperationException($"the Kubernetes API server \"{config.Host}\" is not an http:// or https:// URL");
+        }
+
+        var baseUri = host.AbsoluteUri.EndsWith('/') ? host : new Uri(host.AbsoluteUri + "/");
+        var handler = new SocketsHttpHandler
+        {
+            // A watch can be quiet for minutes: pings find a dead HTTP/2 connection under it.
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+            KeepAlivePingDelay = TimeSpan.FromMinutes(3),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(30),
+        };
+        try
+        {
+            ConfigureTls(handler, config);
+            // Per-call deadlines come from cancellation tokens; a watch stream must outlive any client-wide timeout.
+            var http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+            http.DefaultRequestHeaders.UserAgent.TryParseAdd(string.IsNullOrEmpty(config.UserAgent) ? "vpc-cni-ipamd" : config.UserAgent);
+            if (!string.IsNullOrEmpty(config.TlsServerName))
+            {
+                // SocketsHttpHandler takes the TLS server name (SNI and the certificate's name) from the Host header.
+                http.DefaultRequestHeaders.Host = config.TlsServerName;
+            }
+
+            AuthenticationHeaderValue? authorization = null;
+            if (config.TokenProvider is null && !string.IsNullOrEmpty(config.AccessToken))
+            {
+                authorization = new AuthenticationHeaderValue("Bearer", config.AccessToken);
+            }
+            else if (config.TokenProvider is null && !string.IsNullOrEmpty(config.Username))
+            {
+                authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(config.Username + ":" + config.Password)));
+            }
+
+            return new KubernetesConnection(http, baseUri, config.TokenProvider, authorization,
+                config.DisableHttp2 ? HttpVersion.Version11 : HttpVersion.Version20, description);
+        }
+        catch
+        {
+            handler.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A JSON call: <paramref name="method"/> on <paramref name="path"/> (relative to the server, query included) with
+    /// an optional body, the answer decoded as <typeparamref name="T"/>. An HTTP error status throws
+    /// <see cref="KubernetesApiException"/> with the status and the message of the Status the server answered.
+    /// </summary>
+    public async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T> responseType, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(responseType);
+        using var request = new HttpRequestMessage(method, new Uri(_base, path)) { Content = body };
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            return await JsonSerializer.DeserializeAsync(stream, responseType, cancellationToken).ConfigureAwait(false)
+                ?? throw new JsonException($"{method} {path}: the answer decoded to null");
+        }
+    }
+
+    /// <summary>A JSON body for <see cref="SendAsync{T}"/> (application/json).</summary>
+    public static HttpContent Json<T>(T value, JsonTypeInfo<T> type) => JsonContent.Create(value, type);
 
     /// <summary>
     /// A watch (GET with watch=1) of <paramref name="path"/>: one decoded event per line until the server closes the
@@ -70,19 +159,8 @@ internal sealed class KubernetesConnection : IDisposable
     /// </summary>
     public async IAsyncEnumerable<WireWatchEvent> WatchAsync(string path, string query, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, path + "?watch=1&allowWatchBookmarks=true&" + query));
-        if (_client.Credentials is { } credentials)
-        {
-            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-
-        using var response = await _client.HttpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new KubernetesApiException((int)response.StatusCode, $"watch {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {StatusMessage(body)}");
-        }
-
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, path + "?watch=1&allowWatchBookmarks=true&" + query));
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -100,22 +178,11 @@ internal sealed class KubernetesConnection : IDisposable
         }
     }
 
-    /// <summary>A GET of <paramref name="path"/> decoded as a JSON document; an HTTP error status throws <see cref="KubernetesApiException"/>.</summary>
+    /// <summary>A GET of <paramref name="path"/> (query without '?', may be empty) decoded as a JSON document, for objects without a wire record.</summary>
     public async Task<JsonDocument> GetJsonAsync(string path, string query, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_client.BaseUri, query.Length == 0 ? path : path + "?" + query));
-        if (_client.Credentials is { } credentials)
-        {
-            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-
-        using var response = await _client.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new KubernetesApiException((int)response.StatusCode, $"GET {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {StatusMessage(body)}");
-        }
-
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, query.Length == 0 ? path : path + "?" + query));
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
@@ -123,53 +190,112 @@ internal sealed class KubernetesConnection : IDisposable
         }
     }
 
-    /// <summary>A JSON merge patch (application/merge-patch+json) of <paramref name="path"/>; an error status throws <see cref="KubernetesApiException"/>.</summary>
+    /// <summary>A JSON merge patch (application/merge-patch+json) of <paramref name="path"/>; the answer's body is not read.</summary>
     public async Task MergePatchAsync(string path, string patch, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(_client.BaseUri, path))
+        var body = new StringContent(patch, Encoding.UTF8);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/merge-patch+json");
+        using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(_base, path)) { Content = body };
+        using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The status code of a failed call (null: the call failed without an answer, e.g. connection refused).</summary>
+    public static int? StatusOf(Exception ex) => ex is KubernetesApiException { StatusCode: > 0 } api ? api.StatusCode : null;
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        request.Version = _version;
+        request.VersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+        if (_tokens is not null)
         {
-            Content = new StringContent(patch, System.Text.Encoding.UTF8, "application/merge-patch+json"),
-        };
-        request.Content.Headers.ContentType!.CharSet = null;
-        if (_client.Credentials is { } credentials)
+            // Asked on every request: the service-account token rotates, an exec plugin's token expires.
+            request.Headers.Authorization = await _tokens.GetAuthenticationHeaderAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (_authorization is not null)
         {
-            await credentials.ProcessHttpRequestAsync(request, cancellationToken).ConfigureAwait(false);
+            request.Headers.Authorization = _authorization;
         }
 
-        using var response = await _client.HttpClient.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        var response = await _http.SendAsync(request, completion, cancellationToken).ConfigureAwait(false);
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
+        using (response)
         {
             var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            throw new KubernetesApiException((int)response.StatusCode, $"PATCH {path}: {(int)response.StatusCode} {response.ReasonPhrase}: {StatusMessage(body)}");
+            var code = (int)response.StatusCode;
+            throw new KubernetesApiException(code, $"{request.Method} {request.RequestUri?.PathAndQuery}: {code} {response.ReasonPhrase}: {StatusMessage(body)}");
         }
     }
 
-    /// <summary>The status code of a failed typed call (the library throws <see cref="HttpOperationException"/>).</summary>
-    public static int? StatusOf(Exception ex) => ex switch
-    {
-        HttpOperationException { Response: { } response } => (int)response.StatusCode,
-        KubernetesApiException api => api.StatusCode,
-        _ => null,
-    };
-
-    public void Dispose() => _client.Dispose();
-
-    /// <summary>The message of a meta/v1 Status body (what kubectl prints), else the body itself, shortened.</summary>
+    /// <summary>The message of a meta/v1 Status body (what kubectl prints), else the body itself; shortened.</summary>
     internal static string StatusMessage(string body)
     {
         try
         {
-            if (JsonSerializer.Deserialize(body, KubernetesWireContext.Default.WireStatus) is { Message: { Length: > 0 } message })
+            if (JsonSerializer.Deserialize(body, KubernetesWireContext.Default.WireStatus) is { } status
+                && (status.Message ?? status.Reason) is { Length: > 0 } message)
             {
                 return Truncate(message);
             }
         }
         catch (JsonException)
         {
+            // Not a Status (a proxy's HTML page, plain text): the text itself says more.
         }
 
         return Truncate(body);
     }
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";
+
+    private static void ConfigureTls(SocketsHttpHandler handler, KubernetesClientConfiguration config)
+    {
+        if (config.SkipTlsVerify)
+        {
+            // insecure-skip-tls-verify: the kubeconfig's owner asked for it (kubectl does the same).
+#pragma warning disable CA5359
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+#pragma warning restore CA5359
+        }
+        else if (config.SslCaCerts is { Count: > 0 } ca)
+        {
+            // The cluster CA is the only trusted root (as kubectl with certificate-authority), not added to the system's.
+            var policy = new X509ChainPolicy
+            {
+                TrustMode = X509ChainTrustMode.CustomRootTrust,
+                RevocationMode = X509RevocationMode.NoCheck,
+            };
+            policy.CustomTrustStore.AddRange(ca);
+            handler.SslOptions.CertificateChainPolicy = policy;
+        }
+
+        if (ClientCertificate(config) is { } certificate)
+        {
+            handler.SslOptions.ClientCertificates = [certificate];
+        }
+    }
+
+    /// <summary>The client certificate of a kubeconfig user: base64 PEM data, else PEM files; a certificate without a key is an error.</summary>
+    private static X509Certificate2? ClientCertificate(KubernetesClientConfiguration config)
+    {
+        var certificate = Pem(config.ClientCertificateData, config.ClientCertificateFilePath);
+        if (certificate is null)
+        {
+            return null;
+        }
+
+        var key = Pem(config.ClientCertificateKeyData, config.ClientKeyFilePath)
+            ?? throw new InvalidOperationException("the Kubernetes client certificate has no key (client-key-data or client-key)");
+        return X509Certificate2.CreateFromPem(certificate, key);
+    }
+
+    private static string? Pem(string? base64, string? path) =>
+        !string.IsNullOrEmpty(base64) ? Encoding.UTF8.GetString(Convert.FromBase64String(base64))
+        : !string.IsNullOrEmpty(path) ? File.ReadAllText(path)
+        : null;
 }

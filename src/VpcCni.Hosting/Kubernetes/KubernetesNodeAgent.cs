@@ -1,5 +1,4 @@
 using System.Threading.Channels;
-using k8s;
 using Microsoft.Extensions.Logging;
 using VpcCni.Ipam;
 
@@ -18,7 +17,7 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
     private readonly Func<PoolController> _controller;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly IDisposable? _connection;
+    private readonly KubernetesConnection? _ownedConnection;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
     private Task[]? _loops;
@@ -32,13 +31,13 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
         KubernetesApiSettings settings,
         IListWatchSource<PodInfo> pods,
         IListWatchSource<NodeInfo> node,
-        IKubernetes client,
+        KubernetesConnection connection,
         IPodLivenessEvidence? fallbackEvidence,
         Func<PoolController> controller,
         TimeProvider timeProvider,
         ILoggerFactory loggerFactory,
         InformerTiming? timing = null,
-        IDisposable? connection = null,
+        bool ownsConnection = false,
         IListWatchSource<EniConfigInfo>? eniConfigs = null,
         Func<string, string, CancellationToken, Task>? writeCniNodeFeature = null)
     {
@@ -46,7 +45,7 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
         _controller = controller;
         _time = timeProvider;
         _logger = loggerFactory.CreateLogger("VpcCni.Kubernetes");
-        _connection = connection;
+        _ownedConnection = ownsConnection ? connection : null;
         timing ??= new InformerTiming { Resync = settings.ResyncPeriod };
         Pods = new Informer<PodInfo>(pods, timing, timeProvider, _logger);
         Node = new Informer<NodeInfo>(node, timing, timeProvider, _logger) { Changed = OnNodeChanged };
@@ -59,7 +58,7 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
         }
 
         Evidence = new KubernetesPodEvidence(Pods, fallbackEvidence);
-        Reporter = new KubernetesPodReporter(client, settings, Pods, timeProvider, _logger);
+        Reporter = new KubernetesPodReporter(connection, settings, Pods, timeProvider, _logger);
     }
 
     public Informer<PodInfo> Pods { get; }
@@ -82,8 +81,8 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
         ArgumentNullException.ThrowIfNull(settings);
         var connection = KubernetesConnection.Create(settings, timeProvider);
         var node = settings.NodeName!;
-        return new KubernetesNodeAgent(settings, new NodePodsListWatch(connection, node), new OwnNodeListWatch(connection, node), connection.Client,
-            fallbackEvidence, controller, timeProvider, loggerFactory, connection: connection,
+        return new KubernetesNodeAgent(settings, new NodePodsListWatch(connection, node), new OwnNodeListWatch(connection, node), connection,
+            fallbackEvidence, controller, timeProvider, loggerFactory, ownsConnection: true,
             eniConfigs: settings.CustomNetworking ? new EniConfigsListWatch(connection) : null,
             writeCniNodeFeature: (name, value, ct) => WriteCniNodeFeatureAsync(connection, node, name, value, ct));
     }
@@ -150,7 +149,7 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
             await Task.WhenAll(loops).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        _connection?.Dispose();
+        _ownedConnection?.Dispose();
         _stopping.Dispose();
     }
 

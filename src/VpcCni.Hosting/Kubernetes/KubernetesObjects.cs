@@ -1,5 +1,4 @@
 using System.Globalization;
-using k8s.Models;
 
 namespace VpcCni.Hosting.Kubernetes;
 
@@ -8,17 +7,12 @@ internal sealed record PodInfo(string Namespace, string Name, string? Uid, strin
 {
     public string Key => Namespace + "/" + Name;
 
-    public static PodInfo? From(V1Pod pod) =>
-        pod.Metadata is { Name: { } name } meta
-            ? new PodInfo(meta.NamespaceProperty ?? "default", name, meta.Uid, pod.Spec?.NodeName, pod.Status?.Phase, Annotation(meta.Annotations))
-            : null;
-
     public static PodInfo? From(WirePod pod) =>
         pod.Metadata is { Name: { } name } meta
             ? new PodInfo(meta.Namespace ?? "default", name, meta.Uid, pod.Spec?.NodeName, pod.Status?.Phase, Annotation(meta.Annotations))
             : null;
 
-    private static string? Annotation(IDictionary<string, string>? annotations) =>
+    private static string? Annotation(Dictionary<string, string>? annotations) =>
         annotations is not null && annotations.TryGetValue(PodIpAnnotation.Key, out var value) ? value : null;
 }
 
@@ -28,14 +22,6 @@ internal sealed record PodInfo(string Namespace, string Name, string? Uid, strin
 /// </summary>
 internal sealed record NodeInfo(string Name, int? MaxPods, IReadOnlyDictionary<string, string>? Labels = null, IReadOnlyDictionary<string, string>? Annotations = null)
 {
-    public static NodeInfo? From(V1Node node) =>
-        node.Metadata?.Name is { } name
-            ? new NodeInfo(name, Pods(node.Status?.Capacity?.TryGetValue("pods", out var c) == true ? c.ToString() : null)
-                ?? Pods(node.Status?.Allocatable?.TryGetValue("pods", out var a) == true ? a.ToString() : null),
-                node.Metadata.Labels is { } labels ? new Dictionary<string, string>(labels) : null,
-                node.Metadata.Annotations is { } annotations ? new Dictionary<string, string>(annotations) : null)
-            : null;
-
     public static NodeInfo? From(WireNode node) =>
         node.Metadata?.Name is { } name
             ? new NodeInfo(name, Pods(node.Status?.Capacity?.GetValueOrDefault("pods")) ?? Pods(node.Status?.Allocatable?.GetValueOrDefault("pods")),

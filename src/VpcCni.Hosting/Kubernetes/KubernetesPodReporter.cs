@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Threading.Channels;
-using k8s;
-using k8s.Models;
 using Microsoft.Extensions.Logging;
 using VpcCni.Ipam;
 
@@ -28,7 +26,7 @@ internal sealed partial class KubernetesPodReporter
     private const int Attempts = 3;
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
 
-    private readonly IKubernetes _client;
+    private readonly KubernetesConnection _connection;
     private readonly KubernetesApiSettings _settings;
     private readonly Informer<PodInfo>? _pods;
     private readonly TimeProvider _time;
@@ -37,9 +35,9 @@ internal sealed partial class KubernetesPodReporter
     private readonly Channel<Func<CancellationToken, Task>> _queue =
         Channel.CreateBounded<Func<CancellationToken, Task>>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
-    public KubernetesPodReporter(IKubernetes client, KubernetesApiSettings settings, Informer<PodInfo>? pods, TimeProvider timeProvider, ILogger logger)
+    public KubernetesPodReporter(KubernetesConnection connection, KubernetesApiSettings settings, Informer<PodInfo>? pods, TimeProvider timeProvider, ILogger logger)
     {
-        _client = client;
+        _connection = connection;
         _settings = settings;
         _pods = pods;
         _time = timeProvider;
@@ -93,7 +91,7 @@ internal sealed partial class KubernetesPodReporter
 
         var uid = _pods is not null && _pods.TryGet(podNamespace + "/" + podName, out var pod) ? pod.Uid : null;
         var body = BuildFailureEvent(podNamespace, podName, uid, reason, detail, _settings.NodeName ?? "", _time.GetUtcNow());
-        Enqueue(ct => _client.CoreV1.CreateNamespacedEventAsync(body, podNamespace, cancellationToken: ct));
+        Enqueue(ct => _connection.CreateEventAsync(podNamespace, body, ct));
     }
 
     /// <summary>An ADD got <paramref name="address"/> only after waiting <paramref name="waited"/> for the pool (why: <paramref name="cause"/>).</summary>
@@ -107,7 +105,7 @@ internal sealed partial class KubernetesPodReporter
         var uid = _pods is not null && _pods.TryGet(podNamespace + "/" + podName, out var pod) ? pod.Uid : null;
         var message = string.Create(CultureInfo.InvariantCulture, $"vpc-cni-ipamd assigned {address} after {waited.TotalSeconds:0.#} s: {cause}");
         var body = BuildEvent(podNamespace, podName, uid, DelayedReason, message, _settings.NodeName ?? "", _time.GetUtcNow());
-        Enqueue(ct => _client.CoreV1.CreateNamespacedEventAsync(body, podNamespace, cancellationToken: ct));
+        Enqueue(ct => _connection.CreateEventAsync(podNamespace, body, ct));
     }
 
     /// <summary>Sends queued writes until cancelled.</summary>
@@ -126,31 +124,25 @@ internal sealed partial class KubernetesPodReporter
     }
 
     /// <summary>A core/v1 Event on the pod, as a kubelet-style Warning: reason <see cref="FailedReason"/>, the cause first in the message.</summary>
-    internal static Corev1Event BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now) =>
+    internal static WireEvent BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now) =>
         BuildEvent(podNamespace, podName, uid, FailedReason, $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}", nodeName, now);
 
-    private static Corev1Event BuildEvent(string podNamespace, string podName, string? uid, string reason, string message, string nodeName, DateTimeOffset now) => new()
-    {
-        Metadata = new V1ObjectMeta
-        {
-            // client-go's naming: the object's name and a unique hex suffix.
-            Name = podName + "." + now.UtcTicks.ToString("x", CultureInfo.InvariantCulture),
-            NamespaceProperty = podNamespace,
-        },
-        InvolvedObject = new V1ObjectReference { ApiVersion = "v1", Kind = "Pod", Name = podName, NamespaceProperty = podNamespace, Uid = uid },
-        Reason = reason,
-        Message = message,
-        Type = "Warning",
-        Count = 1,
-        FirstTimestamp = now.UtcDateTime,
-        LastTimestamp = now.UtcDateTime,
-        Source = new V1EventSource { Component = Component, Host = nodeName },
-        ReportingComponent = Component,
-        ReportingInstance = nodeName,
-    };
+    private static WireEvent BuildEvent(string podNamespace, string podName, string? uid, string reason, string message, string nodeName, DateTimeOffset now) => new(
+        // client-go's naming: the object's name and a unique hex suffix.
+        Metadata: new WireObjectMeta(podName + "." + now.UtcTicks.ToString("x", CultureInfo.InvariantCulture), podNamespace),
+        InvolvedObject: new WireObjectReference("v1", "Pod", podName, podNamespace, uid),
+        Reason: reason,
+        Message: message,
+        Type: "Warning",
+        Count: 1,
+        FirstTimestamp: now,
+        LastTimestamp: now,
+        Source: new WireEventSource(Component, nodeName),
+        ReportingComponent: Component,
+        ReportingInstance: nodeName);
 
-    private Task<V1Pod> PatchAnnotationAsync(string podNamespace, string podName, string value, CancellationToken cancellationToken) =>
-        _client.CoreV1.PatchNamespacedPodAsync(new V1Patch(PodIpAnnotation.MergePatch(value), V1Patch.PatchType.MergePatch), podName, podNamespace, cancellationToken: cancellationToken);
+    private Task PatchAnnotationAsync(string podNamespace, string podName, string value, CancellationToken cancellationToken) =>
+        _connection.MergePatchPodAsync(podNamespace, podName, PodIpAnnotation.MergePatch(value), cancellationToken);
 
     private async Task SendAsync(Func<CancellationToken, Task> write, CancellationToken cancellationToken)
     {

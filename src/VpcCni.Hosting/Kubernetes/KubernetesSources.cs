@@ -1,10 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using k8s;
 
 namespace VpcCni.Hosting.Kubernetes;
 
-/// <summary>List (typed, paged, through KubernetesClient.Aot) and watch (line-decoded) of one selection of objects.</summary>
+/// <summary>List (paged) and watch (line-decoded) of one selection of objects, over <see cref="KubernetesConnection"/>.</summary>
 internal abstract class KubernetesListWatch<T>(KubernetesConnection connection, string path, string fieldSelector) : IListWatchSource<T>
     where T : class
 {
@@ -73,10 +72,9 @@ internal sealed class NodePodsListWatch(KubernetesConnection connection, string 
         string resourceVersion;
         do
         {
-            var page = await Connection.Client.CoreV1.ListPodForAllNamespacesAsync(
-                continueParameter: next, fieldSelector: FieldSelector, limit: PageSize, cancellationToken: cancellationToken).ConfigureAwait(false);
-            items.AddRange(page.Items.Select(PodInfo.From).OfType<PodInfo>());
-            next = page.Metadata?.ContinueProperty;
+            var page = await Connection.ListPodsAsync(FieldSelector, PageSize, next, cancellationToken).ConfigureAwait(false);
+            items.AddRange((page.Items ?? []).Select(PodInfo.From).OfType<PodInfo>());
+            next = page.Metadata?.Continue;
             resourceVersion = page.Metadata?.ResourceVersion ?? "";
         }
         while (!string.IsNullOrEmpty(next));
@@ -98,8 +96,8 @@ internal sealed class OwnNodeListWatch(KubernetesConnection connection, string n
 
     public override async Task<ListResult<NodeInfo>> ListAsync(CancellationToken cancellationToken)
     {
-        var list = await Connection.Client.CoreV1.ListNodeAsync(fieldSelector: FieldSelector, cancellationToken: cancellationToken).ConfigureAwait(false);
-        return new ListResult<NodeInfo>([.. list.Items.Select(NodeInfo.From).OfType<NodeInfo>()], list.Metadata?.ResourceVersion ?? "");
+        var list = await Connection.ListNodesAsync(FieldSelector, cancellationToken).ConfigureAwait(false);
+        return new ListResult<NodeInfo>([.. (list.Items ?? []).Select(NodeInfo.From).OfType<NodeInfo>()], list.Metadata?.ResourceVersion ?? "");
     }
 
     protected override NodeInfo? Decode(JsonElement element) =>

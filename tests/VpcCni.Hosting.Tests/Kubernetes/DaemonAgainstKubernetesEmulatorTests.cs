@@ -257,6 +257,43 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
     private static List<string> Events(KubernetesApiEmulator api) =>
         api.ListJson("events", "default").Select(e => JsonNode.Parse(e)?["message"]?.GetValue<string>() ?? "").ToList();
 
+    [Fact]
+    public async Task AddNetworkAsync_NodePodCapacityReached_WarningEventOnThePodInTheApi()
+    {
+        var (api, nodeName) = await StartApiAsync();
+        api.SetNodePodCapacity(nodeName, 1);
+        for (var i = 0; i < 40; i++)
+        {
+            api.PutPod("default", $"web-{i}", nodeName);
+        }
+
+        var node = await StartNodeAsync(api, nodeName, annotate: false);
+
+        // The pool does not grow past the node's capacity: once its first addresses are taken, an ADD fails.
+        string? failed = null;
+        for (var i = 0; i < 40 && failed is null; i++)
+        {
+            if (!(await node.AddNetworkAsync(Add($"web-{i}"), Ct)).Success)
+            {
+                failed = $"web-{i}";
+            }
+        }
+
+        failed.Should().NotBeNull("max pods 1 stops the pool's growth");
+        JsonNode? e = null;
+        await WaitUntilAsync(() => (e = FailureEvent(api, failed!)) is not null, "the FailedAssignIP event");
+        e!["type"]!.GetValue<string>().Should().Be("Warning");
+        e["message"]!.GetValue<string>().Should().Contain(nameof(AssignFailureReason.MaxPodsReached));
+        e["involvedObject"]!["kind"]!.GetValue<string>().Should().Be("Pod");
+        e["involvedObject"]!["uid"]!.GetValue<string>().Should().Be(JsonNode.Parse(api.GetJson("pods", "default", failed!)!)!["metadata"]!["uid"]!.GetValue<string>());
+        e["source"]!["component"]!.GetValue<string>().Should().Be("aws-node");
+        e["firstTimestamp"]!.GetValue<string>().Should().MatchRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", "meta/v1 Time, RFC 3339 in UTC");
+    }
+
+    private static JsonNode? FailureEvent(KubernetesApiEmulator api, string pod) =>
+        api.ListJson("events", "default").Select(e => JsonNode.Parse(e)).FirstOrDefault(e =>
+            e?["reason"]?.GetValue<string>() == KubernetesPodReporter.FailedReason && e["involvedObject"]?["name"]?.GetValue<string>() == pod);
+
     private static string? Annotation(KubernetesApiEmulator api, string pod) =>
         api.GetJson("pods", "default", pod) is { } json
             ? JsonNode.Parse(json)?["metadata"]?["annotations"]?["vpc.amazonaws.com/pod-ips"]?.GetValue<string>()

@@ -1,4 +1,3 @@
-using k8s;
 using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cloud;
 using VpcCni.Hosting.Kubernetes;
@@ -8,7 +7,7 @@ namespace VpcCni.Hosting.Tests.Kubernetes;
 
 public sealed class KubernetesNodeAgentTests : IAsyncDisposable
 {
-    private readonly k8s.Kubernetes _unusedClient = new(new KubernetesClientConfiguration { Host = "http://127.0.0.1:9" });
+    private readonly KubernetesConnection _unusedClient = KubernetesConnection.Create(new KubernetesApiSettings().WithServer(new Uri("http://127.0.0.1:9")), TimeProvider.System);
     private static readonly VpcCni.Aws.Simulation.SimulatedCluster Cluster = VpcCni.Aws.Simulation.SimulatedCluster.Create("m5.large");
     private readonly PoolController _controller = new(new VpcCni.Aws.Simulation.SimulatedEniProvider(Cluster.Vpc, Cluster.Nodes[0].InstanceId), new IpamOptions(), TimeProvider.System);
     private KubernetesNodeAgent? _agent;

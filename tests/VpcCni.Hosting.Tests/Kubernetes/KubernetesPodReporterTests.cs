@@ -35,7 +35,7 @@ public sealed class KubernetesPodReporterTests : IAsyncLifetime
         var informer = new Informer<PodInfo>(new FakeListWatch<PodInfo>(p => p.Key, pods), new InformerTiming(), TimeProvider.System, NullLogger.Instance);
         _ = informer.RunAsync(_stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(5));
-        var reporter = new KubernetesPodReporter(_connection.Client, Settings(annotate), informer, _time, NullLogger.Instance);
+        var reporter = new KubernetesPodReporter(_connection, Settings(annotate), informer, _time, NullLogger.Instance);
         _ = reporter.RunAsync(_stop.Token);
         return reporter;
     }

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
 
 namespace VpcCni.Hosting.Tests.Kubernetes;
@@ -39,11 +40,23 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
     /// <summary>Every request: method, path and query, content type, body.</summary>
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
-    public static async Task<ScriptedKubeServer> StartAsync()
+    /// <summary>Starts the server over HTTP, or over HTTPS as <paramref name="https"/> sets it up (certificate, client certificates).</summary>
+    public static async Task<ScriptedKubeServer> StartAsync(HttpsConnectionAdapterOptions? https = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+        if (https is not null)
+        {
+            builder.WebHost.UseKestrelHttpsConfiguration();
+        }
+
+        builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (https is not null)
+            {
+                listen.UseHttps(https);
+            }
+        }));
         var app = builder.Build();
         var server = new ScriptedKubeServer(app);
         app.Run(server.HandleAsync);
@@ -83,7 +96,7 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
 
         var path = request.Path.Value ?? "/";
         var recorded = new RecordedRequest(request.Method, path, request.Query.ToDictionary(q => q.Key, q => q.Value.ToString()), request.ContentType, body,
-            request.Headers.Authorization.ToString());
+            request.Headers.Authorization.ToString(), context.Connection.ClientCertificate?.Subject);
         Requests.Enqueue(recorded);
         context.Response.ContentType = "application/json";
         if (request.Method is "PATCH")
@@ -156,7 +169,8 @@ internal sealed class ScriptedKubeServer : IAsyncDisposable
     }
 }
 
-internal sealed record RecordedRequest(string Method, string Path, Dictionary<string, string> Query, string? ContentType, string Body, string Authorization)
+internal sealed record RecordedRequest(string Method, string Path, Dictionary<string, string> Query, string? ContentType, string Body, string Authorization,
+    string? ClientCertificate = null)
 {
     public bool IsWatch => Query.GetValueOrDefault("watch") is "1" or "true";
 }
