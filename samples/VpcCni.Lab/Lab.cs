@@ -320,7 +320,8 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         // What the daemon's settings converge to with no pods, computed by the engine's own planner.
-        var expected = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), ConvergedOptions(), 0).Enis;
+        var converged = Ipam.PoolPlanner.Plan(VpcCni.Aws.Limits.InstanceLimitsCatalog.Get(_options.InstanceType), ConvergedOptions(), 0);
+        var expected = converged.Enis;
         foreach (var pod in _pods.ToList())
         {
             await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
@@ -341,14 +342,15 @@ internal sealed class Lab : IAsyncDisposable
             });
 
             var peak = peaks[n];
-            await Step($"node {n}: warm pool shrinks back to the planner's converged pool ({(_options.PrefixDelegation ? "WARM_PREFIX_TARGET=1" : "WARM_ENI_TARGET=1")}, no pods: {expected} ENI)", async () =>
+            await Step($"node {n}: warm pool shrinks back to the planner's converged pool ({(_options.PrefixDelegation ? $"WARM_PREFIX_TARGET=1, no pods: {expected} ENI, {converged.TotalIps} addresses" : $"WARM_ENI_TARGET=1, no pods: {expected} ENI")})", async () =>
             {
                 var deadline = DateTime.UtcNow + _options.ShrinkTimeout;
                 while (true)
                 {
                     pool = await PoolAsync(n, cancellationToken);
                     var enis = pool["Enis"]!.GetValue<int>();
-                    if (enis == expected)
+                    // Prefix delegation also gives back the free /28s beyond WARM_PREFIX_TARGET.
+                    if (enis == expected && (!_options.PrefixDelegation || pool["TotalIPs"]?.GetValue<int>() == converged.TotalIps))
                     {
                         report.Add($"node {n}: pool shrank from {peak} to {enis} ENIs ({pool["TotalIPs"]} addresses, 0 assigned)");
                         return;

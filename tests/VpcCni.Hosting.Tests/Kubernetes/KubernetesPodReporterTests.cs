@@ -115,6 +115,23 @@ public sealed class KubernetesPodReporterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OnAssignDelayed_SlowAdd_WarningEventNamesTheAddressTheWaitAndWhy()
+    {
+        var reporter = await ReporterAsync(annotate: false, new PodInfo("team-a", "web-1", "uid-web-1", "node-1", "Pending", null));
+        const string events = "/api/v1/namespaces/team-a/events";
+
+        reporter.OnAssignDelayed("team-a", "web-1", "10.0.4.7", TimeSpan.FromSeconds(7.4), "waited for the pool to grow; a growth failed meanwhile (Throttled: RequestLimitExceeded)");
+        reporter.OnAssignDelayed("team-a", "web-1", "10.0.4.7", TimeSpan.FromSeconds(8), "again");
+
+        await InformerTests.WaitUntilAsync(() => _server.RequestsTo(events, "POST").Count == 1, "one event");
+        using var doc = JsonDocument.Parse(_server.RequestsTo(events, "POST")[0].Body);
+        doc.RootElement.GetProperty("reason").GetString().Should().Be(KubernetesPodReporter.DelayedReason);
+        doc.RootElement.GetProperty("message").GetString().Should().Be(
+            "vpc-cni-ipamd assigned 10.0.4.7 after 7.4 s: waited for the pool to grow; a growth failed meanwhile (Throttled: RequestLimitExceeded)");
+        doc.RootElement.GetProperty("involvedObject").GetProperty("uid").GetString().Should().Be("uid-web-1");
+    }
+
+    [Fact]
     public void EventRateLimiter_IntervalAndDistinctKeys()
     {
         var limiter = new EventRateLimiter(TimeSpan.FromMinutes(1), _time);
