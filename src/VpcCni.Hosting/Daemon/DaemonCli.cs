@@ -29,11 +29,15 @@ public static class DaemonCli
           status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
           health         [--socket PATH] [--timeout 5s]: gRPC health check; exit 0 when SERVING
           max-pods       --instance-type T | --all [--prefix-delegation] [--custom-networking] [--max-eni N] [--cpus N]
+                         [--max-pods N] (--max-pods: N is the node's pod capacity; prints it, the formula's figure and
+                         how many pod addresses the type's ENIs hold in that mode, i.e. whether N is reachable)
           plan           --instance-type T --pods N [--warm-eni-target N] [--warm-ip-target N] [--minimum-ip-target N]
                          [--warm-prefix-target N] [--prefix-delegation] [--custom-networking] [--max-pods N] [--json]
-                         [--workload FILE [--svg FILE]]
+                         [--subnet-free-addresses N] [--workload FILE [--svg FILE]]
                          (--max-pods: the node's pod capacity, as the daemon takes it from its Node; default: the
-                         secondary-IP formula, as the daemon without a Kubernetes API)
+                         mode's formula below, as the daemon without a Kubernetes API). Pods that cannot be placed
+                         (max pods, ENI limit, subnet full) make it exit 1 with "plan: P of N pods placed: REASON" on
+                         stderr; --json carries requestedPods, placedPods, maxPods and unplacedReason (null: all fit)
 
           rpc-load       [--socket PATH] [--callers 64] [--pairs 2000] [--warmup CALLERS]: AddNetwork+DelNetwork latency
                          and throughput after untimed warm-up pairs
@@ -83,7 +87,7 @@ public static class DaemonCli
                 case "max-pods":
                     return MaxPods(line, output);
                 case "plan":
-                    return await PlanCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false);
+                    return await PlanCommand.RunAsync(line, output, error, cancellationToken).ConfigureAwait(false);
                 case "rpc-load":
                     return await RpcLoadCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false);
                 default:
@@ -253,6 +257,11 @@ public static class DaemonCli
             VCpus: line.Int("cpus", 1, 10_000));
         if (line.Flag("all"))
         {
+            if (line.Get("max-pods") is not null)
+            {
+                throw new CommandLineException("--max-pods needs --instance-type, not --all");
+            }
+
             line.EnsureAllUsed();
             foreach (var limits in InstanceLimitsCatalog.All.OrderBy(l => l.InstanceType, StringComparer.Ordinal))
             {
@@ -263,13 +272,50 @@ public static class DaemonCli
         }
 
         var type = line.Require("instance-type");
+        var given = line.Int("max-pods", 1, 100_000);
         line.EnsureAllUsed();
         if (!InstanceLimitsCatalog.TryGet(type, out var found))
         {
             throw new CommandLineException($"--instance-type \"{type}\" is not a known instance type");
         }
 
-        output.WriteLine(MaxPodsCalculator.Calculate(found, options).ToString(CultureInfo.InvariantCulture));
+        var formula = MaxPodsCalculator.Calculate(found, options);
+        if (given is not { } maxPods)
+        {
+            output.WriteLine(formula.ToString(CultureInfo.InvariantCulture));
+            return 0;
+        }
+
+        output.WriteLine(DescribeGivenMaxPods(found, options, maxPods, formula));
         return 0;
+    }
+
+    // --max-pods N: N is the node's pod capacity and so the engine's max pods; say whether the ENIs can hold that many.
+    private static string DescribeGivenMaxPods(VpcCni.Cloud.InstanceLimits limits, MaxPodsOptions options, int maxPods, int formula)
+    {
+        var pd = options.PrefixDelegation && limits.SupportsPrefixDelegation;
+        var mode = pd ? "prefix delegation" : "secondary IPs";
+        if (options.CustomNetworking)
+        {
+            mode += ", custom networking";
+        }
+
+        var capacity = MaxPodsCalculator.AddressCapacity(limits, options);
+        var enis = options.MaxEni is >= 1 ? Math.Min(options.MaxEni.Value, limits.MaxEnis) : limits.MaxEnis;
+        enis = Math.Max(0, enis - (options.CustomNetworking ? 1 : 0));
+        var shape = pd
+            ? $"{enis} ENIs × {limits.IPv4PerEni - 1} prefixes × 16"
+            : $"{enis} ENIs × {limits.IPv4PerEni - 1} addresses";
+        var verdict = capacity >= maxPods
+            ? $"{maxPods} is reachable"
+            : capacity >= maxPods - 2
+                ? $"{maxPods} is reachable with 2 host-network pods (aws-node, kube-proxy) among them"
+                : $"{maxPods} is not reachable: at most {capacity} pods get an address";
+        var inv = CultureInfo.InvariantCulture;
+        return string.Create(inv, $"""
+            max pods      {maxPods} (the node's pod capacity, --max-pods; the engine's max pods)
+            formula       {formula} ({mode})
+            addresses     {capacity} on {limits.InstanceType}'s ENIs ({shape}): {verdict}
+            """);
     }
 }

@@ -4,10 +4,16 @@ using VpcCni.Ipam;
 
 namespace VpcCni.Hosting.Daemon;
 
-/// <summary>`vpc-cni-ipamd plan`: the converged pool for N pods, or a workload replay per policy.</summary>
+/// <summary>
+/// `vpc-cni-ipamd plan`: the converged pool for N pods, or a workload replay per policy. When not every pod can be
+/// placed it says how many were and why (max pods, ENI limit, subnet full) and exits 1; usage errors exit 2.
+/// </summary>
 internal static class PlanCommand
 {
-    public static async Task<int> RunAsync(CommandLine line, TextWriter output, CancellationToken cancellationToken)
+    /// <summary>Exit code when some pods cannot be placed.</summary>
+    public const int PodsNotPlaced = 1;
+
+    public static async Task<int> RunAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var type = line.Require("instance-type");
         if (!InstanceLimitsCatalog.TryGet(type, out var limits))
@@ -37,10 +43,22 @@ internal static class PlanCommand
         if (workload is null)
         {
             var pods = line.Int("pods", 0, 100_000) ?? throw new CommandLineException("--pods is required (or --workload FILE)");
+            var subnetFree = line.Int("subnet-free-addresses", 0, 1_000_000) ?? PoolPlanner.DefaultSubnetFreeAddresses;
             line.EnsureAllUsed();
-            var plan = PoolPlanner.Plan(limits, options, pods);
+            var plan = PoolPlanner.Plan(limits, options, pods, subnetFree);
             await output.WriteLineAsync(json ? plan.ToJson() : FormatPlan(limits, options, pods, plan)).ConfigureAwait(false);
-            return 0;
+            if (plan.UnplacedReason is null)
+            {
+                return 0;
+            }
+
+            await error.WriteLineAsync($"plan: {plan.PlacedPods} of {plan.RequestedPods} pods placed: {plan.UnplacedReason}").ConfigureAwait(false);
+            return PodsNotPlaced;
+        }
+
+        if (line.Get("subnet-free-addresses") is not null)
+        {
+            throw new CommandLineException("--subnet-free-addresses applies to --pods, not --workload");
         }
 
         line.EnsureAllUsed();
@@ -94,7 +112,8 @@ internal static class PlanCommand
             ? string.Join(", ", plan.PrefixesPerEni.Select((p, i) => $"eni{i}: {p} prefixes"))
             : string.Join(", ", plan.IpsPerEni.Select((p, i) => $"eni{i}: {p} IPs"));
         return $"""
-            {limits.InstanceType} ({limits.MaxEnis} ENIs × {limits.IPv4PerEni} IPv4), {pods} pods, {(options.EnablePrefixDelegation ? "prefix delegation" : "secondary IPs")}
+            {limits.InstanceType} ({limits.MaxEnis} ENIs × {limits.IPv4PerEni} IPv4), {pods} pods, {(options.EnablePrefixDelegation ? "prefix delegation" : "secondary IPs")}, max pods {plan.MaxPods}
+            placed pods   {plan.PlacedPods} of {plan.RequestedPods}{(plan.UnplacedReason is null ? "" : $" ({plan.UnplacedReason})")}
             ENIs          {plan.Enis}
             per ENI       {perEni}
             prefixes      {plan.Prefixes}

@@ -176,10 +176,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         lock (_gate)
         {
             // Under the gate: a max-pods override may arrive from another thread at any time.
-            // Custom networking: the primary ENI's addresses are not the pods', as upstream's formula with the flag.
-            _baseMaxPods = _options.MaxPods ?? (_options.UseCustomNetworking
-                ? MaxPodsCalculator.Calculate(limits, new MaxPodsOptions(CustomNetworking: true))
-                : MaxPodsCalculator.SecondaryIp(limits));
+            // Custom networking: the primary ENI's addresses are not the pods', as upstream's formula with the flag;
+            // prefix delegation: the PD figure, not eni-max-pods.txt (which would stop the pool at one prefix on a t3.small).
+            _baseMaxPods = _options.MaxPods ?? MaxPodsCalculator.Default(limits, _options.EnablePrefixDelegation, _options.UseCustomNetworking);
             _limits = new PoolLimits(maxEnis, limits.IPv4PerEni, _maxPodsOverride ?? _baseMaxPods)
             {
                 SkipPrimaryEni = _options.UseCustomNetworking,

@@ -29,8 +29,11 @@ public static class MaxPodsCalculator
         return limits.MaxEnis * (limits.IPv4PerEni - 1) + 2;
     }
 
-    /// <summary>Max pods for the given mode.</summary>
-    public static int Calculate(InstanceLimits limits, MaxPodsOptions options)
+    /// <summary>
+    /// Pod addresses the instance's ENIs can hold in the given mode: usable ENIs × (IPv4 per ENI − 1), × 16 with prefix
+    /// delegation (MAX_ENI and custom networking lower the ENI count; the vCPU cap does not apply).
+    /// </summary>
+    public static int AddressCapacity(InstanceLimits limits, MaxPodsOptions options)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(options);
@@ -41,9 +44,31 @@ public static class MaxPodsCalculator
         }
 
         var perEni = limits.IPv4PerEni - 1;
-        var maxPods = options.PrefixDelegation && limits.SupportsPrefixDelegation
-            ? enis * perEni * UpstreamPoolPolicy.AddressesPerPrefix + 2
-            : enis * perEni + 2;
+        return options.PrefixDelegation && limits.SupportsPrefixDelegation
+            ? enis * perEni * UpstreamPoolPolicy.AddressesPerPrefix
+            : enis * perEni;
+    }
+
+    /// <summary>
+    /// The engine's max pods when nothing says otherwise (no <see cref="IpamOptions.MaxPods"/>, no node capacity):
+    /// the figure a node set up for this mode advertises. Secondary IPs: eni-max-pods.txt; custom networking or prefix
+    /// delegation: <see cref="Calculate"/> for that mode. Upstream falls back to eni-max-pods.txt in every mode, which
+    /// in prefix-delegation mode stops the pool below one prefix beyond the first (docs/upstream-differences.md).
+    /// </summary>
+    public static int Default(InstanceLimits limits, bool prefixDelegation, bool customNetworking)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        return prefixDelegation || customNetworking
+            ? Calculate(limits, new MaxPodsOptions(prefixDelegation, customNetworking))
+            : SecondaryIp(limits);
+    }
+
+    /// <summary>Max pods for the given mode.</summary>
+    public static int Calculate(InstanceLimits limits, MaxPodsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(options);
+        var maxPods = AddressCapacity(limits, options) + 2;
         var cpus = options.VCpus ?? limits.VCpus;
         if (cpus is { } c)
         {

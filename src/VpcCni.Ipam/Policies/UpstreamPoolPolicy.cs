@@ -120,6 +120,11 @@ internal sealed class UpstreamPoolPolicy : IPoolPolicy
         if (pd)
         {
             wanted = defined ? Math.Max(1, shortUnits) : Math.Max(1, options.WarmPrefixTarget - freePrefixes);
+
+            // VpcCni: no more prefixes than reach max pods (upstream asks for the whole amount as long as the pool is below
+            // it, e.g. 13 prefixes for MINIMUM_IP_TARGET=200 with max pods 110): the kubelet never runs more pods, so the
+            // pool stays within one prefix's rounding of max pods.
+            wanted = Math.Min(wanted, Math.Max(1, CeilDiv(limits.MaxPods - snapshot.Stats.TotalIPs, AddressesPerPrefix)));
         }
         else
         {

@@ -51,6 +51,9 @@ public sealed class DaemonCliTests
     [InlineData(new[] { "plan", "--instance-type", "m5.large", "--pods", "3", "--warm-eni-target", "-2" }, "--warm-eni-target")]
     [InlineData(new[] { "plan", "--instance-type", "m5.large", "--pods", "3", "--prefix-delegation", "--warm-eni-target", "0" }, "WARM_PREFIX_TARGET")]
     [InlineData(new[] { "plan", "--instance-type", "m5.large", "--pods", "3", "--bogus", "1" }, "--bogus")]
+    [InlineData(new[] { "plan", "--instance-type", "m5.large", "--pods", "3", "--subnet-free-addresses", "-1" }, "--subnet-free-addresses")]
+    [InlineData(new[] { "max-pods", "--all", "--max-pods", "3" }, "--max-pods")]
+    [InlineData(new[] { "max-pods", "--instance-type", "m5.large", "--max-pods", "0" }, "--max-pods")]
     [InlineData(new[] { "frobnicate" }, "frobnicate")]
     public async Task BadInput_Exit2NamingTheProblem(string[] args, string named)
     {
@@ -66,24 +69,137 @@ public sealed class DaemonCliTests
 
         exit.Should().Be(0);
         var plan = JsonNode.Parse(output)!.AsObject();
-        plan.Select(p => p.Key).Should().BeEquivalentTo(["enis", "ipsPerEni", "prefixes", "prefixesPerEni", "totalIps", "assignedIps", "unusedIps"]);
+        plan.Select(p => p.Key).Should().BeEquivalentTo(
+            ["enis", "ipsPerEni", "prefixes", "prefixesPerEni", "totalIps", "assignedIps", "unusedIps", "requestedPods", "placedPods", "maxPods", "unplacedReason"]);
         plan["assignedIps"]!.GetValue<int>().Should().Be(12);
         plan["totalIps"]!.GetValue<int>().Should().Be(plan["assignedIps"]!.GetValue<int>() + plan["unusedIps"]!.GetValue<int>());
+        plan["requestedPods"]!.GetValue<int>().Should().Be(12);
+        plan["placedPods"]!.GetValue<int>().Should().Be(12);
+        plan["maxPods"]!.GetValue<int>().Should().Be(29);
+        plan["unplacedReason"].Should().BeNull();
     }
 
     [Theory]
-    [InlineData(null, 32)]
-    [InlineData("110", 40)]
-    public async Task Plan_PrefixDelegationWithTheNodesPodCapacity_ServesUpToIt(string? maxPods, int assigned)
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Plan_MorePodsThanTheEnisHold_Exit1NamingTheLimitAndTheCountPlaced(bool json)
     {
-        // Without the node's capacity the daemon (and plan) stay at m5.large's secondary-IP formula, 29: growth stops once
-        // the pool holds that many, at two /28 prefixes (32 addresses). Given 110, as a kubelet configured for prefix
-        // delegation reports, all 40 pods get addresses.
+        // Was exit 0 with "9 assigned": the 3 pods left over were not mentioned.
+        string[] args = ["plan", "--instance-type", "t3.small", "--pods", "12", .. json ? ["--json"] : Array.Empty<string>()];
+        var (exit, output, error) = await RunAsync(args);
+
+        exit.Should().Be(1);
+        error.Trim().Should().Be("plan: 9 of 12 pods placed: ENI limit (3 ENIs × 3 addresses on t3.small)");
+        if (json)
+        {
+            var plan = JsonNode.Parse(output)!;
+            plan["requestedPods"]!.GetValue<int>().Should().Be(12);
+            plan["placedPods"]!.GetValue<int>().Should().Be(9);
+            plan["unplacedReason"]!.GetValue<string>().Should().Be("ENI limit (3 ENIs × 3 addresses on t3.small)");
+        }
+        else
+        {
+            output.Should().Contain("placed pods   9 of 12 (ENI limit (3 ENIs × 3 addresses on t3.small))");
+        }
+    }
+
+    [Fact]
+    public async Task Plan_SubnetWithFewFreeAddresses_Exit1NamingTheSubnet()
+    {
+        var (exit, _, error) = await RunAsync("plan", "--instance-type", "t3.small", "--pods", "8", "--subnet-free-addresses", "4");
+
+        exit.Should().Be(1);
+        error.Trim().Should().Be("plan: 3 of 8 pods placed: subnet full (no free address in the subnet)");
+    }
+
+    [Theory]
+    [InlineData(null, 40, null)]
+    [InlineData("110", 40, null)]
+    [InlineData("29", 29, "max pods (29)")]
+    public async Task Plan_PrefixDelegationWithTheNodesPodCapacity_ServesUpToIt(string? maxPods, int placed, string? reason)
+    {
+        // Without the node's capacity, prefix delegation takes the mode's figure (m5.large: 3 × 9 × 16 + 2 = 434), not
+        // the secondary-IP formula's 29 (which stopped the pool at two /28s, 32 addresses, and said nothing of the other
+        // 8 pods). Given 110, as a kubelet configured for prefix delegation reports, all 40 pods get addresses; given 29,
+        // the kubelet admits 29 and plan says so.
         string[] args = ["plan", "--instance-type", "m5.large", "--pods", "40", "--prefix-delegation", "--warm-prefix-target", "1", "--json", .. maxPods is null ? Array.Empty<string>() : ["--max-pods", maxPods]];
         var (exit, output, error) = await RunAsync(args);
 
+        exit.Should().Be(reason is null ? 0 : 1, error);
+        var plan = JsonNode.Parse(output)!;
+        plan["placedPods"]!.GetValue<int>().Should().Be(placed);
+        plan["assignedIps"]!.GetValue<int>().Should().Be(placed);
+        (plan["unplacedReason"]?.GetValue<string>()).Should().Be(reason);
+    }
+
+    /// <summary>
+    /// Upstream's docs/prefix-and-ip-target.md through the command line with the docs' max pods (110 on a t3.small, 250 on
+    /// a p3dn.24xlarge): ENIs, prefixes per ENI and unused IPs. Rows where upstream's docs disagree with its code carry the
+    /// code's figures; VpcCni.Ipam.Tests' UpstreamWorkedExampleTests names them (t3.small 7/20 at 0 pods; p3dn rows with
+    /// empty extra ENIs).
+    /// </summary>
+    [Theory]
+    [InlineData("t3.small", 1, 0, 0, 0, 1, new[] { 1 }, 16)]
+    [InlineData("t3.small", 1, 0, 0, 5, 1, new[] { 2 }, 27)]
+    [InlineData("t3.small", 1, 0, 0, 16, 1, new[] { 2 }, 16)]
+    [InlineData("t3.small", 1, 0, 0, 17, 1, new[] { 3 }, 31)]
+    [InlineData("t3.small", 1, 0, 0, 58, 2, new[] { 3, 2 }, 22)]
+    [InlineData("t3.small", 0, 1, 1, 0, 1, new[] { 1 }, 16)]
+    [InlineData("t3.small", 0, 1, 1, 5, 1, new[] { 1 }, 11)]
+    [InlineData("t3.small", 0, 1, 1, 17, 1, new[] { 2 }, 15)]
+    [InlineData("t3.small", 0, 1, 1, 58, 2, new[] { 3, 1 }, 6)]
+    [InlineData("t3.small", 0, 7, 20, 0, 1, new[] { 2 }, 32)]
+    [InlineData("t3.small", 0, 7, 20, 5, 1, new[] { 2 }, 27)]
+    [InlineData("t3.small", 0, 7, 20, 17, 1, new[] { 2 }, 15)]
+    [InlineData("t3.small", 0, 7, 20, 58, 2, new[] { 3, 2 }, 22)]
+    [InlineData("p3dn.24xlarge", 1, 0, 0, 0, 1, new[] { 1 }, 16)]
+    [InlineData("p3dn.24xlarge", 1, 0, 0, 3, 1, new[] { 2 }, 29)]
+    [InlineData("p3dn.24xlarge", 1, 0, 0, 95, 1, new[] { 7 }, 17)]
+    [InlineData("p3dn.24xlarge", 0, 5, 10, 0, 1, new[] { 1 }, 16)]
+    [InlineData("p3dn.24xlarge", 0, 5, 10, 7, 1, new[] { 1 }, 9)]
+    [InlineData("p3dn.24xlarge", 0, 5, 10, 15, 1, new[] { 2 }, 17)]
+    [InlineData("p3dn.24xlarge", 0, 5, 10, 45, 1, new[] { 4 }, 19)]
+    public async Task Plan_PrefixDelegationWithMaxPods_AgreesWithUpstreamsPrefixTable(string type, int warmPrefix, int warmIp, int minIp, int pods, int enis, int[] prefixesPerEni, int unused)
+    {
+        var maxPods = type == "t3.small" ? "110" : "250";
+        string[] args =
+        [
+            "plan", "--instance-type", type, "--pods", pods.ToString(System.Globalization.CultureInfo.InvariantCulture), "--prefix-delegation", "--max-pods", maxPods, "--json",
+            "--warm-prefix-target", warmPrefix.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--warm-ip-target", warmIp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--minimum-ip-target", minIp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ];
+        var (exit, output, error) = await RunAsync(args);
+
         exit.Should().Be(0, error);
-        JsonNode.Parse(output)!["assignedIps"]!.GetValue<int>().Should().Be(assigned);
+        var plan = JsonNode.Parse(output)!;
+        plan["enis"]!.GetValue<int>().Should().Be(enis);
+        plan["prefixesPerEni"]!.AsArray().Select(p => p!.GetValue<int>()).OrderByDescending(x => x).Should().Equal(prefixesPerEni.OrderByDescending(x => x));
+        plan["unusedIps"]!.GetValue<int>().Should().Be(unused);
+        plan["placedPods"]!.GetValue<int>().Should().Be(pods);
+        plan["maxPods"]!.GetValue<int>().Should().Be(int.Parse(maxPods, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Plan_PrefixDelegationT3SmallFivePods_KeepsTwoPrefixes()
+    {
+        var (exit, output, error) = await RunAsync("plan", "--instance-type", "t3.small", "--pods", "5", "--prefix-delegation", "--warm-prefix-target", "1", "--json");
+
+        exit.Should().Be(0, error);
+        JsonNode.Parse(output)!["prefixes"]!.GetValue<int>().Should().Be(2);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--prefix-delegation", "--max-pods", "110" }, "max pods      110", "formula       146 (prefix delegation)", "addresses     144 on t3.small's ENIs (3 ENIs × 3 prefixes × 16): 110 is reachable")]
+    [InlineData(new[] { "--max-pods", "11" }, "max pods      11", "formula       11 (secondary IPs)", "addresses     9 on t3.small's ENIs (3 ENIs × 3 addresses): 11 is reachable with 2 host-network pods (aws-node, kube-proxy) among them")]
+    [InlineData(new[] { "--max-pods", "50" }, "max pods      50", "formula       11 (secondary IPs)", "addresses     9 on t3.small's ENIs (3 ENIs × 3 addresses): 50 is not reachable: at most 9 pods get an address")]
+    public async Task MaxPods_WithMaxPods_PrintsItTheFormulaAndWhetherTheEnisReachIt(string[] extra, string first, string second, string third)
+    {
+        var (exit, output, error) = await RunAsync(["max-pods", "--instance-type", "t3.small", .. extra]);
+
+        exit.Should().Be(0, error);
+        output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).Should().Equal(
+            $"{first} (the node's pod capacity, --max-pods; the engine's max pods)", second, third);
     }
 
     [Theory]
@@ -93,10 +209,12 @@ public sealed class DaemonCliTests
     {
         // m5.large: 3 ENIs of 10 addresses, 9 for pods each. Custom networking gives pods only the two secondary ENIs (18),
         // as the daemon against the emulator's API serves (DaemonAgainstKubernetesEmulatorTests).
+        // 30 pods do not fit either way: plan exits 1 and names the ENI limit (it used to exit 0 with fewer assigned).
         string[] args = ["plan", "--instance-type", "m5.large", "--pods", "30", "--json", .. customNetworking ? ["--custom-networking"] : Array.Empty<string>()];
         var (exit, output, error) = await RunAsync(args);
 
-        exit.Should().Be(0, error);
+        exit.Should().Be(1);
+        error.Trim().Should().Be($"plan: {assigned} of 30 pods placed: ENI limit (3 ENIs × 9 addresses on m5.large{(customNetworking ? ", the primary ENI carrying no pods" : "")})");
         JsonNode.Parse(output)!["assignedIps"]!.GetValue<int>().Should().Be(assigned);
     }
 

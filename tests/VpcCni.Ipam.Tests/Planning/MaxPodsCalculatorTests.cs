@@ -29,6 +29,18 @@ public sealed class MaxPodsCalculatorTests
         MaxPodsCalculator.Calculate(m5Large with { VCpus = 48 }, new MaxPodsOptions(PrefixDelegation: true)).Should().Be(250);
     }
 
+    [Theory]
+    [InlineData(false, false, 11, 9)]
+    [InlineData(true, false, 146, 144)]
+    [InlineData(false, true, 8, 6)]
+    [InlineData(true, true, 98, 96)]
+    public void Default_EachMode_IsThatModesFigureAndCapacityIsTwoLess(bool pd, bool customNetworking, int maxPods, int capacity)
+    {
+        var t3Small = InstanceLimitsCatalog.Get("t3.small");
+        MaxPodsCalculator.Default(t3Small, pd, customNetworking).Should().Be(maxPods);
+        MaxPodsCalculator.AddressCapacity(t3Small, new MaxPodsOptions(pd, customNetworking)).Should().Be(capacity);
+    }
+
     [Fact]
     public void Calculate_PrefixDelegationOnXen_FallsBackToSecondaryIp()
     {

@@ -37,6 +37,22 @@ public sealed class UpstreamPoolPolicyTests
         d.Blocked.Should().Be(GrowthBlock.MaxPods);
     }
 
+    [Theory]
+    // MINIMUM_IP_TARGET 200 asks for ceil(200 / 16) = 13 prefixes; max pods 40 makes it 3 (48 addresses).
+    [InlineData(0, 1, 200, 40, 3)]
+    [InlineData(0, 1, 200, 737, 13)]
+    // WARM_PREFIX_TARGET 5 from an empty pool: 5 prefixes, or 2 when max pods is 20.
+    [InlineData(5, 0, 0, 20, 2)]
+    [InlineData(5, 0, 0, 737, 5)]
+    public void Decide_PrefixDelegationGrowth_StopsWithinOnePrefixOfMaxPods(int warmPrefix, int warmIp, int minIp, int maxPods, int prefixes)
+    {
+        var harness = new Support.PolicyHarness(
+            new IpamOptions { EnablePrefixDelegation = true, WarmPrefixTarget = warmPrefix, WarmIpTarget = warmIp, MinimumIpTarget = minIp },
+            Support.PolicyHarness.P3dn with { MaxPods = maxPods }).WithPods(0);
+
+        harness.Datastore.GetStats().TotalPrefixes.Should().Be(prefixes);
+    }
+
     [Fact]
     public void Decide_NoEniSlotLeft_ReportsNoRoom()
     {
