@@ -23,7 +23,8 @@ public static class DaemonCli
           run (default)  the daemon: --cloud aws|simulated, --instance-type T (simulated), --socket PATH,
                          --grpc-tcp 127.0.0.1:50051, --checkpoint PATH, --cni-conf-dir DIR (write the conflist when
                          ready), --no-host-network, --kubeconfig PATH | --kube-server URL (the Kubernetes API when not
-                         in a pod's service account); every upstream variable (WARM_ENI_TARGET, ...) from the environment
+                         in a pod's service account), --max-pods N (the node's pod capacity until its Node is read;
+                         also VPC_CNI_MAX_PODS); every upstream variable (WARM_ENI_TARGET, ...) from the environment
           init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]:
                          install the plugin and conflist atomically and set the host sysctls
           status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
@@ -153,6 +154,12 @@ public static class DaemonCli
         }
 
         settings = settings with { Kubernetes = settings.Kubernetes.Validated() };
+        if (line.Int("max-pods", 1, 100_000) is { } maxPods)
+        {
+            // The node's pod capacity until the Node says otherwise (VPC_CNI_MAX_PODS is the same as a variable).
+            settings.Ipam.MaxPods = maxPods;
+        }
+
         if (line.Get("grpc-tcp") is { } tcp)
         {
             settings = settings with

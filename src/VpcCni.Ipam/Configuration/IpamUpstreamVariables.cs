@@ -37,6 +37,9 @@ public static class IpamUpstreamVariables
         options.PoolPolicy = variables.OneOf("VPC_CNI_POOL_POLICY", "Upstream", "Upstream", "DemandAware") == "DemandAware" ? PoolPolicyKind.DemandAware : PoolPolicyKind.Upstream;
         options.AssignWaitTimeout = variables.Seconds("VPC_CNI_ASSIGN_WAIT", TimeSpan.FromSeconds(3));
         options.CountCoolingAsAvailable = variables.Bool("VPC_CNI_COUNT_COOLING_AS_AVAILABLE", false);
+        // The node's pod capacity before (or without) the Kubernetes API; the Node's capacity replaces it once read.
+        var maxPods = variables.Int("VPC_CNI_MAX_PODS", 0, min: 0, max: 100_000);
+        options.MaxPods = maxPods == 0 ? options.MaxPods : maxPods;
         if (variables.String("AWS_VPC_K8S_CNI_BACKING_STORE") is { } path)
         {
             options.BackingStorePath = path;

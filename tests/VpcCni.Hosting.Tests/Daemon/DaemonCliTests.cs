@@ -298,4 +298,20 @@ public sealed class DaemonCliTests
 
         throw new InvalidOperationException("repository not found");
     }
+
+    [Fact]
+    public void ReadRunSettings_MaxPodsFlag_IsTheEnginesMaxPods()
+    {
+        var settings = DaemonCli.ReadRunSettings(CommandLine.Parse(["run", "--cloud", "simulated", "--max-pods", "110"], "run", new HashSet<string>()), EnvironmentReader.From(new Dictionary<string, string>()));
+
+        settings.Ipam.MaxPods.Should().Be(110);
+    }
+
+    [Fact]
+    public void ReadRunSettings_MaxPodsVariable_IsTheEnginesMaxPods()
+    {
+        var settings = DaemonCli.ReadRunSettings(CommandLine.Parse(["run", "--cloud", "simulated"], "run", new HashSet<string>()), EnvironmentReader.From(new Dictionary<string, string> { ["VPC_CNI_MAX_PODS"] = "58" }));
+
+        settings.Ipam.MaxPods.Should().Be(58);
+    }
 }
