@@ -116,6 +116,7 @@ public sealed class IpamOptions
         target.UseCustomNetworking = UseCustomNetworking;
         target.EnablePodEni = EnablePodEni;
         target.ManageUntaggedEni = ManageUntaggedEni;
+        target.EnableSubnetDiscovery = EnableSubnetDiscovery;
         target.PoolPolicy = PoolPolicy;
         target.AssignWaitTimeout = AssignWaitTimeout;
         target.CountCoolingAsAvailable = CountCoolingAsAvailable;

@@ -113,7 +113,7 @@ public sealed class SimulatedEniProvider : IEniProvider
         var groups = request.SecurityGroupIds ?? [.. primary.SecurityGroupIds.Order(StringComparer.Ordinal)];
         var candidates = requested is null
             ? [primary.SubnetId]
-            : await CheckRequestedSubnetsAsync(instance, requested, cancellationToken).ConfigureAwait(false);
+            : await CheckRequestedSubnetsAsync(instance, requested, request.Unit, cancellationToken).ConfigureAwait(false);
         SimulatedEni? created = null;
         for (var i = 0; created is null; i++)
         {
@@ -189,7 +189,7 @@ public sealed class SimulatedEniProvider : IEniProvider
 
     /// <summary>As the EC2 provider: one DescribeSubnets of the requested subnets before anything is created; each must
     /// exist and lie in the instance's zone and VPC; ordered from the most free addresses down.</summary>
-    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(SimulatedInstance instance, IReadOnlyList<string> requested, CancellationToken cancellationToken)
+    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(SimulatedInstance instance, IReadOnlyList<string> requested, AddressUnit unit, CancellationToken cancellationToken)
     {
         IReadOnlyList<SimulatedSubnet> subnets;
         try
@@ -203,10 +203,11 @@ public sealed class SimulatedEniProvider : IEniProvider
 
         return RequestedSubnets.CheckAndOrder(
             requested,
-            subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount)),
+            subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount) { FreePrefixBlocks = s.FreePrefixBlocks }),
             _instanceId,
             instance.AvailabilityZone,
-            instance.VpcId);
+            instance.VpcId,
+            unit);
     }
 
     private SortedDictionary<string, string> OwnershipTags() => EniTags.Ownership(_instanceId, _clusterName, AdditionalEniTags);
