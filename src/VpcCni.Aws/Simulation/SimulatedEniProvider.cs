@@ -9,7 +9,7 @@ namespace VpcCni.Aws.Simulation;
 /// exactly as on the EC2 provider (same call sequence, tags and description, same error kinds), with no
 /// HTTP in between. Every call passes the simulation's request gate, so throttling, latency and faults apply.
 /// </summary>
-public sealed class SimulatedEniProvider : IEniProvider
+public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySource
 {
     private const int DeleteAttempts = 12;
     private readonly SimulatedVpc _vpc;
@@ -26,6 +26,17 @@ public sealed class SimulatedEniProvider : IEniProvider
     }
 
     public string InstanceId => _instanceId;
+
+    private IReadOnlyList<string> _lastSubnets = [];
+
+    /// <summary>The subnets of this instance's ENIs and of the last create, with their free /28 blocks (in-process, the
+    /// simulation's truth; no request is counted).</summary>
+    public IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity()
+    {
+        var ids = _vpc.DescribeNetworkInterfaces(filters: [new Ec2Filter("attachment.instance-id", [_instanceId])]).Items.Select(e => e.SubnetId)
+            .Concat(Volatile.Read(ref _lastSubnets)).Distinct(StringComparer.Ordinal).ToList();
+        return [.. _vpc.DescribeSubnets(ids).OrderBy(s => s.SubnetId, StringComparer.Ordinal).Select(s => new SubnetPrefixCapacity(s.SubnetId, s.FreePrefixBlocks, false))];
+    }
 
     /// <summary>ADDITIONAL_ENI_TAGS: extra tags on every ENI created, and kept by <see cref="EnsureEniTagsAsync"/>.</summary>
     public IReadOnlyDictionary<string, string> AdditionalEniTags { get; init; } = new Dictionary<string, string>();
@@ -114,6 +125,7 @@ public sealed class SimulatedEniProvider : IEniProvider
         var candidates = requested is null
             ? [primary.SubnetId]
             : await CheckRequestedSubnetsAsync(instance, requested, request.Unit, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _lastSubnets, candidates);
         SimulatedEni? created = null;
         for (var i = 0; created is null; i++)
         {
