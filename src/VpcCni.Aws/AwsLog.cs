@@ -58,4 +58,7 @@ internal static partial class AwsLog
 
     [LoggerMessage(2030, LogLevel.Information, "Instance type {InstanceType} is not in the embedded table; asked DescribeInstanceTypes")]
     public static partial void InstanceTypeDescribed(ILogger logger, string instanceType);
+
+    [LoggerMessage(2031, LogLevel.Warning, "Subnet {SubnetId} has no free /28 block (InsufficientCidrBlocks); it is tried last for prefixes for {Minutes} minutes")]
+    public static partial void SubnetFragmented(ILogger logger, string subnetId, double minutes);
 }

@@ -3,7 +3,14 @@ using VpcCni.Cloud;
 namespace VpcCni.Aws;
 
 /// <summary>What the checks of <see cref="RequestedSubnets"/> need to know of a subnet.</summary>
-internal readonly record struct SubnetPlacement(string SubnetId, string VpcId, string AvailabilityZone, int AvailableIpAddressCount);
+internal readonly record struct SubnetPlacement(string SubnetId, string VpcId, string AvailabilityZone, int AvailableIpAddressCount)
+{
+    /// <summary>Free aligned /28 blocks, when the cloud reports them (the emulator does; EC2 does not).</summary>
+    public int? FreePrefixBlocks { get; init; }
+
+    /// <summary>The subnet answered InsufficientCidrBlocks recently.</summary>
+    public bool RecentlyFragmented { get; init; }
+}
 
 /// <summary>
 /// The subnets and security groups a create request names (<see cref="EniCreateRequest.SubnetId"/>,
@@ -45,7 +52,8 @@ internal static class RequestedSubnets
     /// instance of its own zone), then orders them from the most free addresses down; ties keep the requested order.
     /// </summary>
     public static List<string> CheckAndOrder(
-        IReadOnlyList<string> requested, IEnumerable<SubnetPlacement> described, string instanceId, string availabilityZone, string? vpcId)
+        IReadOnlyList<string> requested, IEnumerable<SubnetPlacement> described, string instanceId, string availabilityZone, string? vpcId,
+        AddressUnit unit = AddressUnit.SecondaryIPv4)
     {
         var byId = new Dictionary<string, SubnetPlacement>(StringComparer.Ordinal);
         foreach (var subnet in described)
@@ -76,9 +84,17 @@ internal static class RequestedSubnets
             }
         }
 
-        // OrderByDescending is stable: equal counts keep the requested order.
-        return [.. requested.OrderByDescending(id => byId[id].AvailableIpAddressCount)];
+        return [.. Order(requested.Select(id => byId[id]), unit).Select(s => s.SubnetId)];
     }
+
+    /// <summary>
+    /// The order to try subnets in. Addresses: the most free addresses first (upstream). Prefixes (VpcCni): subnets that
+    /// refused a /28 recently last, then the most free /28 blocks first where the cloud reports them (else a subnet's
+    /// free addresses / 16, the most it could hold), then the most free addresses. Stable: ties keep the given order.
+    /// </summary>
+    public static IEnumerable<SubnetPlacement> Order(IEnumerable<SubnetPlacement> subnets, AddressUnit unit) => unit == AddressUnit.IPv4Prefix
+        ? subnets.OrderBy(s => s.RecentlyFragmented).ThenByDescending(s => s.FreePrefixBlocks ?? s.AvailableIpAddressCount / 16).ThenByDescending(s => s.AvailableIpAddressCount)
+        : subnets.OrderByDescending(s => s.AvailableIpAddressCount);
 
     /// <summary>EC2's answers that a subnet or security group does not exist (or is malformed), as
     /// <see cref="CloudErrorKind.InvalidConfiguration"/> naming what was asked for; null for any other failure.</summary>

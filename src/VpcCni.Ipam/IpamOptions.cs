@@ -76,7 +76,13 @@ public sealed class IpamOptions
     /// <summary>A new ENI is not deleted before this age (upstream: 1 min).</summary>
     public TimeSpan MinEniLifetime { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>No growth for this long after the subnet ran out of addresses or /28 blocks (upstream: 120 s).</summary>
+    /// <summary><c>ENABLE_SUBNET_DISCOVERY</c> (default true): when a top-up is refused because its ENI's subnet is full
+    /// (or has no free /28), try the next ENI and then a new ENI (which the provider may create in another subnet) before
+    /// backing off, as upstream; off, such a refusal starts the backoff at once.</summary>
+    public bool EnableSubnetDiscovery { get; set; } = true;
+
+    /// <summary>No growth for this long after the subnet ran out of addresses or /28 blocks (upstream: 120 s). In prefix
+    /// delegation, also how often an ENI in /32 fallback tries a /28 prefix again.</summary>
     public TimeSpan InsufficientCapacityBackoff { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>Demand-aware: window over which the ADD rate is measured.</summary>
@@ -110,6 +116,7 @@ public sealed class IpamOptions
         target.UseCustomNetworking = UseCustomNetworking;
         target.EnablePodEni = EnablePodEni;
         target.ManageUntaggedEni = ManageUntaggedEni;
+        target.EnableSubnetDiscovery = EnableSubnetDiscovery;
         target.PoolPolicy = PoolPolicy;
         target.AssignWaitTimeout = AssignWaitTimeout;
         target.CountCoolingAsAvailable = CountCoolingAsAvailable;

@@ -61,6 +61,18 @@ internal static partial class Log
 
     [LoggerMessage(1023, LogLevel.Warning, "Cleaning up the host state of dropped allocation {Key} ({Address}) failed: {Reason}")]
     public static partial void GonePodCleanupFailed(ILogger logger, AttachmentKey key, PodAddress address, string reason);
+
+    [LoggerMessage(1024, LogLevel.Warning, "Prefix delegation: ENI {EniId} in subnet {SubnetId} can get no /28 prefix ({Reason}); it grows with secondary /32 addresses until a prefix is free again (tried once per capacity backoff interval)")]
+    public static partial void PrefixFallbackEntered(ILogger logger, string eniId, string subnetId, string reason);
+
+    [LoggerMessage(1025, LogLevel.Information, "Prefix delegation: ENI {EniId} got a /28 prefix again and is back on prefixes; released {Released} free /32 addresses (those still in use go back when their pods leave)")]
+    public static partial void PrefixFallbackReturned(ILogger logger, string eniId, int released);
+
+    [LoggerMessage(1026, LogLevel.Debug, "Prefix delegation: ENI {EniId} still gets no /28 prefix; growing with /32 addresses")]
+    public static partial void PrefixFallbackProbeFailed(ILogger logger, string eniId);
+
+    [LoggerMessage(1027, LogLevel.Information, "Growth on ENI {EniId} failed ({Kind}); subnet discovery is on, so trying {Next}")]
+    public static partial void GrowthFallThrough(ILogger logger, string eniId, Cloud.CloudErrorKind kind, string next);
 }
 
 /// <summary>Names for log output.</summary>
@@ -70,4 +82,6 @@ internal enum AddressUnitName
     Prefixes,
     NewEniAddresses,
     NewEniPrefixes,
+    FallbackAddresses,
+    NewEniFallbackAddresses,
 }

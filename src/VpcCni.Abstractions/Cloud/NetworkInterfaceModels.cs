@@ -125,3 +125,17 @@ public sealed record EniCreateRequest(AddressUnit Unit, int Count)
     /// <summary>Extra tags beyond the ones the provider always adds.</summary>
     public IReadOnlyDictionary<string, string>? Tags { get; init; }
 }
+
+/// <summary>What a provider knows of an eligible subnet's room for /28 prefixes.</summary>
+/// <param name="SubnetId">The subnet.</param>
+/// <param name="FreePrefixBlocks">Free aligned /28 blocks, when the cloud reports them; null when it does not (EC2 never does).</param>
+/// <param name="RecentlyRefused">The subnet answered InsufficientCidrBlocks recently (learned from the cloud's answers).</param>
+public sealed record SubnetPrefixCapacity(string SubnetId, int? FreePrefixBlocks, bool RecentlyRefused);
+
+/// <summary>Implemented by providers that know how fragmented the eligible subnets are (for introspection and metrics).
+/// Answers from what the provider last saw; makes no cloud call.</summary>
+public interface ISubnetPrefixCapacitySource
+{
+    /// <summary>The subnets seen for new ENIs, with their last known /28 room.</summary>
+    IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity();
+}

@@ -14,7 +14,7 @@ namespace VpcCni.Aws;
 /// on first use, once IMDS has named the region: that lookup is asynchronous and cancellable, so it belongs to node
 /// start rather than to service resolution.
 /// </summary>
-internal sealed class OwnedEc2EniProvider : IEniProvider, IDisposable
+internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IDisposable
 {
     private readonly Ec2ProviderOptions _options;
     private readonly AWSCredentials? _credentials;
@@ -26,6 +26,9 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IDisposable
     private AmazonEC2Client? _ec2;
     private Ec2EniProvider? _provider;
     private int _disposed;
+
+    /// <inheritdoc />
+    public IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity() => Volatile.Read(ref _provider)?.GetSubnetPrefixCapacity() ?? [];
 
     public OwnedEc2EniProvider(Ec2ProviderOptions options, ImdsOptions imdsOptions, AWSCredentials? credentials, TimeProvider time, ILoggerFactory loggers)
     {

@@ -19,7 +19,7 @@ namespace VpcCni.Aws.Ec2;
 /// and parameters (reference §6.1), tags and description, free device index, subnet discovery, the
 /// detach-then-delete sequence, and typed <see cref="CloudException"/>s.
 /// </summary>
-internal sealed class Ec2EniProvider : IEniProvider, IDisposable
+internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IDisposable
 {
     private readonly IAmazonEC2 _ec2;
     private readonly ImdsClient _imds;
@@ -32,6 +32,8 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
     private readonly SemaphoreSlim _identityLock = new(1, 1);
     private InstanceIdentity? _identity;
     private ZoneSubnets? _zoneSubnets;
+    private readonly FragmentedSubnets _fragmented;
+    private IReadOnlyList<string> _lastCandidates = [];
 
     public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null)
     {
@@ -45,7 +47,11 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _policy = new Ec2CallPolicy(options, _time, _logger);
+        _fragmented = new FragmentedSubnets(_time);
     }
+
+    /// <inheritdoc />
+    public IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity() => _fragmented.Snapshot(Volatile.Read(ref _lastCandidates));
 
     /// <summary>EC2 requests sent so far (every attempt counts).</summary>
     public long Ec2Calls => _policy.Calls;
@@ -402,14 +408,14 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
         InstanceIdentity self, EniCreateRequest request, IReadOnlyList<string>? requested, List<string> groups, int count, CancellationToken cancellationToken)
     {
         var candidates = requested is not null
-            ? await CheckRequestedSubnetsAsync(self, requested, cancellationToken).ConfigureAwait(false)
-            : await CandidateSubnetsAsync(self, cancellationToken).ConfigureAwait(false);
+            ? await CheckRequestedSubnetsAsync(self, requested, request.Unit, cancellationToken).ConfigureAwait(false)
+            : await CandidateSubnetsAsync(self, cancellationToken, request.Unit).ConfigureAwait(false);
         CloudException? last = null;
         foreach (var subnetId in candidates)
         {
             try
             {
-                return await CreateAsync(self, subnetId, request, groups, count, cancellationToken).ConfigureAwait(false);
+                return await CreateNotingFragmentationAsync(self, subnetId, request, groups, count, cancellationToken).ConfigureAwait(false);
             }
             catch (CloudException e) when (RequestedSubnets.AsInvalidConfiguration(e, [subnetId], groups) is { } invalid)
             {
@@ -428,12 +434,40 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
             "no valid subnets available for ENI creation - every subnet is tagged kubernetes.io/role/cni=0 or belongs to another cluster");
     }
 
+    /// <summary>Creates in one subnet and remembers whether it granted prefixes or answered InsufficientCidrBlocks.</summary>
+    private async ValueTask<Ec2NetworkInterface> CreateNotingFragmentationAsync(
+        InstanceIdentity self, string subnetId, EniCreateRequest request, List<string> groups, int count, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var created = await CreateAsync(self, subnetId, request, groups, count, cancellationToken).ConfigureAwait(false);
+            if (request.Unit == AddressUnit.IPv4Prefix && count > 0)
+            {
+                _fragmented.NoteGranted(subnetId);
+            }
+
+            return created;
+        }
+        catch (CloudException e) when (e.Kind == CloudErrorKind.NoFreePrefix)
+        {
+            _fragmented.NoteRefused(subnetId);
+            AwsLog.SubnetFragmented(_logger, subnetId, FragmentedSubnets.Memory.TotalMinutes);
+            throw;
+        }
+    }
+
+    private SubnetPlacement Placement(Subnet s) => new(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount ?? 0)
+    {
+        FreePrefixBlocks = _fragmented.NoteReported(s.SubnetId, (s.Tags ?? []).ToDictionary(t => t.Key, t => t.Value ?? string.Empty, StringComparer.Ordinal)),
+        RecentlyFragmented = _fragmented.RecentlyRefused(s.SubnetId),
+    };
+
     /// <summary>
     /// The subnets the request names (an ENIConfig's), checked with one DescribeSubnets before anything is created: each
     /// must exist and lie in this instance's zone and VPC (else <see cref="CloudErrorKind.InvalidConfiguration"/>); then
     /// ordered from the most free addresses down. Subnet tags do not exclude them: naming a subnet is choosing it.
     /// </summary>
-    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(InstanceIdentity self, IReadOnlyList<string> requested, CancellationToken cancellationToken)
+    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(InstanceIdentity self, IReadOnlyList<string> requested, AddressUnit unit, CancellationToken cancellationToken)
     {
         try
         {
@@ -459,10 +493,12 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
 
             var ordered = RequestedSubnets.CheckAndOrder(
                 requested,
-                subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount ?? 0)),
+                subnets.Select(Placement),
                 self.InstanceId,
                 self.AvailabilityZone,
-                self.VpcId);
+                self.VpcId,
+                unit);
+            Volatile.Write(ref _lastCandidates, ordered);
             AwsLog.RequestedSubnetsOrdered(_logger, string.Join(", ", ordered));
             return ordered;
         }
@@ -473,11 +509,13 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
         }
     }
 
-    /// <summary>Subnets to try, upstream's way: discovery on → tagged subnets of the VPC and AZ by free addresses.</summary>
-    internal async ValueTask<List<string>> CandidateSubnetsAsync(InstanceIdentity self, CancellationToken cancellationToken)
+    /// <summary>Subnets to try, upstream's way: discovery on → tagged subnets of the VPC and AZ by free addresses; for
+    /// prefixes, fragmentation-aware (<see cref="RequestedSubnets.Order"/>).</summary>
+    internal async ValueTask<List<string>> CandidateSubnetsAsync(InstanceIdentity self, CancellationToken cancellationToken, AddressUnit unit = AddressUnit.SecondaryIPv4)
     {
         if (!_options.SubnetDiscovery)
         {
+            Volatile.Write(ref _lastCandidates, [self.SubnetId]);
             return [self.SubnetId];
         }
 
@@ -491,11 +529,11 @@ internal sealed class Ec2EniProvider : IEniProvider, IDisposable
             return [self.SubnetId];
         }
 
-        // OrderByDescending is stable, as upstream's sort.
-        return [.. subnets
-            .Where(s => IsValidForEniCreation(s, self.SubnetId, _options.ClusterName))
-            .OrderByDescending(s => s.AvailableIpAddressCount ?? 0)
+        // Stable, as upstream's sort.
+        List<string> ordered = [.. RequestedSubnets.Order(subnets.Where(s => IsValidForEniCreation(s, self.SubnetId, _options.ClusterName)).Select(Placement), unit)
             .Select(s => s.SubnetId)];
+        Volatile.Write(ref _lastCandidates, ordered);
+        return ordered;
     }
 
     internal static bool IsValidForEniCreation(Subnet subnet, string primarySubnetId, string? clusterName)

@@ -335,7 +335,12 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
                     w.WriteElementString("cidrBlock", s.Cidr.ToString());
                     w.WriteElementString("availableIpAddressCount", s.AvailableIpAddressCount.ToString(CultureInfo.InvariantCulture));
                     w.WriteElementString("availabilityZone", s.AvailabilityZone);
-                    WriteTags(w, s.Tags);
+
+                    // EC2 reports no free /28 count; the emulator adds it as a tag only it sets (FragmentedSubnets).
+                    WriteTags(w, new Dictionary<string, string>(s.Tags, StringComparer.Ordinal)
+                    {
+                        [FragmentedSubnets.EmulatorFreeBlocksTag] = s.FreePrefixBlocks.ToString(CultureInfo.InvariantCulture),
+                    });
                     w.WriteEndElement();
                 }
 

@@ -9,7 +9,7 @@ namespace VpcCni.Aws.Simulation;
 /// exactly as on the EC2 provider (same call sequence, tags and description, same error kinds), with no
 /// HTTP in between. Every call passes the simulation's request gate, so throttling, latency and faults apply.
 /// </summary>
-public sealed class SimulatedEniProvider : IEniProvider
+public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySource
 {
     private const int DeleteAttempts = 12;
     private readonly SimulatedVpc _vpc;
@@ -26,6 +26,17 @@ public sealed class SimulatedEniProvider : IEniProvider
     }
 
     public string InstanceId => _instanceId;
+
+    private IReadOnlyList<string> _lastSubnets = [];
+
+    /// <summary>The subnets of this instance's ENIs and of the last create, with their free /28 blocks (in-process, the
+    /// simulation's truth; no request is counted).</summary>
+    public IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity()
+    {
+        var ids = _vpc.DescribeNetworkInterfaces(filters: [new Ec2Filter("attachment.instance-id", [_instanceId])]).Items.Select(e => e.SubnetId)
+            .Concat(Volatile.Read(ref _lastSubnets)).Distinct(StringComparer.Ordinal).ToList();
+        return [.. _vpc.DescribeSubnets(ids).OrderBy(s => s.SubnetId, StringComparer.Ordinal).Select(s => new SubnetPrefixCapacity(s.SubnetId, s.FreePrefixBlocks, false))];
+    }
 
     /// <summary>ADDITIONAL_ENI_TAGS: extra tags on every ENI created, and kept by <see cref="EnsureEniTagsAsync"/>.</summary>
     public IReadOnlyDictionary<string, string> AdditionalEniTags { get; init; } = new Dictionary<string, string>();
@@ -113,7 +124,8 @@ public sealed class SimulatedEniProvider : IEniProvider
         var groups = request.SecurityGroupIds ?? [.. primary.SecurityGroupIds.Order(StringComparer.Ordinal)];
         var candidates = requested is null
             ? [primary.SubnetId]
-            : await CheckRequestedSubnetsAsync(instance, requested, cancellationToken).ConfigureAwait(false);
+            : await CheckRequestedSubnetsAsync(instance, requested, request.Unit, cancellationToken).ConfigureAwait(false);
+        Volatile.Write(ref _lastSubnets, candidates);
         SimulatedEni? created = null;
         for (var i = 0; created is null; i++)
         {
@@ -189,7 +201,7 @@ public sealed class SimulatedEniProvider : IEniProvider
 
     /// <summary>As the EC2 provider: one DescribeSubnets of the requested subnets before anything is created; each must
     /// exist and lie in the instance's zone and VPC; ordered from the most free addresses down.</summary>
-    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(SimulatedInstance instance, IReadOnlyList<string> requested, CancellationToken cancellationToken)
+    private async ValueTask<List<string>> CheckRequestedSubnetsAsync(SimulatedInstance instance, IReadOnlyList<string> requested, AddressUnit unit, CancellationToken cancellationToken)
     {
         IReadOnlyList<SimulatedSubnet> subnets;
         try
@@ -203,10 +215,11 @@ public sealed class SimulatedEniProvider : IEniProvider
 
         return RequestedSubnets.CheckAndOrder(
             requested,
-            subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount)),
+            subnets.Select(s => new SubnetPlacement(s.SubnetId, s.VpcId, s.AvailabilityZone, s.AvailableIpAddressCount) { FreePrefixBlocks = s.FreePrefixBlocks }),
             _instanceId,
             instance.AvailabilityZone,
-            instance.VpcId);
+            instance.VpcId,
+            unit);
     }
 
     private SortedDictionary<string, string> OwnershipTags() => EniTags.Ownership(_instanceId, _clusterName, AdditionalEniTags);

@@ -964,6 +964,41 @@ public sealed partial class SimulatedVpc
         }
     }
 
+    /// <summary>
+    /// Fragments a subnet as other tenants' addresses do: takes one address of every completely free aligned /28, so
+    /// prefix requests fail with InsufficientCidrBlocks while the subnet still has free addresses. Disposing the handle
+    /// (or <see cref="SimulatedFragmentation.Defragment"/>) gives the addresses back, so /28s are free again.
+    /// </summary>
+    public SimulatedFragmentation FragmentSubnet(string subnetId)
+    {
+        List<IPNetwork> taken;
+        lock (_gate)
+        {
+            var subnet = GetSubnet(subnetId);
+            taken = [];
+            foreach (var start in FreeBlocks(subnet).ToList())
+            {
+                // The block's last address: the subnet's own reserved first addresses stay untouched.
+                var i = start + 15;
+                subnet.Used[i] = true;
+                subnet.Free--;
+                taken.Add(new IPNetwork(subnet.AddressAt(i), 32));
+            }
+        }
+
+        return new SimulatedFragmentation(subnetId, taken, () =>
+        {
+            lock (_gate)
+            {
+                var subnet = GetSubnet(subnetId);
+                foreach (var address in taken)
+                {
+                    Release(subnet, address);
+                }
+            }
+        });
+    }
+
     // ---------------------------------------------------------------- internals
 
     private string NewId(string prefix)
@@ -1195,7 +1230,10 @@ public sealed partial class SimulatedVpc
     }
 
     private SimulatedSubnet Snapshot(SubnetState s) =>
-        new(s.Id, s.VpcId, s.AvailabilityZone, s.Cidr, s.Free, new Dictionary<string, string>(s.Tags, StringComparer.Ordinal));
+        new(s.Id, s.VpcId, s.AvailabilityZone, s.Cidr, s.Free, new Dictionary<string, string>(s.Tags, StringComparer.Ordinal))
+        {
+            FreePrefixBlocks = FreeBlocks(s).Count(),
+        };
 
     private SimulatedEni Snapshot(EniState e) => new(
         e.Id,

@@ -29,7 +29,11 @@ public sealed record SimulatedSubnet(
     string AvailabilityZone,
     IPNetwork Cidr,
     int AvailableIpAddressCount,
-    IReadOnlyDictionary<string, string> Tags);
+    IReadOnlyDictionary<string, string> Tags)
+{
+    /// <summary>Completely free aligned /28 blocks (prefix-delegation headroom); EC2's DescribeSubnets has no such field.</summary>
+    public int FreePrefixBlocks { get; init; }
+}
 
 /// <summary>An ENI attachment; <c>Status</c> is attaching, attached or detaching.</summary>
 public sealed record SimulatedAttachment(

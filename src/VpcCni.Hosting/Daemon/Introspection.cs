@@ -146,6 +146,32 @@ public static class Introspection
             w.WriteNumber("TotalPrefixes", stats.TotalPrefixes);
             w.WriteNumber("WaitingAssignments", node.Controller.WaitingAssignments);
             w.WriteString("Blocked", node.Controller.LastDecision.Blocked.ToString());
+            var fallback = node.Controller.PrefixFallback;
+            w.WriteStartObject("PrefixFallback");
+            w.WriteNumber("EnisInFallback", fallback.EnisInFallback);
+            w.WriteNumber("Fallbacks", fallback.Fallbacks);
+            w.WriteNumber("Returns", fallback.Returns);
+            w.WriteEndObject();
+            w.WriteStartArray("Subnets");
+            foreach (var subnet in node.Metrics.SubnetPrefixCapacity())
+            {
+                w.WriteStartObject();
+                w.WriteString("SubnetId", subnet.SubnetId);
+                if (subnet.FreePrefixBlocks is { } blocks)
+                {
+                    w.WriteNumber("FreePrefixBlocks", blocks);
+                }
+                else
+                {
+                    // EC2 does not report it.
+                    w.WriteNull("FreePrefixBlocks");
+                }
+
+                w.WriteBoolean("RecentlyRefusedPrefix", subnet.RecentlyRefused);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
         }
 
         w.WriteEndObject();

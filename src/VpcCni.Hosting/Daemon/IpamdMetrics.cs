@@ -19,6 +19,7 @@ public sealed class IpamdMetrics : IDisposable
     public const int MaxSeriesPerInstrument = 128;
 
     private PoolController? _controller;
+    private ISubnetPrefixCapacitySource? _subnets;
 
     /// <summary>EC2 calls: tens of milliseconds to tens of seconds (attach waits, throttling back-off).</summary>
     internal static readonly double[] CloudLatencyBuckets = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -54,6 +55,14 @@ public sealed class IpamdMetrics : IDisposable
         Meter.CreateObservableGauge("awscni_ip_max", () => Stat(c => c.Limits.MaxEnis * (c.Limits.IPv4PerEni - 1)), description: "Addresses the node may hold");
         Meter.CreateObservableGauge("vpccni_cooling_ip_addresses", () => Stat(c => c.Datastore.GetStats().CoolingIPs), description: "Released addresses still cooling down");
         Meter.CreateObservableGauge("vpccni_waiting_assignments", () => Stat(c => c.WaitingAssignments), description: "ADDs waiting for the pool to grow");
+        Meter.CreateObservableGauge("vpccni_prefix_fallback_enis", () => Stat(c => c.PrefixFallback.EnisInFallback),
+            description: "ENIs growing with /32 addresses because their subnet had no free /28 (InsufficientCidrBlocks)");
+        Meter.CreateObservableCounter("vpccni_prefix_fallbacks_total", () => Stat(c => c.PrefixFallback.Fallbacks),
+            description: "Times an ENI fell back from /28 prefixes to /32 addresses");
+        Meter.CreateObservableCounter("vpccni_prefix_fallback_returns_total", () => Stat(c => c.PrefixFallback.Returns),
+            description: "Times an ENI got a /28 prefix again and returned to prefixes");
+        Meter.CreateObservableGauge("vpccni_subnet_free_prefix_blocks", SubnetFreeBlocks,
+            description: "Free aligned /28 blocks of each eligible subnet, where the cloud reports them (the emulator does, EC2 does not)");
     }
 
     public Meter Meter { get; }
@@ -79,12 +88,23 @@ public sealed class IpamdMetrics : IDisposable
     /// <summary>The pool the gauges read (set once the node is built).</summary>
     public void Observe(PoolController controller) => _controller = controller;
 
+    /// <summary>The provider's view of the eligible subnets' /28 room (for the per-subnet gauge and introspection).</summary>
+    public void ObserveSubnets(ISubnetPrefixCapacitySource? subnets) => _subnets = subnets;
+
+    /// <summary>The eligible subnets' /28 room as the provider last saw it; empty when it cannot tell.</summary>
+    public IReadOnlyList<SubnetPrefixCapacity> SubnetPrefixCapacity() => _subnets?.GetSubnetPrefixCapacity() ?? [];
+
     public void RecordStartup(TimeSpan elapsed, bool success) =>
         Startup.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("success", success ? "true" : "false"));
 
     public void Dispose() => Meter.Dispose();
 
-    private IEnumerable<Measurement<int>> Stat(Func<PoolController, int> read)
+    private IEnumerable<Measurement<int>> SubnetFreeBlocks() =>
+        [.. SubnetPrefixCapacity().Where(s => s.FreePrefixBlocks is not null)
+            .Select(s => new Measurement<int>(s.FreePrefixBlocks!.Value, new KeyValuePair<string, object?>("subnet", s.SubnetId)))];
+
+    private IEnumerable<Measurement<T>> Stat<T>(Func<PoolController, T> read)
+        where T : struct
     {
         var controller = _controller;
         if (controller is null)
@@ -94,7 +114,7 @@ public sealed class IpamdMetrics : IDisposable
 
         try
         {
-            return [new Measurement<int>(read(controller))];
+            return [new Measurement<T>(read(controller))];
         }
         catch (InvalidOperationException)
         {

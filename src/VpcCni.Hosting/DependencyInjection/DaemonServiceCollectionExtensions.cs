@@ -114,15 +114,20 @@ public static class DaemonServiceCollectionExtensions
             settings.Ipam.CopyTo(o);
             o.BackingStorePath = settings.CheckpointPath;
         });
-        services.TryAddSingleton(sp => new IpamdNode(
-            sp.GetRequiredService<IpamEngine>(),
-            sp.GetRequiredService<NodeStartStep>(),
-            sp.GetRequiredService<DaemonSettings>(),
-            sp.GetService<LeakedEniCleanup>(),
-            sp.GetRequiredService<TimeProvider>(),
-            Loggers(sp),
-            sp.GetRequiredService<IpamdMetrics>(),
-            sp.GetService<KubernetesNodeAgent>()));
+        services.TryAddSingleton(sp =>
+        {
+            var metrics = sp.GetRequiredService<IpamdMetrics>();
+            metrics.ObserveSubnets(sp.GetService<IEniProvider>() as ISubnetPrefixCapacitySource);
+            return new IpamdNode(
+                sp.GetRequiredService<IpamEngine>(),
+                sp.GetRequiredService<NodeStartStep>(),
+                sp.GetRequiredService<DaemonSettings>(),
+                sp.GetService<LeakedEniCleanup>(),
+                sp.GetRequiredService<TimeProvider>(),
+                Loggers(sp),
+                metrics,
+                sp.GetService<KubernetesNodeAgent>());
+        });
         return services;
     }
 

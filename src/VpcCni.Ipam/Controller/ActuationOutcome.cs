@@ -23,7 +23,8 @@ internal enum ActuationStatus
 
 /// <summary>The result of one pool action; expected cloud failures are values here, not exceptions.</summary>
 /// <param name="Error">The cloud's failure, when a cloud call failed.</param>
-internal readonly record struct ActuationOutcome(ActuationStatus Status, CloudErrorKind? Error = null)
+/// <param name="Message">The cloud's message for <paramref name="Error"/> (names the subnet, ...).</param>
+internal readonly record struct ActuationOutcome(ActuationStatus Status, CloudErrorKind? Error = null, string? Message = null)
 {
     public static ActuationOutcome Done { get; } = new(ActuationStatus.Done);
 

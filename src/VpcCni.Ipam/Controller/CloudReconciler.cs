@@ -171,6 +171,10 @@ internal sealed class CloudReconciler(
         if (!initializing)
         {
             await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+
+            // Upstream does this at start only (nodeInit step 12); here also later, so the /32s an ENI held in prefix
+            // fallback go back once it has prefixes again and their pods have left.
+            await actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
         }
 
         waiters.SignalPoolChanged();

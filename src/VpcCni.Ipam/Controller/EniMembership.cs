@@ -9,7 +9,7 @@ namespace VpcCni.Ipam;
 /// Which cloud ENIs the datastore holds: an ENI's addresses enter the pool only after the host hook set up its
 /// routes, and the hook hears when the ENI leaves.
 /// </summary>
-internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? hook, ILogger logger)
+internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? hook, ILogger logger, PrefixFallback? fallback = null)
 {
     private readonly ConcurrentDictionary<string, NetworkInterface> _admitted = new(StringComparer.Ordinal);
 
@@ -43,6 +43,12 @@ internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? 
             IsEfa = eni.Kind == EniKind.Efa,
             IsExcluded = eni.IsExcludedForPodIPs,
         });
+        if (fallback?.IsInFallback(eni.Id) == true)
+        {
+            // Created with /32s because no /28 was free: they serve pods (a reconcile may add the ENI before the creator).
+            datastore.SetAddressFallback(eni.Id, true);
+        }
+
         foreach (var cidr in CidrsOf(eni))
         {
             TryAddCidr(eni.Id, cidr);
@@ -52,6 +58,7 @@ internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? 
     /// <summary>Tells the host hook the ENI left the datastore (never fatal).</summary>
     public async ValueTask NotifyRemovedAsync(string eniId, CancellationToken cancellationToken)
     {
+        fallback?.Forget(eniId);
         if (hook is null || !_admitted.TryRemove(eniId, out var eni))
         {
             return;

@@ -19,8 +19,12 @@ internal sealed class PoolActuator(
     TimeProvider time,
     ILogger logger,
     int networkCard,
-    AddressUnit unit)
+    AddressUnit unit,
+    PrefixFallback? fallback = null,
+    int cidrsPerEni = 0)
 {
+    private readonly PrefixFallback _fallback = fallback ?? new PrefixFallback(time, TimeSpan.FromSeconds(120));
+
     private long _cloudMutations;
     private long _lastDecreaseTicks = long.MinValue;
 
@@ -39,8 +43,14 @@ internal sealed class PoolActuator(
 
     private PoolDatastore Datastore => membership.Datastore;
 
+    /// <summary>The /32 fallback of prefix delegation (ENIs that could get no /28).</summary>
+    public PrefixFallback Fallback => _fallback;
+
     /// <summary>Adds <see cref="GrowAction.Units"/> to the ENI, or creates a new ENI with them.</summary>
-    public async Task<ActuationOutcome> GrowAsync(GrowAction action, CancellationToken cancellationToken)
+    /// <param name="deferCapacityFailure">A subnet-full or no-/28 failure is returned without starting the capacity
+    /// backoff: the caller still tries other ENIs or a new ENI (upstream with subnet discovery) and records the failure
+    /// with <see cref="GrowthFailed"/> if none succeeds.</param>
+    public async Task<ActuationOutcome> GrowAsync(GrowAction action, CancellationToken cancellationToken, bool deferCapacityFailure = false)
     {
         if (action.IsNewEni)
         {
@@ -54,22 +64,98 @@ internal sealed class PoolActuator(
             return ActuationOutcome.NotDone;
         }
 
+        if (unit == AddressUnit.IPv4Prefix && _fallback.IsInFallback(eniId) && !_fallback.ProbeDue(eniId))
+        {
+            // No /28 was free at the last try: /32s until the next probe, without a call EC2 would refuse.
+            return await GrowWithAddressesAsync(eniId, action.Units, deferCapacityFailure, cancellationToken).ConfigureAwait(false);
+        }
+
         var result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
+        if (result.Error is { } error && action.Units > 1 && error is not (CloudErrorKind.Throttled or CloudErrorKind.EniAddressLimitExceeded))
+        {
+            // Upstream: a failed bulk request is retried for a single unit (the subnet may still have a few addresses or
+            // one /28); not after PrivateIpAddressLimitExceeded, nor (VpcCni) after throttling, which one more call worsens.
+            result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
+        }
+
         if (result.Error == CloudErrorKind.EniAddressLimitExceeded)
         {
             // Our view is out of date; the lease ends before the caller reconciles.
             return new ActuationOutcome(ActuationStatus.EniFull, result.Error);
         }
 
-        if (result.Error is { } error && action.Units > 1 && error is not (CloudErrorKind.Throttled or CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix))
+        if (result.Error == CloudErrorKind.NoFreePrefix && unit == AddressUnit.IPv4Prefix)
         {
-            // Upstream: a failed bulk request is retried for a single unit.
-            result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
+            // InsufficientCidrBlocks: the subnet has addresses but no free aligned /28. Pods keep getting addresses from
+            // /32s on this ENI; a prefix is tried again after the backoff interval.
+            var subnetId = SubnetOf(eniId);
+            if (_fallback.Enter(eniId, subnetId))
+            {
+                Log.PrefixFallbackEntered(logger, eniId, subnetId ?? "?", result.Message ?? "InsufficientCidrBlocks");
+            }
+            else
+            {
+                Log.PrefixFallbackProbeFailed(logger, eniId);
+            }
+
+            Datastore.SetAddressFallback(eniId, true);
+            return await GrowWithAddressesAsync(eniId, action.Units, deferCapacityFailure, cancellationToken).ConfigureAwait(false);
         }
 
         if (result.Error is { } failed)
         {
-            return GrowthFailed(failed, result.Message);
+            return deferCapacityFailure && IsCapacity(failed)
+                ? new ActuationOutcome(ActuationStatus.GrowthFailed, failed, result.Message)
+                : GrowthFailed(failed, result.Message);
+        }
+
+        var added = result.Value!;
+        foreach (var cidr in added)
+        {
+            membership.TryAddCidr(eniId, cidr);
+        }
+
+        if (unit == AddressUnit.IPv4Prefix && added.Count > 0)
+        {
+            if (_fallback.Return(eniId))
+            {
+                await ReturnToPrefixesAsync(eniId, cancellationToken).ConfigureAwait(false);
+            }
+
+            await ReturnSubnetAsync(SubnetOf(eniId), cancellationToken).ConfigureAwait(false);
+        }
+
+        backoff.NoteSuccess();
+        Log.Grew(logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
+        waiters.SignalPoolChanged();
+        return added.Count > 0 ? ActuationOutcome.Done : ActuationOutcome.NotDone;
+    }
+
+    /// <summary>Prefix delegation without a free /28: grows the ENI (lease held) with /32s, a prefix's worth capped by its free slots.</summary>
+    private async Task<ActuationOutcome> GrowWithAddressesAsync(string eniId, int prefixes, bool deferCapacityFailure, CancellationToken cancellationToken)
+    {
+        var count = FallbackAddressCount(prefixes, Datastore.GetEniStates().FirstOrDefault(e => e.Id == eniId)?.AllCidrs ?? 0);
+        if (count <= 0)
+        {
+            return ActuationOutcome.NotDone;
+        }
+
+        var result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, AddressUnit.SecondaryIPv4, count, cancellationToken)).ConfigureAwait(false);
+        if (result.Error is { } error && count > 1 && error is not (CloudErrorKind.Throttled or CloudErrorKind.EniAddressLimitExceeded))
+        {
+            result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, AddressUnit.SecondaryIPv4, 1, cancellationToken)).ConfigureAwait(false);
+        }
+
+        if (result.Error == CloudErrorKind.EniAddressLimitExceeded)
+        {
+            return new ActuationOutcome(ActuationStatus.EniFull, result.Error);
+        }
+
+        if (result.Error is { } failed)
+        {
+            return deferCapacityFailure && IsCapacity(failed)
+                ? new ActuationOutcome(ActuationStatus.GrowthFailed, failed, result.Message)
+                : GrowthFailed(failed, result.Message);
         }
 
         var added = result.Value!;
@@ -79,10 +165,52 @@ internal sealed class PoolActuator(
         }
 
         backoff.NoteSuccess();
-        Log.Grew(logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
+        Log.Grew(logger, added.Count, AddressUnitName.FallbackAddresses, eniId);
         waiters.SignalPoolChanged();
         return added.Count > 0 ? ActuationOutcome.Done : ActuationOutcome.NotDone;
     }
+
+    /// <summary>
+    /// The ENI got a /28 again (lease held): its /32s stop serving new pods, and the free ones go back to the cloud now;
+    /// those still in use go back once their pods leave (the reconcile's release of other-mode CIDRs).
+    /// </summary>
+    private async Task ReturnToPrefixesAsync(string eniId, CancellationToken cancellationToken)
+    {
+        Datastore.SetAddressFallback(eniId, false);
+        var free = Datastore.GetEniStates().FirstOrDefault(e => e.Id == eniId)?.MismatchedFreeCidrs ?? [];
+        var removed = RemoveFree(eniId, free);
+        Log.PrefixFallbackReturned(logger, eniId, removed.Count);
+        if (removed.Count > 0)
+        {
+            // On failure they stay on the ENI in the cloud; the next reconcile adds them back (unused) and returns them.
+            await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(eniId, removed, cancellationToken))).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A /28 was granted in the subnet: its other ENIs in fallback return to prefixes too (each under its lease;
+    /// a busy one stays in fallback until its own next growth).</summary>
+    private async Task ReturnSubnetAsync(string? subnetId, CancellationToken cancellationToken)
+    {
+        foreach (var other in _fallback.InSubnet(subnetId))
+        {
+            using var lease = leases.TryAcquire(other);
+            if (lease is not null && _fallback.Return(other))
+            {
+                await ReturnToPrefixesAsync(other, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>/32s in place of <paramref name="prefixes"/> prefixes: 16 each, within the ENI's free slots.</summary>
+    private int FallbackAddressCount(int prefixes, int usedSlots)
+    {
+        var wanted = Math.Max(1, prefixes) * UpstreamPoolPolicy.AddressesPerPrefix;
+        return cidrsPerEni > 0 ? Math.Min(wanted, cidrsPerEni - usedSlots) : wanted;
+    }
+
+    private string? SubnetOf(string eniId) => Datastore.GetEniStates().FirstOrDefault(e => e.Id == eniId)?.SubnetId;
+
+    internal static bool IsCapacity(CloudErrorKind kind) => kind is CloudErrorKind.SubnetFull or CloudErrorKind.NoFreePrefix;
 
     /// <summary>Creates and attaches a new ENI with <paramref name="units"/> addresses or prefixes.</summary>
     public async Task<ActuationOutcome> CreateEniAsync(int units, CancellationToken cancellationToken)
@@ -93,6 +221,23 @@ internal sealed class PoolActuator(
         }
 
         var result = await CallAsync("CreateAndAttachEniAsync", () => cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
+        var addressFallback = false;
+        if (result.Error == CloudErrorKind.NoFreePrefix && unit == AddressUnit.IPv4Prefix)
+        {
+            // No subnet the provider may use has a free /28: a new ENI with /32s still serves pods; its next growth
+            // after the backoff interval tries a prefix again.
+            var reason = result.Message;
+            var count = FallbackAddressCount(units, 0);
+            result = await CallAsync("CreateAndAttachEniAsync", () => cloud.CreateAndAttachEniAsync(
+                new EniCreateRequest(AddressUnit.SecondaryIPv4, count) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
+            if (result.Error is null)
+            {
+                addressFallback = true;
+                _fallback.Enter(result.Value!.Id, result.Value.SubnetId);
+                Log.PrefixFallbackEntered(logger, result.Value.Id, result.Value.SubnetId, reason ?? "InsufficientCidrBlocks");
+            }
+        }
+
         if (result.Error is { } failed)
         {
             return GrowthFailed(failed, result.Message);
@@ -111,6 +256,11 @@ internal sealed class PoolActuator(
                     {
                         membership.TryAddCidr(eni.Id, cidr);
                     }
+
+                    if (addressFallback)
+                    {
+                        Datastore.SetAddressFallback(eni.Id, true);
+                    }
                 }
                 else
                 {
@@ -119,8 +269,14 @@ internal sealed class PoolActuator(
             }
         }
 
+        if (!addressFallback && unit == AddressUnit.IPv4Prefix && eni.IPv4Prefixes.Count > 0)
+        {
+            await ReturnSubnetAsync(eni.SubnetId, cancellationToken).ConfigureAwait(false);
+        }
+
         backoff.NoteSuccess();
-        Log.Grew(logger, units, unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
+        Log.Grew(logger, addressFallback ? eni.SecondaryIPv4.Count : units, addressFallback ? AddressUnitName.NewEniFallbackAddresses
+            : unit == AddressUnit.IPv4Prefix ? AddressUnitName.NewEniPrefixes : AddressUnitName.NewEniAddresses, eni.Id);
         waiters.SignalPoolChanged();
         return ActuationOutcome.Done;
     }
@@ -269,7 +425,7 @@ internal sealed class PoolActuator(
     {
         backoff.NoteFailure(error, message);
         waiters.SignalPoolChanged();
-        return new ActuationOutcome(ActuationStatus.GrowthFailed, error);
+        return new ActuationOutcome(ActuationStatus.GrowthFailed, error, message);
     }
 
     private async Task<CloudResult<T>> CallAsync<T>(string operation, Func<ValueTask<T>> call)

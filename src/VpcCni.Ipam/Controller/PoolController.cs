@@ -154,6 +154,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <summary>Mutating cloud calls made (create, assign, unassign, delete).</summary>
     public long CloudMutations => _parts?.Actuator.CloudMutations ?? 0;
 
+    /// <summary>Prefix delegation's /32 fallback: ENIs in it now, and how often ENIs went to /32s and came back.</summary>
+    public PrefixFallbackStats PrefixFallback => _parts?.Actuator.Fallback.Stats ?? default;
+
     /// <summary>The most recent policy decision (diagnostics).</summary>
     public PoolDecision LastDecision => _lastDecision;
 
@@ -476,7 +479,13 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private async Task<bool> GrowAsync(GrowAction action, int fallbackNewEniUnits, CancellationToken cancellationToken)
     {
         var actuator = Initialized.Actuator;
-        var outcome = await actuator.GrowAsync(action, cancellationToken).ConfigureAwait(false);
+        var fallThrough = !action.IsNewEni && _options.EnableSubnetDiscovery;
+        var outcome = await actuator.GrowAsync(action, cancellationToken, deferCapacityFailure: fallThrough).ConfigureAwait(false);
+        if (outcome.Status == ActuationStatus.GrowthFailed && fallThrough && outcome.Error is { } kind && PoolActuator.IsCapacity(kind))
+        {
+            return await FallThroughAsync(action, fallbackNewEniUnits, outcome, cancellationToken).ConfigureAwait(false);
+        }
+
         if (outcome.Status != ActuationStatus.EniFull)
         {
             return outcome.Progressed;
@@ -497,15 +506,67 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         return fallbackNewEniUnits > 0 && (await actuator.CreateEniAsync(fallbackNewEniUnits, cancellationToken).ConfigureAwait(false)).Progressed;
     }
 
+    /// <summary>
+    /// Upstream §2.7 with subnet discovery on: a top-up refused for capacity (the subnet is full, or has no /28) moves on
+    /// to the next ENI with room, then to a new ENI (the provider tries every eligible subnet). ENIs in a subnet that
+    /// already refused are skipped (they would get the same answer). If nothing succeeds, the first refusal starts the
+    /// capacity backoff as without discovery.
+    /// </summary>
+    private async Task<bool> FallThroughAsync(GrowAction action, int fallbackNewEniUnits, ActuationOutcome first, CancellationToken cancellationToken)
+    {
+        var actuator = Initialized.Actuator;
+        var limits = Limits;
+        var states = Datastore.GetEniStates();
+        var refused = new HashSet<string?>(StringComparer.Ordinal) { states.FirstOrDefault(e => e.Id == action.EniId)?.SubnetId };
+        foreach (var eni in states)
+        {
+            if (eni.Id == action.EniId || eni.IsTrunk || eni.IsExcluded || (limits.SkipPrimaryEni && eni.IsPrimary)
+                || eni.AllCidrs >= limits.CidrsPerEni || refused.Contains(eni.SubnetId))
+            {
+                continue;
+            }
+
+            Log.GrowthFallThrough(_logger, action.EniId!, first.Error!.Value, eni.Id);
+            var next = await actuator.GrowAsync(action with { EniId = eni.Id, Units = Math.Min(action.Units, limits.CidrsPerEni - eni.AllCidrs) }, cancellationToken, deferCapacityFailure: true)
+                .ConfigureAwait(false);
+            if (next.Progressed)
+            {
+                return true;
+            }
+
+            if (next.Status == ActuationStatus.GrowthFailed && next.Error is { } kind && PoolActuator.IsCapacity(kind))
+            {
+                refused.Add(eni.SubnetId);
+                continue;
+            }
+
+            if (next.Status == ActuationStatus.GrowthFailed)
+            {
+                // Another kind of failure was recorded by the actuator.
+                return false;
+            }
+        }
+
+        if (fallbackNewEniUnits > 0)
+        {
+            Log.GrowthFallThrough(_logger, action.EniId!, first.Error!.Value, "a new ENI");
+            return (await actuator.CreateEniAsync(fallbackNewEniUnits, cancellationToken).ConfigureAwait(false)).Progressed;
+        }
+
+        actuator.GrowthFailed(first.Error!.Value, first.Message);
+        return false;
+    }
+
     private Parts Initialized => _parts ?? throw new InvalidOperationException("call InitializeAsync first.");
 
     private Parts CreateParts(InstanceIdentity instance)
     {
         var datastore = new PoolDatastore(NetworkCard, _options.EnablePrefixDelegation, _options.IpCooldownPeriod, _time);
-        var membership = new EniMembership(datastore, _eniHook, _logger);
+        var fallback = new PrefixFallback(_time, _options.InsufficientCapacityBackoff);
+        var membership = new EniMembership(datastore, _eniHook, _logger, fallback);
         var ownership = new EniOwnership(_cloud, instance.InstanceId, _options.ManageUntaggedEni, _logger);
         var unit = _options.EnablePrefixDelegation ? AddressUnit.IPv4Prefix : AddressUnit.SecondaryIPv4;
-        var actuator = new PoolActuator(_cloud, membership, ownership, _leases, _backoff, _waiters, _time, _logger, NetworkCard, unit);
+        var actuator = new PoolActuator(_cloud, membership, ownership, _leases, _backoff, _waiters, _time, _logger, NetworkCard, unit, fallback, Limits.CidrsPerEni);
         var reconciler = new CloudReconciler(_cloud, membership, ownership, _leases, actuator, _waiters, _time, _logger, NetworkCard);
         return new Parts(datastore, actuator, reconciler);
     }

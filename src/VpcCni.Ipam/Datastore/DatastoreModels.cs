@@ -85,4 +85,15 @@ public sealed record EniState(
     IReadOnlyList<IPNetwork> MismatchedFreeCidrs)
 {
     public int Free => Addresses - Assigned;
+
+    /// <summary>The ENI's subnet.</summary>
+    public string? SubnetId { get; init; }
+
+    /// <summary>PD mode: the subnet had no free /28 for this ENI, so its secondary /32 addresses serve pods too (they are
+    /// counted in <see cref="Cidrs"/>, <see cref="Addresses"/>, <see cref="Assigned"/> and <see cref="Cooling"/>, never in
+    /// <see cref="FreeableCidrs"/>).</summary>
+    public bool AddressFallback { get; init; }
+
+    /// <summary>PD mode: /32 addresses of this ENI that serve pods while it is in <see cref="AddressFallback"/>.</summary>
+    public int FallbackAddresses { get; init; }
 }

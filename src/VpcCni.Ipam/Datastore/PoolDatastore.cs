@@ -199,7 +199,32 @@ public sealed class PoolDatastore
     }
 
     /// <summary>Marks an ENI excluded (or not) for pod addresses; excluded ENIs leave the stats and the free list.</summary>
-    internal void SetExcluded(string eniId, bool excluded)
+    internal void SetExcluded(string eniId, bool excluded) => Reclassify(eniId, excluded, static (eni, on) => eni.IsExcluded = on, static eni => eni.IsExcluded);
+
+    /// <summary>
+    /// Prefix delegation only: the ENI's secondary /32 addresses serve pods too (it could get no /28 prefix, so it grew
+    /// with /32s). Off again, they leave the stats and the free list like any /32 in PD mode, and the free ones show as
+    /// <see cref="EniState.MismatchedFreeCidrs"/> to be given back.
+    /// </summary>
+    internal void SetAddressFallback(string eniId, bool on)
+    {
+        if (PrefixDelegation)
+        {
+            Reclassify(eniId, on, static (eni, value) => eni.AddressFallback = value, static eni => eni.AddressFallback);
+        }
+    }
+
+    /// <summary>True when the ENI's /32 addresses serve pods in PD mode (<see cref="SetAddressFallback"/>).</summary>
+    internal bool IsAddressFallback(string eniId)
+    {
+        lock (_lock)
+        {
+            return _enis.TryGetValue(eniId, out var eni) && eni.AddressFallback;
+        }
+    }
+
+    /// <summary>Changes a flag that decides which of an ENI's CIDRs are usable, moving their counts and free slots with it.</summary>
+    private void Reclassify(string eniId, bool value, Action<Eni, bool> set, Func<Eni, bool> get)
     {
         lock (_lock)
         {
@@ -208,7 +233,7 @@ public sealed class PoolDatastore
                 throw new DatastoreException(DatastoreException.UnknownEni);
             }
 
-            if (eni.IsExcluded == excluded)
+            if (get(eni) == value)
             {
                 return;
             }
@@ -223,7 +248,7 @@ public sealed class PoolDatastore
                 }
             }
 
-            eni.IsExcluded = excluded;
+            set(eni, value);
             foreach (var c in eni.Cidrs)
             {
                 if (IsUsable(c))
@@ -513,7 +538,7 @@ public sealed class PoolDatastore
             var list = new List<EniState>(_enis.Count);
             foreach (var eni in _enis.Values)
             {
-                int cidrs = 0, addresses = 0, assigned = 0, cooling = 0, idle = 0;
+                int cidrs = 0, addresses = 0, assigned = 0, cooling = 0, idle = 0, fallbackAddresses = 0;
                 var freeable = new List<IPNetwork>();
                 var mismatched = new List<IPNetwork>();
                 foreach (var c in eni.Cidrs)
@@ -523,7 +548,7 @@ public sealed class PoolDatastore
                         idle++;
                     }
 
-                    if (c.IsPrefix != PrefixDelegation)
+                    if (!IsModeMatching(c))
                     {
                         if (c.Assigned == 0)
                         {
@@ -537,6 +562,14 @@ public sealed class PoolDatastore
                     addresses += c.Size;
                     assigned += c.Assigned;
                     cooling += c.Cooling;
+                    if (c.IsPrefix != PrefixDelegation)
+                    {
+                        // A fallback /32 in PD mode: it serves pods, but the prefix policy does not release it (it
+                        // counts prefixes); it goes back once the ENI gets prefixes again.
+                        fallbackAddresses++;
+                        continue;
+                    }
+
                     if (c.Assigned == 0 && c.Cooling == 0)
                     {
                         freeable.Add(c.Network);
@@ -546,7 +579,12 @@ public sealed class PoolDatastore
                 // Release the highest addresses first: the heap hands out the lowest, so these are the coldest.
                 freeable.Reverse();
                 list.Add(new EniState(eni.Id, eni.DeviceNumber, eni.IsPrimary, eni.IsTrunk, eni.IsEfa, eni.IsExcluded, eni.AddedAt,
-                    cidrs, eni.Cidrs.Count, addresses, assigned, cooling, freeable, idle, mismatched));
+                    cidrs, eni.Cidrs.Count, addresses, assigned, cooling, freeable, idle, mismatched)
+                {
+                    SubnetId = eni.SubnetId,
+                    AddressFallback = eni.AddressFallback,
+                    FallbackAddresses = fallbackAddresses,
+                });
             }
 
             list.Sort((a, b) => a.DeviceNumber.CompareTo(b.DeviceNumber));
@@ -678,7 +716,10 @@ public sealed class PoolDatastore
         return (PodAddress.From(cidr.BaseAddress).Value, 1 << (32 - cidr.PrefixLength));
     }
 
-    private bool IsUsable(Cidr c) => !c.Eni.IsExcluded && c.IsPrefix == PrefixDelegation;
+    private bool IsUsable(Cidr c) => !c.Eni.IsExcluded && IsModeMatching(c);
+
+    // PD mode: /28 prefixes, and the /32s of an ENI in address fallback; SIP mode: /32s.
+    private bool IsModeMatching(Cidr c) => c.IsPrefix == PrefixDelegation || (PrefixDelegation && c.Eni.AddressFallback);
 
     private void BindSlot(Cidr c, int index, AttachmentKey key, PodMetadata metadata, long assignedAt)
     {
@@ -849,6 +890,10 @@ public sealed class PoolDatastore
         public int RouteTableId { get; } = registration.RouteTableId;
 
         public bool IsExcluded { get; set; } = registration.IsExcluded;
+
+        public bool AddressFallback { get; set; }
+
+        public string SubnetId { get; } = registration.SubnetId;
 
         public DateTimeOffset AddedAt { get; } = addedAt;
 

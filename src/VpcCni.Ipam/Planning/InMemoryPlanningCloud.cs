@@ -43,6 +43,42 @@ internal sealed class InMemoryPlanningCloud : IEniProvider
     /// <summary>Called before every operation with its name; a returned exception is thrown instead of doing it.</summary>
     public Func<string, CloudException?>? FaultInjector { get; set; }
 
+    /// <summary>
+    /// Fragments the subnet as other tenants' addresses do: takes the last address of every free aligned /28, so a
+    /// prefix request fails with InsufficientCidrBlocks while addresses remain. The returned action gives them back.
+    /// </summary>
+    public Action Fragment()
+    {
+        lock (_lock)
+        {
+            var taken = _freeAddresses.Where(a => (a & 15) == 15).ToList();
+            foreach (var a in taken)
+            {
+                _freeAddresses.Remove(a);
+            }
+
+            return () =>
+            {
+                lock (_lock)
+                {
+                    foreach (var a in taken)
+                    {
+                        _freeAddresses.Add(a);
+                    }
+                }
+            };
+        }
+    }
+
+    /// <summary>Secondary /32 addresses and /28 prefixes of an ENI, as the cloud has them.</summary>
+    public IReadOnlyList<IPNetwork> CidrsOf(string eniId)
+    {
+        lock (_lock)
+        {
+            return [.. Find(eniId).Cidrs];
+        }
+    }
+
     /// <summary>Number of calls per operation name.</summary>
     public IReadOnlyDictionary<string, int> Calls
     {

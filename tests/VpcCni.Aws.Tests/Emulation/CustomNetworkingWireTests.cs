@@ -87,7 +87,7 @@ public sealed class CustomNetworkingWireTests
     }
 
     [Fact]
-    public async Task CreateAndAttachEniAsync_SubnetIdsMostFreeHasNoFreeBlock_FallsThroughToTheNext()
+    public async Task CreateAndAttachEniAsync_SubnetIdsMostFreeHasNoFreeBlock_TheOneWithFreeBlocksFirst()
     {
         var (cloud, pods) = await StartAsync();
         await using var _ = cloud;
@@ -106,7 +106,7 @@ public sealed class CustomNetworkingWireTests
 
         eni.SubnetId.Should().Be(roomy.SubnetId);
         eni.IPv4Prefixes.Should().ContainSingle().Which.PrefixLength.Should().Be(28);
-        cloud.Vpc.Requests.Counts["CreateNetworkInterface"].Should().Be(2, "the fragmented subnet was tried first and refused");
+        cloud.Vpc.Requests.Counts["CreateNetworkInterface"].Should().Be(1, "for prefixes, the subnet reported without a free /28 goes last (not tried once one succeeds)");
     }
 
     [Fact]

@@ -107,7 +107,7 @@ public sealed class CustomNetworkingSimulationTests
     }
 
     [Fact]
-    public async Task CreateAndAttachEniAsync_SubnetIds_MostFreeFirstAndFallsThroughWhenItHasNoFreeBlock()
+    public async Task CreateAndAttachEniAsync_SubnetIds_MostFreeFirstForAddressesMostFreeBlocksFirstForPrefixes()
     {
         var (cluster, pods, provider) = Create();
         var vpcId = cluster.VpcInfo.VpcId;
@@ -123,7 +123,7 @@ public sealed class CustomNetworkingSimulationTests
 
         first.SubnetId.Should().Be(big.SubnetId);
         second.SubnetId.Should().Be(small.SubnetId, "the roomier subnet has no free /28 left");
-        cluster.Vpc.Requests.Counts["CreateNetworkInterface"].Should().Be(2);
+        cluster.Vpc.Requests.Counts["CreateNetworkInterface"].Should().Be(1, "for prefixes the subnet with free /28 blocks is tried first");
     }
 
     [Fact]

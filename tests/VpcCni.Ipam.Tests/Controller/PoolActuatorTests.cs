@@ -51,8 +51,25 @@ public sealed class PoolActuatorTests
         outcome.Error.Should().Be(CloudErrorKind.SubnetFull);
         outcome.Progressed.Should().BeFalse();
         _backoff.LastInsufficientCapacity.Should().Be(_time.GetUtcNow());
-        _actuator.CloudMutations.Should().Be(1, "a subnet-full bulk request is not retried for one unit");
+        _actuator.CloudMutations.Should().Be(2, "upstream retries a refused bulk request for one unit, also when the subnet is full");
         _leases.AnyHeld.Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task GrowAsync_SubnetHasFewerAddressesThanAsked_RetriedForOneUnit()
+    {
+        var cloud = new InMemoryPlanningCloud(M5Large, subnetFreeAddresses: 2);
+        var datastore = new PoolDatastore(0, prefixDelegation: false, TimeSpan.FromSeconds(30), _time);
+        var membership = new EniMembership(datastore, null, NullLogger.Instance);
+        var actuator = new PoolActuator(cloud, membership, new EniOwnership(cloud, cloud.Identity.InstanceId, manageUntagged: false, NullLogger.Instance),
+            new EniLeases(), _backoff, new AssignWaiters(_time, inlineSignals: true), _time, NullLogger.Instance, 0, AddressUnit.SecondaryIPv4);
+        await membership.AddAsync((await cloud.DescribeInstanceEnisAsync(CancellationToken.None)).Single(), CancellationToken.None);
+
+        var outcome = await actuator.GrowAsync(TopUpPrimary(5), CancellationToken.None);
+
+        outcome.Should().Be(ActuationOutcome.Done);
+        datastore.GetStats().TotalIPs.Should().Be(1);
+        _backoff.LastInsufficientCapacity.Should().BeNull();
     }
 
     [Fact]
@@ -99,7 +116,7 @@ public sealed class PoolActuatorTests
 
         var outcome = await _actuator.CreateEniAsync(5, CancellationToken.None);
 
-        outcome.Should().Be(new ActuationOutcome(ActuationStatus.GrowthFailed, CloudErrorKind.AttachmentLimitExceeded));
+        outcome.Should().Be(new ActuationOutcome(ActuationStatus.GrowthFailed, CloudErrorKind.AttachmentLimitExceeded, "no slot"));
         _backoff.LastError.Should().Be(CloudErrorKind.AttachmentLimitExceeded);
         _datastore.EniCount.Should().Be(1);
     }
