@@ -53,6 +53,7 @@ internal sealed class Lab : IAsyncDisposable
     private CloudEmulatorServer? _ec2;
     private KubernetesApiEmulator? _kube;
     private SimulatedCustomNetwork? _customNetwork;
+    private SimulatedFragmentation? _fragmentation;
     private readonly ConcurrentDictionary<string, IPAddress> _subnetGateway = new(StringComparer.Ordinal);
     private Thread? _changeWorker;
     private Exception? _changeFailure;
@@ -138,6 +139,16 @@ internal sealed class Lab : IAsyncDisposable
             return Task.CompletedTask;
         });
 
+        if (_options.FragmentedSubnet)
+        {
+            await Step("fragment the node subnet: one address taken in each free /28 (other tenants), so EC2 refuses prefixes", () =>
+            {
+                _fragmentation = Cluster.Vpc.FragmentSubnet(Cluster.Subnet.SubnetId);
+                _progress.WriteLine($"  ↳ {_fragmentation.Addresses.Count} addresses taken in {Cluster.Subnet.SubnetId}; free /28 blocks left: {Cluster.Vpc.FreePrefixCount(Cluster.Subnet.SubnetId)}");
+                return Task.CompletedTask;
+            });
+        }
+
         if (_options.CustomNetworking)
         {
             await Step($"custom networking: VPC CIDR {_options.CustomNetworkCidr} with a pod subnet per zone and a pod security group", () =>
@@ -218,7 +229,7 @@ internal sealed class Lab : IAsyncDisposable
     {
         using var prober = new PathProber(_fabric, _pods, [.. Cluster.Nodes.Select(n => n.PrivateIPv4)]);
         var paths = await prober.RunAsync(cancellationToken);
-        return [.. paths, .. PrefixChecks(), .. await KubernetesChecksAsync(cancellationToken)];
+        return [.. paths, .. PrefixChecks(), .. await KubernetesChecksAsync(cancellationToken), .. await FragmentationChecksAsync(cancellationToken)];
     }
 
     /// <summary>Under prefix delegation: every pod's address lies in a /28 prefix its node's ENIs hold in EC2.</summary>
@@ -232,9 +243,80 @@ internal sealed class Lab : IAsyncDisposable
 
         foreach (var pod in _pods)
         {
-            var prefixes = Cluster.Vpc.GetInstanceView(Cluster.Nodes[pod.Node - 1].InstanceId).NetworkInterfaces.SelectMany(e => e.IPv4Prefixes).ToList();
-            var prefix = prefixes.FirstOrDefault(p => p.Contains(pod.Address));
-            rows.Add(new PathResult("address from a /28 prefix", pod.Name, $"node {pod.Node}", "a delegated /28", prefix.PrefixLength == 28 ? prefix.ToString() : "(none)", prefix.PrefixLength == 28));
+            rows.Add(_fragmentation is null ? PrefixRow(pod) : FallbackRow(pod));
+        }
+
+        return rows;
+    }
+
+    private PathResult PrefixRow(LabPod pod)
+    {
+        var prefixes = Cluster.Vpc.GetInstanceView(Cluster.Nodes[pod.Node - 1].InstanceId).NetworkInterfaces.SelectMany(e => e.IPv4Prefixes).ToList();
+        var prefix = prefixes.FirstOrDefault(p => p.Contains(pod.Address));
+        return new PathResult("address from a /28 prefix", pod.Name, $"node {pod.Node}", "a delegated /28", prefix.PrefixLength == 28 ? prefix.ToString() : "(none)", prefix.PrefixLength == 28);
+    }
+
+    /// <summary>On the fragmented subnet: the pod's address is a secondary /32 of an ENI (no /28 holds it).</summary>
+    private PathResult FallbackRow(LabPod pod)
+    {
+        var enis = Cluster.Vpc.GetInstanceView(Cluster.Nodes[pod.Node - 1].InstanceId).NetworkInterfaces;
+        var secondary = enis.Any(e => e.SecondaryIPv4.Contains(pod.Address)) && !enis.SelectMany(e => e.IPv4Prefixes).Any(p => p.Contains(pod.Address));
+        return new PathResult("address from a /32 (fallback)", pod.Name, $"node {pod.Node}", "a secondary /32", secondary ? $"{pod.Address}/32" : "(a prefix or none)", secondary);
+    }
+
+    /// <summary>
+    /// The fragmented-subnet scenario's second half: each node reports its fallback; the subnet is defragmented; pods
+    /// are added one by one (demand makes the pool grow; after the 120 s capacity back-off its growth asks for a /28
+    /// again) until the node reports its return to prefixes; the pod added then is addressed from a /28.
+    /// </summary>
+    private async Task<IReadOnlyList<PathResult>> FragmentationChecksAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<PathResult>();
+        if (_fragmentation is null)
+        {
+            return rows;
+        }
+
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var fallbacks = (await PoolAsync(node, cancellationToken))["PrefixFallback"]?["Fallbacks"]?.GetValue<long>() ?? 0;
+            rows.Add(new PathResult("fallback to /32 (InsufficientCidrBlocks)", $"node {node}", "/v1/pool", "≥ 1 fallback", $"{fallbacks} fallback(s)", fallbacks >= 1));
+        }
+
+        _fragmentation.Defragment();
+        _progress.WriteLine($"» defragment the node subnet: free /28 blocks now {Cluster.Vpc.FreePrefixCount(Cluster.Subnet.SubnetId)}");
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var n = node;
+            var returned = false;
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
+            var extra = 0;
+            LabPod? last = null;
+            while (!returned && DateTime.UtcNow < deadline)
+            {
+                extra++;
+                var index = _options.PodsPerNode + extra;
+                await Step($"node {n}: ADD pod {index} (demand while the subnet has free /28s again)", () => AddPodAsync(n, index, cancellationToken));
+                last = _pods[^1];
+                for (var i = 0; i < 6 && !returned; i++)
+                {
+                    var pool = await PoolAsync(n, cancellationToken);
+                    returned = (pool["PrefixFallback"]?["Returns"]?.GetValue<long>() ?? 0) >= 1;
+                    if (!returned)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+                    }
+                }
+            }
+
+            rows.Add(new PathResult("return to prefixes", $"node {n}", "/v1/pool", "≥ 1 return", returned ? $"returned after {extra} more pod(s)" : "no return within 4 min", returned));
+            if (returned)
+            {
+                // A pod added now is served from the prefixes the pool holds again.
+                var index = _options.PodsPerNode + extra + 1;
+                await Step($"node {n}: ADD pod {index} after the return", () => AddPodAsync(n, index, cancellationToken));
+                rows.Add(PrefixRow(_pods[^1]) with { Path = "address from a /28 after the return" });
+            }
         }
 
         return rows;
@@ -411,6 +493,8 @@ internal sealed class Lab : IAsyncDisposable
         {
             await _kube.DisposeAsync();
         }
+
+        _fragmentation?.Dispose();
 
         _fabric.Dispose();
         LabFabric.RemoveAll();

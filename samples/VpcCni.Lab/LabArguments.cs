@@ -6,7 +6,7 @@ internal static class LabArguments
 {
     public const string Usage = """
         usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking]
-                                  [--prefix-delegation [--max-pods N]] [--keep] [--json]
+                                  [--prefix-delegation [--max-pods N]] [--fragmented-subnet] [--keep] [--json]
                vpc-cni-lab up     [same as run, without --keep] (stays in the foreground)
                vpc-cni-lab verify
                vpc-cni-lab down
@@ -17,6 +17,9 @@ internal static class LabArguments
         --prefix-delegation: pods addressed from /28 prefixes; --max-pods N is the nodes' pod capacity (default 110
                 with prefix delegation, as EKS's max-pods calculator gives for small types), so a node fills past its
                 secondary-IP max pods (e.g. --pods-per-node 40 on t3.small, whose secondary-IP max pods is 11)
+        --fragmented-subnet: prefix delegation on a node subnet with no free /28 (one address taken in each): pods get
+                /32s (the live fallback), then the subnet is defragmented and the pool returns to prefixes
+                (default instance type m5.xlarge: a t3.small's ENIs fill up with /32s and have no slot left to probe)
         common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
                 --cnidriver PATH (default: artifacts/tools/cnidriver) --work-dir DIR (default /run/vpclab)
         """;
@@ -58,6 +61,7 @@ internal static class LabArguments
                 "--keep" => options with { Keep = true },
                 "--custom-networking" => options with { CustomNetworking = true },
                 "--prefix-delegation" => options with { PrefixDelegation = true },
+                "--fragmented-subnet" => options with { PrefixDelegation = true, FragmentedSubnet = true },
                 "--max-pods" => options with { MaxPods = Int(1, 737) },
                 "--json" => options with { Json = true },
                 "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },
@@ -68,6 +72,11 @@ internal static class LabArguments
                 "--workers" => options with { ChaosWorkers = Int(1, 16) },
                 _ => throw new ArgumentException($"unknown option \"{args[i]}\""),
             };
+        }
+
+        if (options.FragmentedSubnet && !options.InstanceTypeGiven)
+        {
+            options = options with { InstanceType = "m5.xlarge" };
         }
 
         if (!VpcCni.Aws.Limits.InstanceLimitsCatalog.TryGet(options.InstanceType, out var limits))

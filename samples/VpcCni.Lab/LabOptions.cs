@@ -56,6 +56,13 @@ internal sealed record LabOptions
     /// <summary>Prefix delegation: pods are addressed from /28 prefixes (ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET=1).</summary>
     public bool PrefixDelegation { get; init; }
 
+    /// <summary>
+    /// Prefix delegation on a fragmented node subnet: every free /28 of it has one address taken (other tenants), so EC2
+    /// refuses prefixes (InsufficientCidrBlocks) and pods get /32s; then the subnet is defragmented and the pool returns
+    /// to prefixes.
+    /// </summary>
+    public bool FragmentedSubnet { get; init; }
+
     /// <summary>The nodes' pod capacity in the Kubernetes API (the kubelet's max pods); null: the instance type's formula.</summary>
     public int? MaxPods { get; init; }
 

@@ -159,8 +159,10 @@ internal sealed class Informer<T>
         ResourceVersion = list.ResourceVersion;
         onListed();
         MarkUp();
-        _synced.TrySetResult();
+        // Applied before Synced completes: whoever waits for the first list (the start's restore) sees its effects
+        // (e.g. the node's max pods), not a moment before them.
         Changed?.Invoke(this);
+        _synced.TrySetResult();
 
         var relistAt = _time.GetUtcNow() + _timing.Resync;
         while (true)
