@@ -57,6 +57,45 @@ public sealed class LabTests
     }
 
     [Fact]
+    public async Task Run_PrefixDelegation_PodsPastTheSecondaryIpMaxPodsComeFromPrefixes()
+    {
+        // t3.small's secondary-IP max pods is 11; with the nodes' capacity 110 (the default with --prefix-delegation) 14
+        // pods per node are served, all from /28 prefixes, and the pools give the free prefixes back.
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
+            [Tools.Lab, "run", "--prefix-delegation", "--nodes", "2", "--pods-per-node", "14", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-pd"],
+            timeout: TimeSpan.FromMinutes(10));
+
+        exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
+        var paths = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!["paths"]!.AsArray();
+        paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
+        foreach (var number in new[] { "1 ", "2 ", "3 ", "4 ", "5 " })
+        {
+            paths.Where(p => p!["path"]!.GetValue<string>().StartsWith(number, StringComparison.Ordinal)).Should().NotBeEmpty($"path {number}is proved");
+        }
+
+        paths.Where(p => p!["path"]!.GetValue<string>() == "address from a /28 prefix").Should().HaveCount(28)
+            .And.OnlyContain(p => p!["seen"]!.GetValue<string>().EndsWith("/28", StringComparison.Ordinal));
+        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
+    }
+
+    [Fact]
+    public async Task Run_FragmentedSubnet_FallsBackToSlash32AndReturnsToPrefixes()
+    {
+        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
+            [Tools.Lab, "run", "--fragmented-subnet", "--nodes", "2", "--pods-per-node", "3", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-frag"],
+            timeout: TimeSpan.FromMinutes(14));
+
+        exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
+        var paths = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!["paths"]!.AsArray();
+        paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
+        paths.Where(p => p!["path"]!.GetValue<string>() == "address from a /32 (fallback)").Should().HaveCount(6);
+        paths.Where(p => p!["path"]!.GetValue<string>() == "fallback to /32 (InsufficientCidrBlocks)").Should().HaveCount(2);
+        paths.Where(p => p!["path"]!.GetValue<string>() == "return to prefixes").Should().HaveCount(2);
+        paths.Where(p => p!["path"]!.GetValue<string>() == "address from a /28 after the return").Should().HaveCount(2);
+        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
+    }
+
+    [Fact]
     public async Task UpVerifyDown_LabStaysUpForVerifyAndDownRemovesEverything()
     {
         var workDir = "/run/vpclab-e2e-up";
