@@ -9,51 +9,23 @@ public sealed class LabTests
     [Fact]
     public async Task Run_TwoNodes_AllFivePathsPassAndNothingIsLeftBehind()
     {
-        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
-            [Tools.Lab, "run", "--nodes", "2", "--pods-per-node", "4", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e"],
-            timeout: TimeSpan.FromMinutes(8));
+        var paths = await RunLabAsync("/run/vpclab-e2e", TimeSpan.FromMinutes(8), "--nodes", "2", "--pods-per-node", "4");
 
-        exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
-        var report = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!;
-        report["passed"]!.GetValue<bool>().Should().BeTrue();
-        var paths = report["paths"]!.AsArray();
-        foreach (var number in new[] { "1 ", "2 ", "3 ", "4 ", "5 " })
-        {
-            paths.Where(p => p!["path"]!.GetValue<string>().StartsWith(number, StringComparison.Ordinal)).Should().NotBeEmpty($"path {number}is proved");
-        }
-
-        paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
+        ShouldProveTheFivePaths(paths);
         paths.Should().Contain(p => p!["path"]!.GetValue<string>().Contains("secondary ENI", StringComparison.Ordinal));
-        paths.Where(p => p!["path"]!.GetValue<string>().StartsWith("5 ", StringComparison.Ordinal))
-            .Should().OnlyContain(p => p!["seen"]!.GetValue<string>() == p["expected"]!.GetValue<string>());
-        paths.Where(p => p!["path"]!.GetValue<string>() == "pod-ips annotation").Should().HaveCount(8, "every pod is registered in the Kubernetes API and annotated");
-
-        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
-        Directory.Exists("/run/vpclab-e2e").Should().BeFalse();
+        Rows(paths, "5 ").Should().OnlyContain(p => p!["seen"]!.GetValue<string>() == p["expected"]!.GetValue<string>());
+        Rows(paths, "pod-ips annotation").Should().HaveCount(8, "every pod is registered in the Kubernetes API and annotated");
     }
 
     [Fact]
     public async Task Run_CustomNetworking_PodsAreAddressedFromTheEniConfigSubnetAndEveryPathPasses()
     {
-        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
-            [Tools.Lab, "run", "--custom-networking", "--nodes", "2", "--pods-per-node", "3", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-cn"],
-            timeout: TimeSpan.FromMinutes(8));
+        var paths = await RunLabAsync("/run/vpclab-e2e-cn", TimeSpan.FromMinutes(8), "--custom-networking", "--nodes", "2", "--pods-per-node", "3");
 
-        exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
-        var paths = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!["paths"]!.AsArray();
-        paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
-        foreach (var number in new[] { "1 ", "2 ", "3 ", "4 ", "5 " })
-        {
-            paths.Where(p => p!["path"]!.GetValue<string>().StartsWith(number, StringComparison.Ordinal)).Should().NotBeEmpty($"path {number}is proved");
-        }
-
-        var fromSubnet = paths.Where(p => p!["path"]!.GetValue<string>() == "address from ENIConfig subnet").ToList();
-        fromSubnet.Should().HaveCount(6).And.OnlyContain(p => p!["seen"]!.GetValue<string>().StartsWith("100.64.", StringComparison.Ordinal));
-        paths.Where(p => p!["path"]!.GetValue<string>().StartsWith("5 ", StringComparison.Ordinal))
-            .Should().OnlyContain(p => p!["seen"]!.GetValue<string>().StartsWith("10.0.", StringComparison.Ordinal), "the internet path SNATs to the node's primary address");
-        paths.Where(p => p!["path"]!.GetValue<string>() == "CNINode feature").Should().HaveCount(2);
-        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
-        Directory.Exists("/run/vpclab-e2e-cn").Should().BeFalse();
+        ShouldProveTheFivePaths(paths);
+        Rows(paths, "address from ENIConfig subnet").Should().HaveCount(6).And.OnlyContain(p => p!["seen"]!.GetValue<string>().StartsWith("100.64.", StringComparison.Ordinal));
+        Rows(paths, "5 ").Should().OnlyContain(p => p!["seen"]!.GetValue<string>().StartsWith("10.0.", StringComparison.Ordinal), "the internet path SNATs to the node's primary address");
+        Rows(paths, "CNINode feature").Should().HaveCount(2);
     }
 
     [Fact]
@@ -61,39 +33,50 @@ public sealed class LabTests
     {
         // t3.small's secondary-IP max pods is 11; with the nodes' capacity 110 (the default with --prefix-delegation) 14
         // pods per node are served, all from /28 prefixes, and the pools give the free prefixes back.
-        var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
-            [Tools.Lab, "run", "--prefix-delegation", "--nodes", "2", "--pods-per-node", "14", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-pd"],
-            timeout: TimeSpan.FromMinutes(10));
+        var paths = await RunLabAsync("/run/vpclab-e2e-pd", TimeSpan.FromMinutes(10), "--prefix-delegation", "--nodes", "2", "--pods-per-node", "14");
 
-        exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
-        var paths = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!["paths"]!.AsArray();
-        paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
-        foreach (var number in new[] { "1 ", "2 ", "3 ", "4 ", "5 " })
-        {
-            paths.Where(p => p!["path"]!.GetValue<string>().StartsWith(number, StringComparison.Ordinal)).Should().NotBeEmpty($"path {number}is proved");
-        }
-
-        paths.Where(p => p!["path"]!.GetValue<string>() == "address from a /28 prefix").Should().HaveCount(28)
-            .And.OnlyContain(p => p!["seen"]!.GetValue<string>().EndsWith("/28", StringComparison.Ordinal));
-        Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
+        ShouldProveTheFivePaths(paths);
+        Rows(paths, "address from a /28 prefix").Should().HaveCount(28).And.OnlyContain(p => p!["seen"]!.GetValue<string>().EndsWith("/28", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task Run_FragmentedSubnet_FallsBackToSlash32AndReturnsToPrefixes()
     {
+        var paths = await RunLabAsync("/run/vpclab-e2e-frag", TimeSpan.FromMinutes(14), "--fragmented-subnet", "--nodes", "2", "--pods-per-node", "3");
+
+        Rows(paths, "address from a /32 (fallback)").Should().HaveCount(6);
+        Rows(paths, "fallback to /32 (InsufficientCidrBlocks)").Should().HaveCount(2);
+        Rows(paths, "return to prefixes").Should().HaveCount(2);
+        Rows(paths, "address from a /28 after the return").Should().HaveCount(2);
+    }
+
+    /// <summary>`vpc-cni-lab run OPTIONS --json`: exits 0, every row passed, nothing left behind; returns the rows.</summary>
+    private static async Task<JsonArray> RunLabAsync(string workDir, TimeSpan timeout, params string[] options)
+    {
         var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
-            [Tools.Lab, "run", "--fragmented-subnet", "--nodes", "2", "--pods-per-node", "3", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", "/run/vpclab-e2e-frag"],
-            timeout: TimeSpan.FromMinutes(14));
+            [Tools.Lab, "run", .. options, "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", workDir], timeout: timeout);
 
         exit.Should().Be(0, $"lab output:\n{stdout}\n{stderr}");
-        var paths = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!["paths"]!.AsArray();
+        var report = JsonNode.Parse(stdout.Split('\n').Last(l => l.StartsWith('{')))!;
+        report["passed"]!.GetValue<bool>().Should().BeTrue();
+        var paths = report["paths"]!.AsArray();
         paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
-        paths.Where(p => p!["path"]!.GetValue<string>() == "address from a /32 (fallback)").Should().HaveCount(6);
-        paths.Where(p => p!["path"]!.GetValue<string>() == "fallback to /32 (InsufficientCidrBlocks)").Should().HaveCount(2);
-        paths.Where(p => p!["path"]!.GetValue<string>() == "return to prefixes").Should().HaveCount(2);
-        paths.Where(p => p!["path"]!.GetValue<string>() == "address from a /28 after the return").Should().HaveCount(2);
         Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
+        Directory.Exists(workDir).Should().BeFalse();
+        return paths;
     }
+
+    private static void ShouldProveTheFivePaths(JsonArray paths)
+    {
+        foreach (var number in new[] { "1 ", "2 ", "3 ", "4 ", "5 " })
+        {
+            Rows(paths, number).Should().NotBeEmpty($"path {number}is proved");
+        }
+    }
+
+    /// <summary>The rows of one check: by exact name, or by number ("5 ") for the five paths.</summary>
+    private static List<JsonNode?> Rows(JsonArray paths, string name) =>
+        [.. paths.Where(p => p!["path"]!.GetValue<string>() is var path && (path == name || (name.EndsWith(' ') && path.StartsWith(name, StringComparison.Ordinal))))];
 
     [Fact]
     public async Task UpVerifyDown_LabStaysUpForVerifyAndDownRemovesEverything()

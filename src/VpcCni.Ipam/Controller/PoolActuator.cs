@@ -104,16 +104,11 @@ internal sealed class PoolActuator(
 
         if (result.Error is { } failed)
         {
-            return deferCapacityFailure && IsCapacity(failed)
-                ? new ActuationOutcome(ActuationStatus.GrowthFailed, failed, result.Message)
-                : GrowthFailed(failed, result.Message);
+            return Failed(failed, result.Message, deferCapacityFailure);
         }
 
         var added = result.Value!;
-        foreach (var cidr in added)
-        {
-            membership.TryAddCidr(eniId, cidr);
-        }
+        AddCidrs(eniId, added);
 
         if (unit == AddressUnit.IPv4Prefix && added.Count > 0)
         {
@@ -129,6 +124,20 @@ internal sealed class PoolActuator(
         Log.Grew(logger, added.Count, unit == AddressUnit.IPv4Prefix ? AddressUnitName.Prefixes : AddressUnitName.Addresses, eniId);
         waiters.SignalPoolChanged();
         return added.Count > 0 ? ActuationOutcome.Done : ActuationOutcome.NotDone;
+    }
+
+    /// <summary>A failed growth; a capacity refusal the caller will try elsewhere first is not recorded yet.</summary>
+    private ActuationOutcome Failed(CloudErrorKind failed, string? message, bool deferCapacityFailure) =>
+        deferCapacityFailure && IsCapacity(failed)
+            ? new ActuationOutcome(ActuationStatus.GrowthFailed, failed, message)
+            : GrowthFailed(failed, message);
+
+    private void AddCidrs(string eniId, IReadOnlyList<IPNetwork> added)
+    {
+        foreach (var cidr in added)
+        {
+            membership.TryAddCidr(eniId, cidr);
+        }
     }
 
     /// <summary>Prefix delegation without a free /28: grows the ENI (lease held) with /32s, a prefix's worth capped by its free slots.</summary>
@@ -153,16 +162,11 @@ internal sealed class PoolActuator(
 
         if (result.Error is { } failed)
         {
-            return deferCapacityFailure && IsCapacity(failed)
-                ? new ActuationOutcome(ActuationStatus.GrowthFailed, failed, result.Message)
-                : GrowthFailed(failed, result.Message);
+            return Failed(failed, result.Message, deferCapacityFailure);
         }
 
         var added = result.Value!;
-        foreach (var cidr in added)
-        {
-            membership.TryAddCidr(eniId, cidr);
-        }
+        AddCidrs(eniId, added);
 
         backoff.NoteSuccess();
         Log.Grew(logger, added.Count, AddressUnitName.FallbackAddresses, eniId);
