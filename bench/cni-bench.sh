@@ -35,7 +35,7 @@ export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-
 ip netns exec "$NS" dotnet "$CLOUD" --listen 127.0.0.1:18080 --instance-type m5.4xlarge > "$WORK/log/cloud.log" 2>&1 & PIDS+=($!)
 ip netns exec "$NS" "$BIN/vpc-cni-ipamd" init --plugin-source "$BIN/vpc-cni" --cni-bin-dir "$WORK/bin" --skip-sysctls >/dev/null
 sleep 2
-ip netns exec "$NS" "$BIN/vpc-cni-ipamd" run --cloud aws --socket "$WORK/ipamd.sock" --checkpoint "$WORK/ipam.json" --no-host-network > "$WORK/log/ipamd.log" 2>&1 & PIDS+=($!)
+AWS_VPC_K8S_CNI_LOG_FILE=stdout AWS_VPC_K8S_CNI_LOGLEVEL=info ip netns exec "$NS" "$BIN/vpc-cni-ipamd" run --cloud aws --socket "$WORK/ipamd.sock" --checkpoint "$WORK/ipam.json" --no-host-network > "$WORK/log/ipamd.log" 2>&1 & PIDS+=($!)
 for _ in $(seq 1 100); do "$BIN/vpc-cni-ipamd" health --socket "$WORK/ipamd.sock" --timeout 1s >/dev/null 2>&1 && break; sleep 0.3; done
 sleep 3  # let the pool reach MINIMUM_IP_TARGET so ADDs measure the plugin, not EC2
 cat > "$WORK/vpc-cni.conflist" <<CONF

@@ -45,7 +45,7 @@ if [ -n "$EMULATOR" ]; then
     > "$WORK/cloud.log" 2>&1 & CLOUDPID=$!
   CLOUD=(--cloud aws)
 fi
-ip netns exec "$NS" "$BIN/vpc-cni-ipamd" run "${CLOUD[@]}" --no-host-network \
+AWS_VPC_K8S_CNI_LOG_FILE=stdout AWS_VPC_K8S_CNI_LOGLEVEL=info ip netns exec "$NS" "$BIN/vpc-cni-ipamd" run "${CLOUD[@]}" --no-host-network \
   --socket "$WORK/ipamd.sock" --checkpoint "$WORK/ipam.json" > "$WORK/ipamd.log" 2>&1 & PID=$!
 ready=""
 for _ in $(seq 1 100); do

@@ -32,7 +32,7 @@ echo "run synced_ms serving_ms VmHWM_kB VmRSS_kB"
 for r in $(seq "$runs"); do
   rm -f "$work/s.sock" "$work/ipam.json"*
   start=$(date +%s%N)
-  MY_NODE_NAME=$node "$bin/vpc-cni-ipamd" run --cloud simulated --no-host-network --socket "$work/s.sock" --checkpoint "$work/ipam.json" \
+  AWS_VPC_K8S_CNI_LOG_FILE=stdout AWS_VPC_K8S_CNI_LOGLEVEL=info MY_NODE_NAME=$node "$bin/vpc-cni-ipamd" run --cloud simulated --no-host-network --socket "$work/s.sock" --checkpoint "$work/ipam.json" \
     --kube-server "http://127.0.0.1:$kube" > "$work/d.log" 2>&1 &
   pid=$!
   synced="" serving=""

@@ -14,10 +14,25 @@ internal static class DaemonHost
     public static async Task<int> RunAsync(DaemonSettings settings, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.ClearProviders();
+        // AWS_VPC_K8S_CNI_LOG_FILE: stdout, stderr or a file (upstream's default path); a file that cannot be opened stops the start.
+        switch (settings.LogFile)
+        {
+            case "stdout":
+                builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+                break;
+            case "stderr":
+                builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+                builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+                break;
+            default:
+                builder.Logging.AddProvider(FileLoggerProvider.Open(settings.LogFile, TimeProvider.System));
+                break;
+        }
+
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting", LogLevel.Warning);
-        builder.Logging.SetMinimumLevel(Enum.TryParse<LogLevel>(Environment.GetEnvironmentVariable("AWS_VPC_K8S_CNI_LOGLEVEL"), ignoreCase: true, out var level) ? level : LogLevel.Information);
+        builder.Logging.SetMinimumLevel(settings.LogLevel);
         PrepareSocket(settings.SocketPath);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -698,6 +698,7 @@ internal sealed class Lab : IAsyncDisposable
         ["AWS_VPC_K8S_PLUGIN_LOG_LEVEL"] = "Debug",
         ["IP_COOLDOWN_PERIOD"] = "5",
         ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "Information",
+        ["AWS_VPC_K8S_CNI_LOG_FILE"] = "stdout",
     }.Concat(PoolEnvironment()).Concat(KubernetesEnvironment(node)).Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
     /// <summary>The daemon's Kubernetes side: the emulator's API, its Node, the pod-IP annotation, custom networking.</summary>

@@ -76,6 +76,15 @@ public sealed record DaemonSettings
     /// <summary>VPC_CNI_NETFILTER_BACKEND (VpcCni): auto (upstream's detection), iptables or nftables.</summary>
     public ConnmarkBackend NetfilterBackend { get; init; } = ConnmarkBackend.Auto;
 
+    /// <summary>AWS_VPC_K8S_CNI_LOGLEVEL: the daemon's minimum log level (upstream's default, Debug).</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Debug;
+
+    /// <summary>AWS_VPC_K8S_CNI_LOG_FILE: <c>stdout</c>, <c>stderr</c> or a file path (upstream's default path).</summary>
+    public string LogFile { get; init; } = DefaultLogFile;
+
+    /// <summary>Upstream's default AWS_VPC_K8S_CNI_LOG_FILE.</summary>
+    public const string DefaultLogFile = "/host/var/log/aws-routed-eni/ipamd.log";
+
     /// <summary>
     /// Binds every setting from upstream's variables. Any invalid value, or a value that needs a feature VpcCni does not
     /// have (<see cref="UpstreamSettings"/>), throws <see cref="InvalidSettingException"/> naming the variable, so the
@@ -115,6 +124,8 @@ public sealed record DaemonSettings
             ConnectionMark = env.UInt32Auto("AWS_VPC_K8S_CNI_CONNMARK", 0x80),
             NodePortSupport = env.Bool("AWS_VPC_CNI_NODE_PORT_SUPPORT", true),
             NetfilterBackend = backend switch { "iptables" => ConnmarkBackend.Iptables, "nftables" => ConnmarkBackend.Nftables, _ => ConnmarkBackend.Auto },
+            LogLevel = UpstreamLogLevel.Read(env, "AWS_VPC_K8S_CNI_LOGLEVEL", Microsoft.Extensions.Logging.LogLevel.Debug),
+            LogFile = env.String("AWS_VPC_K8S_CNI_LOG_FILE", DefaultLogFile),
         };
     }
 

@@ -61,8 +61,14 @@ public sealed record PluginInstallOptions
             PodMtu = env.Int("POD_MTU", eniMtu, 576, 9001),
             PodSGEnforcingMode = env.OneOf("POD_SECURITY_GROUP_ENFORCING_MODE", "strict", "strict", "standard"),
             PluginLogFile = logFile,
-            PluginLogLevel = env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug"),
+            PluginLogLevel = ValidLogLevel(env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug")),
             EnableBandwidthPlugin = env.Bool("ENABLE_BANDWIDTH_PLUGIN", false),
         };
     }
+
+    // Written to the conflist as given (upstream passes it through); a name the plugin would not know is refused here.
+    private static string ValidLogLevel(string level) =>
+        Configuration.UpstreamLogLevel.TryParse(level, out _)
+            ? level
+            : throw new InvalidSettingException("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", level, "must be " + Configuration.UpstreamLogLevel.Names);
 }

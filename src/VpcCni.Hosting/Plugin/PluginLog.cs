@@ -36,15 +36,8 @@ internal sealed class PluginLogger(TextWriter writer, LogLevel minimum, TimeProv
 
     public static PluginLogger Create(string? logFile, string? level, TimeProvider time)
     {
-        var minimum = level?.ToUpperInvariant() switch
-        {
-            "TRACE" => LogLevel.Trace,
-            "DEBUG" => LogLevel.Debug,
-            "INFO" or "INFORMATION" => LogLevel.Information,
-            "WARN" or "WARNING" => LogLevel.Warning,
-            "ERROR" => LogLevel.Error,
-            _ => LogLevel.Information,
-        };
+        // The installer refuses unknown names; one edited into the conflist by hand falls back to Information.
+        var minimum = Configuration.UpstreamLogLevel.TryParse(level, out var parsed) ? parsed : LogLevel.Information;
         TextWriter writer;
         try
         {

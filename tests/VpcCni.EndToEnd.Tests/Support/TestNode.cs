@@ -175,6 +175,8 @@ internal sealed class TestNode : IAsyncDisposable
         ["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = $"http://127.0.0.1:{CloudPort}/",
         ["AWS_EC2_METADATA_DISABLED"] = "true",
         ["AWS_VPC_K8S_PLUGIN_LOG_FILE"] = Path.Combine(Directory, "log", "plugin.log"),
+        ["AWS_VPC_K8S_CNI_LOG_FILE"] = "stdout",
+        ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "info",
         ["VPC_CNI_ASSIGN_WAIT"] = "30",
     };
 

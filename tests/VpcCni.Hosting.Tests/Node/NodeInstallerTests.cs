@@ -65,6 +65,7 @@ public sealed class NodeInstallerTests : IDisposable
     [InlineData("POD_SECURITY_GROUP_ENFORCING_MODE", "loose")]
     [InlineData("AWS_VPC_K8S_PLUGIN_LOG_FILE", "stdout")]
     [InlineData("ENABLE_BANDWIDTH_PLUGIN", "maybe")]
+    [InlineData("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "verbose")]
     public void FromEnvironment_InvalidValue_ErrorNamesVariable(string name, string value)
     {
         var act = () => FromEnv((name, value));
