@@ -108,7 +108,7 @@ internal static class UpstreamSettings
         new("ENABLE_V4_EGRESS", UpstreamSettingSupport.NoEffect, "only used in IPv6 clusters, which are refused", "true"),
         Implemented("ENABLE_BANDWIDTH_PLUGIN", "PluginInstallOptions (conflist)", "true"),
         WhenTrue("DISABLE_POD_V6", "the tuning plugin entry that disables IPv6 in pods is not written to the conflist"),
-        Implemented("DISABLE_TCP_EARLY_DEMUX", "NodeInstaller (init sysctls)", "true"),
+        Implemented("DISABLE_TCP_EARLY_DEMUX", "NodeInstaller (init sysctls only; the daemon never writes tcp_early_demux)", "true"),
 
         // §1.7 deprecated upstream.
         new("AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER", UpstreamSettingSupport.NoEffect, "deprecated no-op upstream", "false"),

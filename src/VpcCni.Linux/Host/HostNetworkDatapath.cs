@@ -35,9 +35,6 @@ public sealed record PrimaryEniConfiguration(PhysicalAddress MacAddress)
     /// <summary>AWS_VPC_K8S_CNI_EXTERNALSNAT.</summary>
     public bool ExternalSnat { get; init; }
 
-    /// <summary>DISABLE_TCP_EARLY_DEMUX.</summary>
-    public bool DisableTcpEarlyDemux { get; init; }
-
     /// <summary>ENABLE_IPv6 (also sets the IPv6 forwarding/accept_ra sysctls).</summary>
     public bool EnableIPv6 { get; init; }
 }
@@ -176,7 +173,7 @@ public sealed class HostNetworkDatapath : IDisposable
         }
     }
 
-    /// <summary>Primary ENI: MTU, sysctls (rp_filter loose, tcp_early_demux, IPv6 knobs) and the connmark fwmark rule at 1024.</summary>
+    /// <summary>Primary ENI: MTU, sysctls (rp_filter loose, IPv6 knobs) and the connmark fwmark rule at 1024.</summary>
     public async Task<NetworkLink> SetupPrimaryEniAsync(PrimaryEniConfiguration primary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(primary);
@@ -192,7 +189,7 @@ public sealed class HostNetworkDatapath : IDisposable
         }
 
         _sysctl.Write(_namespace, $"net/ipv4/conf/{link.Name}/rp_filter", "2");
-        _sysctl.Write(_namespace, "net/ipv4/tcp_early_demux", primary.DisableTcpEarlyDemux ? "0" : "1", ignoreMissing: true);
+        // tcp_early_demux is the init command's (DISABLE_TCP_EARLY_DEMUX), as upstream: writing it here undid that on every start.
         if (primary.EnableIPv6)
         {
             _sysctl.Write(_namespace, "net/ipv6/conf/all/disable_ipv6", "0", ignoreMissing: true);

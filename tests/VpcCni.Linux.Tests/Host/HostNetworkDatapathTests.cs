@@ -116,7 +116,6 @@ public sealed class HostNetworkDatapathTests
         node.Client.FindLinkByName("eth0")!.Mtu.Should().Be(9001);
         var sysctl = new NamespaceSysctl();
         sysctl.Read(node.Handle, "net/ipv4/conf/eth0/rp_filter").Should().Be("2");
-        sysctl.Read(node.Handle, "net/ipv4/tcp_early_demux").Should().Be("1");
         node.Exec("ip", "rule", "show").Should().Contain("1024:\tfrom all fwmark 0x80/0x80 lookup main");
         var once = StateSnapshot.Capture(node.Client);
         await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
@@ -124,5 +123,21 @@ public sealed class HostNetworkDatapathTests
 
         await host.SetupPrimaryEniAsync(config with { ExternalSnat = true, NodePortSupport = false }, TestContext.Current.CancellationToken);
         node.Exec("ip", "rule", "show").Should().NotContain("fwmark");
+    }
+
+    [Fact]
+    public async Task SetupPrimaryEni_TcpEarlyDemuxSetByInit_LeftAsIs()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        var sysctl = new NamespaceSysctl();
+        sysctl.Write(node.Handle, "net/ipv4/tcp_early_demux", "0");
+        using var host = new HostNetworkDatapath(node.Handle);
+
+        await host.SetupPrimaryEniAsync(new PrimaryEniConfiguration(PrimaryMac) { Mtu = 9001 }, TestContext.Current.CancellationToken);
+
+        sysctl.Read(node.Handle, "net/ipv4/tcp_early_demux").Should().Be("0", "DISABLE_TCP_EARLY_DEMUX is the init command's, as upstream");
     }
 }
