@@ -89,7 +89,7 @@ internal static class UpstreamSettings
         Implemented("AWS_VPC_K8S_CNI_LOG_FILE", "DaemonSettings: stdout, stderr or a file path (default /host/var/log/aws-routed-eni/ipamd.log, rotated at 100 MB, 5 backups)", "stdout"),
         Implemented("AWS_VPC_K8S_CNI_EXTERNALSNAT", "DaemonSettings", "true"),
         Implemented("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", "DaemonSettings", "10.10.0.0/16"),
-        WhenSet("AWS_EXTERNAL_SERVICE_CIDRS", "the priority-1535 'lookup main' rules for external service CIDRs are not built", "203.0.113.0/24"),
+        Implemented("AWS_EXTERNAL_SERVICE_CIDRS", "DaemonSettings, HostNetworkDatapath: a priority-1535 'to <cidr> lookup main' rule per CIDR", "203.0.113.0/24"),
         Implemented("AWS_VPC_K8S_CNI_RANDOMIZESNAT", "DaemonSettings", "none"),
         Implemented("AWS_VPC_CNI_NODE_PORT_SUPPORT", "DaemonSettings", "false"),
         Implemented("AWS_VPC_K8S_CNI_CONNMARK", "DaemonSettings", "0x100"),

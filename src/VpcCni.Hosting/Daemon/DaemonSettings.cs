@@ -76,6 +76,9 @@ public sealed record DaemonSettings
     /// <summary>VPC_CNI_NETFILTER_BACKEND (VpcCni): auto (upstream's detection), iptables or nftables.</summary>
     public ConnmarkBackend NetfilterBackend { get; init; } = ConnmarkBackend.Auto;
 
+    /// <summary>AWS_EXTERNAL_SERVICE_CIDRS: IPv4 CIDRs reached through the main table (priority-1535 rules).</summary>
+    public IReadOnlyList<IPNetwork> ExternalServiceCidrs { get; init; } = [];
+
     /// <summary>AWS_VPC_K8S_CNI_LOGLEVEL: the daemon's minimum log level (upstream's default, Debug).</summary>
     public Microsoft.Extensions.Logging.LogLevel LogLevel { get; init; } = Microsoft.Extensions.Logging.LogLevel.Debug;
 
@@ -120,6 +123,7 @@ public sealed record DaemonSettings
             VethPrefix = ValidVethPrefix(env.String("AWS_VPC_K8S_CNI_VETHPREFIX", "eni")),
             ExternalSnat = env.Bool("AWS_VPC_K8S_CNI_EXTERNALSNAT", false),
             ExcludeSnatCidrs = env.Cidrs("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"),
+            ExternalServiceCidrs = env.Cidrs("AWS_EXTERNAL_SERVICE_CIDRS"),
             SnatRandomization = randomize switch { "hashrandom" => SnatRandomization.Random, "none" => SnatRandomization.None, _ => SnatRandomization.RandomFully },
             ConnectionMark = env.UInt32Auto("AWS_VPC_K8S_CNI_CONNMARK", 0x80),
             NodePortSupport = env.Bool("AWS_VPC_CNI_NODE_PORT_SUPPORT", true),

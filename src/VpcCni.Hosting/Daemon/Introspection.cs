@@ -177,28 +177,33 @@ public static class Introspection
         w.WriteEndObject();
     });
 
+    // Upstream's shape: null when empty, else the CIDR strings.
+    private static void WriteCidrs(System.Text.Json.Utf8JsonWriter w, string name, IReadOnlyList<System.Net.IPNetwork> cidrs)
+    {
+        w.WritePropertyName(name);
+        if (cidrs.Count == 0)
+        {
+            w.WriteNullValue();
+            return;
+        }
+
+        w.WriteStartArray();
+        foreach (var c in cidrs)
+        {
+            w.WriteStringValue(c.ToString());
+        }
+
+        w.WriteEndArray();
+    }
+
     private static byte[] NetworkSettings(DaemonSettings s) => Json(w =>
     {
         w.WriteStartObject();
         w.WriteNumber("AWS_VPC_K8S_CNI_CONNMARK", s.ConnectionMark);
-        w.WritePropertyName("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS");
-        if (s.ExcludeSnatCidrs.Count == 0)
-        {
-            w.WriteNullValue();
-        }
-        else
-        {
-            w.WriteStartArray();
-            foreach (var c in s.ExcludeSnatCidrs)
-            {
-                w.WriteStringValue(c.ToString());
-            }
-
-            w.WriteEndArray();
-        }
+        WriteCidrs(w, "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", s.ExcludeSnatCidrs);
 
         w.WriteBoolean("AWS_VPC_K8S_CNI_EXTERNALSNAT", s.ExternalSnat);
-        w.WriteNull("AWS_EXTERNAL_SERVICE_CIDRS");
+        WriteCidrs(w, "AWS_EXTERNAL_SERVICE_CIDRS", s.ExternalServiceCidrs);
         w.WriteNumber("AWS_VPC_ENI_MTU", s.EniMtu);
         w.WriteString("AWS_VPC_K8S_CNI_VETHPREFIX", s.VethPrefix);
         w.WriteBoolean("AWS_VPC_CNI_NODE_PORT_SUPPORT", s.NodePortSupport);

@@ -72,6 +72,7 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
             NodePortSupport = _settings.NodePortSupport,
             ExternalSnat = _settings.ExternalSnat,
         }, cancellationToken).ConfigureAwait(false);
+        _host.UpdateExternalServiceRules(_settings.ExternalServiceCidrs);
 
         _snat.Reconcile(new SnatConfiguration(primary.Name, instance.PrimaryIPv4, instance.VpcCidrs)
         {

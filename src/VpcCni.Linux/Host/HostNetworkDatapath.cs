@@ -51,6 +51,9 @@ public sealed class HostNetworkDatapath : IDisposable
     /// <summary>Priority of the connmark <c>fwmark</c> rule.</summary>
     public const int ConnmarkRulePriority = 1024;
 
+    /// <summary>Priority of the <c>to &lt;AWS_EXTERNAL_SERVICE_CIDRS item&gt; lookup main</c> rules.</summary>
+    public const int ExternalServiceRulePriority = 1535;
+
     private readonly NetworkNamespace _namespace;
     private readonly RtNetlinkClient _client;
     private readonly NamespaceSysctl _sysctl;
@@ -217,6 +220,37 @@ public sealed class HostNetworkDatapath : IDisposable
 
         _logger.PrimaryEniConfigured(link.Name, primary.Mtu, wantRule);
         return _client.FindLinkByIndex(link.Index) ?? link;
+    }
+
+    /// <summary>
+    /// AWS_EXTERNAL_SERVICE_CIDRS (upstream <c>UpdateExternalServiceIpRules</c>): one <c>to &lt;cidr&gt; lookup main</c>
+    /// rule at priority 1535 per CIDR, so traffic to them leaves by the primary ENI even from pods whose source rule
+    /// (1536) points at a secondary ENI's table. Every other priority-1535 main-table rule is removed; the wanted ones
+    /// that exist are kept (the same end state as upstream's delete-all-and-re-add, without a gap).
+    /// </summary>
+    public void UpdateExternalServiceRules(IReadOnlyList<IPNetwork> cidrs)
+    {
+        ArgumentNullException.ThrowIfNull(cidrs);
+        var existing = _client.GetRules(AddressFamily.InterNetwork)
+            .Where(r => r.Priority == ExternalServiceRulePriority && r.Table == RouteTable.Main)
+            .ToList();
+        var kept = new HashSet<IPNetwork>();
+        foreach (var rule in existing)
+        {
+            var exact = rule.Destination is { } to && cidrs.Contains(to) && rule.Source is null && rule.FirewallMark is null &&
+                rule.InputInterface is null && rule.OutputInterface is null && !rule.Invert;
+            if (exact && kept.Add(rule.Destination!.Value))
+            {
+                continue;
+            }
+
+            IgnoreNotFound(() => _client.DeleteRule(rule));
+        }
+
+        foreach (var cidr in cidrs.Where(c => !kept.Contains(c)).Distinct())
+        {
+            _client.AddRule(new RoutingRule(AddressFamily.InterNetwork) { Priority = ExternalServiceRulePriority, Destination = cidr, Table = RouteTable.Main });
+        }
     }
 
     private static IPAddress Add(IPAddress address, int value)

@@ -140,4 +140,55 @@ public sealed class HostNetworkDatapathTests
 
         sysctl.Read(node.Handle, "net/ipv4/tcp_early_demux").Should().Be("0", "DISABLE_TCP_EARLY_DEMUX is the init command's, as upstream");
     }
+
+    [Fact]
+    public void UpdateExternalServiceRules_Cidrs_OneMainRuleEachAtPriority1535AndStaleOnesRemoved()
+    {
+        Privileged.Require();
+        using var node = new TestNamespace("hn");
+        node.Exec("ip", "rule", "add", "to", "198.51.100.0/24", "lookup", "main", "prio", "1535");
+        node.Exec("ip", "rule", "add", "to", "203.0.113.0/24", "lookup", "main", "prio", "1535");
+        node.Exec("ip", "rule", "add", "to", "192.0.2.0/24", "lookup", "7", "prio", "1535");
+        using var host = new HostNetworkDatapath(node.Handle);
+
+        host.UpdateExternalServiceRules([IPNetwork.Parse("203.0.113.0/24"), IPNetwork.Parse("10.100.0.0/16")]);
+
+        var rules = node.Exec("ip", "rule", "show");
+        rules.Should().Contain("1535:\tfrom all to 203.0.113.0/24 lookup main")
+            .And.Contain("1535:\tfrom all to 10.100.0.0/16 lookup main")
+            .And.NotContain("198.51.100.0/24", "a CIDR no longer listed loses its rule")
+            .And.Contain("1535:\tfrom all to 192.0.2.0/24 lookup 7", "only main-table rules are upstream's");
+        var once = StateSnapshot.Capture(node.Client);
+        host.UpdateExternalServiceRules([IPNetwork.Parse("203.0.113.0/24"), IPNetwork.Parse("10.100.0.0/16")]);
+        StateSnapshot.Capture(node.Client).Should().Equal(once);
+
+        host.UpdateExternalServiceRules([]);
+        node.Exec("ip", "rule", "show").Should().NotContain("1535:\tfrom all to 203.0.113.0/24").And.NotContain("10.100.0.0/16");
+    }
+
+    [Fact]
+    public void ExternalServiceRule_SourceRuleToSecondaryTable_TrafficToCidrUsesMain()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        AttachEni(vpc, node, "n1", "eth1", SecondaryMac);
+        vpc.Exec("ip", "link", "set", "n0", "up");
+        vpc.Exec("ip", "link", "set", "n1", "up");
+        node.Exec("ip", "link", "set", "eth0", "up");
+        node.Exec("ip", "link", "set", "eth1", "up");
+        node.Exec("ip", "addr", "add", "10.0.0.10/24", "dev", "eth0");
+        node.Exec("ip", "route", "add", "default", "via", "10.0.0.1", "dev", "eth0");
+        node.Exec("ip", "addr", "add", "10.0.1.10/24", "dev", "eth1");
+        node.Exec("ip", "route", "add", "default", "via", "10.0.1.1", "dev", "eth1", "table", "2");
+        // As a pod's source rule (1536) would: everything from this address goes by the secondary ENI's table.
+        node.Exec("ip", "rule", "add", "from", "10.0.1.10", "lookup", "2", "prio", "1536");
+        using var host = new HostNetworkDatapath(node.Handle);
+
+        host.UpdateExternalServiceRules([IPNetwork.Parse("203.0.113.0/24")]);
+
+        node.Exec("ip", "route", "get", "203.0.113.5", "from", "10.0.1.10").Should().Contain("dev eth0");
+        node.Exec("ip", "route", "get", "198.51.100.5", "from", "10.0.1.10").Should().Contain("dev eth1", "other destinations keep the pod's ENI table");
+    }
 }
