@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using VpcCni.Aws.Simulation;
 using FluentAssertions;
 using VpcCni.Configuration;
 using VpcCni.Hosting.Daemon;
@@ -31,5 +33,23 @@ public sealed class DaemonSettingsExternalServiceTests
         var act = () => Read(value);
 
         act.Should().Throw<InvalidSettingException>().Where(e => e.Name == "AWS_EXTERNAL_SERVICE_CIDRS");
+    }
+
+    [Fact]
+    public async Task NetworkSettingsIntrospection_ExternalServiceCidrs_ListedAsUpstream()
+    {
+        var cluster = SimulatedCluster.Create("m5.large");
+        var settings = new DaemonSettings
+        {
+            Cloud = CloudKind.Simulated,
+            ManageHostNetwork = false,
+            CheckpointPath = Path.Combine(Directory.CreateTempSubdirectory("vpccni-extsvc-").FullName, "ipam.json"),
+            ExternalServiceCidrs = [IPNetwork.Parse("203.0.113.0/24")],
+        };
+        await using var node = DaemonNodes.Create(new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId), settings, new NoNodeNetwork(), TimeProvider.System);
+
+        var body = Encoding.UTF8.GetString(Introspection.Handle("/v1/networkutils-env-settings", node, settings).Body);
+
+        body.Should().Contain("\"AWS_EXTERNAL_SERVICE_CIDRS\":[\"203.0.113.0/24\"]");
     }
 }
