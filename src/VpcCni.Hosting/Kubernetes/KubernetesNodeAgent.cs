@@ -190,6 +190,8 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
                 if (choice.Config is { Problem: null })
                 {
                     LogEniConfig(_logger, choice.Name, choice.Source, summary);
+                    // A growth that failed on the old (or missing) ENIConfig retries now, not after its back-off.
+                    _controller().NotePlacementChanged();
                 }
                 else
                 {

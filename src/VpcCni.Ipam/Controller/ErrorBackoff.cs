@@ -79,6 +79,19 @@ internal sealed class ErrorBackoff(TimeProvider time)
     }
 
     /// <summary>A growth succeeded: ADDs that still find no address no longer blame the last failure.</summary>
+    /// <summary>
+    /// What the pool grows with changed (e.g. the node's ENIConfig): the growth back-off of the old configuration ends
+    /// and waiting ADDs no longer blame its failure.
+    /// </summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _lastInsufficientCapacity = null;
+            _lastError = null;
+        }
+    }
+
     public void NoteSuccess()
     {
         lock (_gate)

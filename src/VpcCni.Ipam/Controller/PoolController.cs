@@ -142,6 +142,17 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         Wake();
     }
 
+    /// <summary>
+    /// The configuration new ENIs are created with changed (a host that places ENIs, e.g. by the node's ENIConfig, calls
+    /// it when that changes): a growth back-off caused by the old configuration (subnet full, a missing subnet) ends now
+    /// instead of after its 120 s, and the pool decides again at once.
+    /// </summary>
+    public void NotePlacementChanged()
+    {
+        _backoff.Reset();
+        Wake();
+    }
+
     /// <summary>The options in force (PD is switched off on types that cannot do it, as upstream).</summary>
     public IpamOptions Options => _options;
 

@@ -199,6 +199,22 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
         reply.FailureReason.Should().Contain($"ENIConfig \"{_cluster.Nodes[0].AvailabilityZone}\"").And.Contain("not available");
         _cluster.Vpc.GetInstanceView(_cluster.Nodes[0].InstanceId).NetworkInterfaces.Should().ContainSingle("only the primary ENI: nothing was created");
         await WaitUntilAsync(() => Events(api).Any(e => e.Contains("ENIConfig", StringComparison.Ordinal)), "a FailedAssignIP event naming the ENIConfig");
+
+        // Fixed by creating the ENIConfig: the pool retries at once instead of after its 120 s back-off.
+        var network = _cluster.AddCustomNetworkingSubnets(IPNetwork.Parse("100.64.0.0/16"));
+        var zone = _cluster.Nodes[0].AvailabilityZone;
+        api.Apply(EniConfig(zone, network.SubnetIn(zone).SubnetId, network.SecurityGroupId));
+        AddNetworkReply fixedReply;
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        do
+        {
+            // As the kubelet retries the sandbox.
+            fixedReply = await node.AddNetworkAsync(Add("cn-x"), TimeSpan.FromSeconds(2), Ct);
+        }
+        while (!fixedReply.Success && DateTime.UtcNow < until);
+
+        fixedReply.Success.Should().BeTrue(fixedReply.FailureReason);
+        network.SubnetIn(zone).Cidr.Contains(IPAddress.Parse(fixedReply.IPAllocationMetadata[0].IPv4Addr)).Should().BeTrue();
     }
 
     [Fact]

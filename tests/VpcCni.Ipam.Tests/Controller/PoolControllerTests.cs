@@ -154,6 +154,30 @@ public sealed class PoolControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task NotePlacementChanged_AfterAConfigurationFailure_EndsTheBackoffAtOnce()
+    {
+        var cloud = new InMemoryPlanningCloud(M5Large);
+        using var c = Controller(cloud, new IpamOptions { WarmIpTarget = 1, MinimumIpTarget = 1 });
+        await c.InitializeAsync(CancellationToken.None);
+        for (var i = 0; i < 9; i++)
+        {
+            await c.AssignAsync(Key(i), PodMetadata.None, CancellationToken.None);
+        }
+
+        cloud.FaultInjector = op => op == "CreateAndAttachEni" ? new CloudException(CloudErrorKind.InvalidConfiguration, "ENIConfig \"a\" is not available") : null;
+        await c.AssignAsync(Key(50), PodMetadata.None, CancellationToken.None);
+        await c.RunPoolRoundAsync(CancellationToken.None);
+        c.Decide().Blocked.Should().Be(GrowthBlock.CapacityBackoff);
+        cloud.FaultInjector = null;
+
+        c.NotePlacementChanged();
+
+        c.Decide().Blocked.Should().NotBe(GrowthBlock.CapacityBackoff, "the new placement is tried without waiting 120 s");
+        await c.RunPoolRoundAsync(CancellationToken.None);
+        (await c.AssignAsync(Key(51), PodMetadata.None, CancellationToken.None)).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task SubnetFull_StartsCapacityBackoff()
     {
         var cloud = new InMemoryPlanningCloud(M5Large, subnetFreeAddresses: 12);
