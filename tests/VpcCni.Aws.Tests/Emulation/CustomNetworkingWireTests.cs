@@ -24,6 +24,25 @@ public sealed class CustomNetworkingWireTests
     private static async Task<int> EniCountAsync(AmazonEC2Client ec2) =>
         (await ec2.DescribeNetworkInterfacesAsync(new DescribeNetworkInterfacesRequest(), Ct)).NetworkInterfaces.Count;
 
+    /// <summary>
+    /// Sends <paramref name="request"/> through the real provider: it must be refused as InvalidConfiguration with no ENI
+    /// left behind; returns the error for the test's own checks (the request counts start from this call).
+    /// </summary>
+    private static async Task<CloudException> RefusedAsync(EmulatedCloud cloud, EniCreateRequest request)
+    {
+        using var ec2 = cloud.CreateEc2Client();
+        using var provider = cloud.CreateProvider(ec2);
+        var before = await EniCountAsync(ec2);
+        cloud.Vpc.Requests.ResetCounts();
+
+        var act = async () => await provider.CreateAndAttachEniAsync(request, Ct);
+
+        var error = (await act.Should().ThrowAsync<CloudException>()).Which;
+        error.Kind.Should().Be(CloudErrorKind.InvalidConfiguration);
+        (await EniCountAsync(ec2)).Should().Be(before);
+        return error;
+    }
+
     [Fact]
     public async Task CreateAndAttachEniAsync_SubnetOfSecondaryCidrWithGroups_EniIsThereWithThoseGroups()
     {
@@ -148,21 +167,15 @@ public sealed class CustomNetworkingWireTests
     {
         var (cloud, pods) = await StartAsync();
         await using var _ = cloud;
-        using var ec2 = cloud.CreateEc2Client();
-        using var provider = cloud.CreateProvider(ec2);
-        var before = await EniCountAsync(ec2);
         var request = asCandidate
             ? new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetIds = [pods.SubnetIn("us-west-2a").SubnetId, "subnet-0doesnotexist"] }
             : new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetId = "subnet-0doesnotexist" };
 
-        var act = async () => await provider.CreateAndAttachEniAsync(request, Ct);
+        var error = await RefusedAsync(cloud, request);
 
-        var error = (await act.Should().ThrowAsync<CloudException>()).Which;
-        error.Kind.Should().Be(CloudErrorKind.InvalidConfiguration);
         error.IsRetryable.Should().BeFalse();
         error.ErrorCode.Should().Be("InvalidSubnetID.NotFound");
         error.Message.Should().Contain("subnet-0doesnotexist");
-        (await EniCountAsync(ec2)).Should().Be(before);
         cloud.Vpc.Requests.Counts.Should().NotContainKey("CreateNetworkInterface");
     }
 
@@ -172,17 +185,11 @@ public sealed class CustomNetworkingWireTests
         var (cloud, pods) = await StartAsync();
         await using var _ = cloud;
         var elsewhere = cloud.Vpc.AddSubnet(cloud.Cluster.VpcInfo.VpcId, "us-west-2b", IPNetwork.Parse("100.64.16.0/24"));
-        using var ec2 = cloud.CreateEc2Client();
-        using var provider = cloud.CreateProvider(ec2);
-        var before = await EniCountAsync(ec2);
 
-        var act = async () => await provider.CreateAndAttachEniAsync(
-            new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetIds = [pods.SubnetIn("us-west-2a").SubnetId, elsewhere.SubnetId] }, Ct);
+        var error = await RefusedAsync(cloud,
+            new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetIds = [pods.SubnetIn("us-west-2a").SubnetId, elsewhere.SubnetId] });
 
-        var error = (await act.Should().ThrowAsync<CloudException>()).Which;
-        error.Kind.Should().Be(CloudErrorKind.InvalidConfiguration);
         error.Message.Should().Contain(elsewhere.SubnetId).And.Contain("us-west-2b").And.Contain("us-west-2a");
-        (await EniCountAsync(ec2)).Should().Be(before);
         cloud.Vpc.Requests.Counts.Should().NotContainKey("CreateNetworkInterface");
     }
 
@@ -193,16 +200,10 @@ public sealed class CustomNetworkingWireTests
         await using var __ = cloud;
         var otherVpc = cloud.Vpc.AddVpc(IPNetwork.Parse("10.1.0.0/16"));
         var foreign = cloud.Vpc.AddSubnet(otherVpc.VpcId, "us-west-2a", IPNetwork.Parse("10.1.0.0/24"));
-        using var ec2 = cloud.CreateEc2Client();
-        using var provider = cloud.CreateProvider(ec2);
-        var before = await EniCountAsync(ec2);
 
-        var act = async () => await provider.CreateAndAttachEniAsync(new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetId = foreign.SubnetId }, Ct);
+        var error = await RefusedAsync(cloud, new EniCreateRequest(AddressUnit.SecondaryIPv4, 1) { SubnetId = foreign.SubnetId });
 
-        var error = (await act.Should().ThrowAsync<CloudException>()).Which;
-        error.Kind.Should().Be(CloudErrorKind.InvalidConfiguration);
         error.Message.Should().Contain(foreign.SubnetId).And.Contain(otherVpc.VpcId).And.Contain(cloud.Cluster.VpcInfo.VpcId);
-        (await EniCountAsync(ec2)).Should().Be(before);
     }
 
     [Fact]
@@ -211,22 +212,15 @@ public sealed class CustomNetworkingWireTests
         var (cloud, pods) = await StartAsync();
         await using var _ = cloud;
         var second = cloud.Vpc.AddSubnet(cloud.Cluster.VpcInfo.VpcId, "us-west-2a", IPNetwork.Parse("100.64.16.0/24"));
-        using var ec2 = cloud.CreateEc2Client();
-        using var provider = cloud.CreateProvider(ec2);
-        var before = await EniCountAsync(ec2);
-        cloud.Vpc.Requests.ResetCounts();
 
-        var act = async () => await provider.CreateAndAttachEniAsync(new EniCreateRequest(AddressUnit.SecondaryIPv4, 1)
+        var error = await RefusedAsync(cloud, new EniCreateRequest(AddressUnit.SecondaryIPv4, 1)
         {
             SubnetIds = [pods.SubnetIn("us-west-2a").SubnetId, second.SubnetId],
             SecurityGroupIds = [pods.SecurityGroupId, "sg-0doesnotexist"],
-        }, Ct);
+        });
 
-        var error = (await act.Should().ThrowAsync<CloudException>()).Which;
-        error.Kind.Should().Be(CloudErrorKind.InvalidConfiguration);
         error.ErrorCode.Should().Be("InvalidGroup.NotFound");
         error.Message.Should().Contain("sg-0doesnotexist");
-        (await EniCountAsync(ec2)).Should().Be(before);
         cloud.Vpc.Requests.Counts["CreateNetworkInterface"].Should().Be(1, "another subnet does not help against a missing group");
     }
 
