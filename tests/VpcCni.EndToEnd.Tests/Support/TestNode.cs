@@ -200,7 +200,34 @@ internal sealed class TestNode : IAsyncDisposable
         }
 
         File.Copy("/usr/lib/cni/portmap", Path.Combine(PluginDirectory, "portmap"));
+        await WaitForCloudAsync();
         await StartDaemonCoreAsync();
+    }
+
+    /// <summary>
+    /// The emulator is a JIT-started process; on a busy two-core runner it can take longer to listen than the daemon's
+    /// IMDS retry budget, so the daemon starts only once the emulator answers.
+    /// </summary>
+    private async Task WaitForCloudAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await HttpGetAsync(CloudPort, "/latest/meta-data/mac");
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException or TaskCanceledException)
+            {
+                if (_cloud!.HasExited || DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"cloud emulator not serving: {e.Message}\n{await File.ReadAllTextAsync(Path.Combine(Directory, "log", "cloud.log"))}", e);
+                }
+            }
+
+            await Task.Delay(200);
+        }
     }
 
     private async Task StartDaemonCoreAsync()
