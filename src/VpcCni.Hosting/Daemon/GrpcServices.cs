@@ -42,9 +42,38 @@ public sealed class CniBackendService(IpamdNode node) : CNIBackend.CNIBackendBas
     }
 }
 
-/// <summary>VpcCni's CHECK/STATUS/GC support, and host veth removal for DEL.</summary>
-public sealed class PluginBackendService(IpamdNode node, HostVethReaper? reaper = null) : PluginBackend.PluginBackendBase
+/// <summary>VpcCni's CHECK/STATUS/GC support, host veth removal for DEL, and ADD/DEL with the wiring done here.</summary>
+public sealed class PluginBackendService(IpamdNode node, HostVethReaper? reaper = null, DaemonPodWiring? wiring = null) : PluginBackend.PluginBackendBase
 {
+    public override Task<AddPodNetworkReply> AddPodNetwork(AddPodNetworkRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (WiringRefusal(context) is { } refusal)
+        {
+            return Task.FromResult(new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted, Detail = refusal });
+        }
+
+        return wiring!.AddAsync(request, CniBackendService.WaitWithin(context.Deadline, DateTime.UtcNow), context.CancellationToken);
+    }
+
+    public override Task<DelPodNetworkReply> DelPodNetwork(DelPodNetworkRequest request, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (WiringRefusal(context) is { } refusal)
+        {
+            return Task.FromResult(new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted, Detail = refusal });
+        }
+
+        return wiring!.DeleteAsync(request, context.CancellationToken);
+    }
+
+    private string? WiringRefusal(ServerCallContext context) =>
+        wiring is null ? "this daemon does not wire pods (VPC_CNI_DAEMON_POD_WIRING=false)"
+        // Changing the node's links is for the plugin on the Unix socket (root only, mode 0660), not any local process
+        // that can reach the optional TCP listener.
+        : context.Peer.StartsWith("ipv", StringComparison.Ordinal) ? "pods are wired only over the Unix socket"
+        : null;
+
     public override async Task<RemoveHostVethReply> RemoveHostVeth(RemoveHostVethRequest request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);

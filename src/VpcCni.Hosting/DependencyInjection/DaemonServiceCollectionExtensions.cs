@@ -128,6 +128,14 @@ public static class DaemonServiceCollectionExtensions
                 metrics,
                 sp.GetService<KubernetesNodeAgent>());
         });
+        if (settings.WirePods)
+        {
+            services.TryAddSingleton(sp => new DaemonPodWiring(
+                sp.GetRequiredService<IpamdNode>(),
+                sp.GetService<HostVethReaper>(),
+                Loggers(sp).CreateLogger<DaemonPodWiring>()));
+        }
+
         return services;
     }
 

@@ -18,6 +18,12 @@ internal interface IIpamdClient : IDisposable
     Task<GarbageCollectReply> GarbageCollectAsync(GarbageCollectRequest request, CancellationToken cancellationToken);
 
     Task<RemoveHostVethReply> RemoveHostVethAsync(RemoveHostVethRequest request, CancellationToken cancellationToken);
+
+    /// <summary>ADD with the wiring done by the daemon; <see cref="StatusCode.Unimplemented"/> from a daemon without it.</summary>
+    Task<AddPodNetworkReply> AddPodNetworkAsync(AddPodNetworkRequest request, CancellationToken cancellationToken);
+
+    /// <summary>DEL with the teardown done by the daemon; <see cref="StatusCode.Unimplemented"/> from a daemon without it.</summary>
+    Task<DelPodNetworkReply> DelPodNetworkAsync(DelPodNetworkRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>The daemon could not be reached (no socket, refused, timed out).</summary>
@@ -96,6 +102,12 @@ internal sealed class GrpcIpamdClient : IIpamdClient
 
     public Task<RemoveHostVethReply> RemoveHostVethAsync(RemoveHostVethRequest request, CancellationToken cancellationToken) =>
         Call(o => _plugin.RemoveHostVeth(request, o), cancellationToken);
+
+    public Task<AddPodNetworkReply> AddPodNetworkAsync(AddPodNetworkRequest request, CancellationToken cancellationToken) =>
+        Call(o => _plugin.AddPodNetwork(request, o), _addNetworkTimeout, cancellationToken);
+
+    public Task<DelPodNetworkReply> DelPodNetworkAsync(DelPodNetworkRequest request, CancellationToken cancellationToken) =>
+        Call(o => _plugin.DelPodNetwork(request, o), cancellationToken);
 
     public void Dispose() => _transport.Dispose();
 

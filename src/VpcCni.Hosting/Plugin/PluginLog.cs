@@ -5,7 +5,7 @@ namespace VpcCni.Hosting.Plugin;
 internal static partial class PluginLog
 {
     [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "ADD {ContainerId}/{IfName} pod {PodNamespace}/{PodName}: {Address} table {RouteTable} veth {HostVeth}")]
-    public static partial void Added(ILogger logger, string containerId, string ifName, string podNamespace, string podName, string address, int routeTable, string hostVeth);
+    public static partial void Added(ILogger logger, string containerId, string ifName, string podNamespace, string podName, System.Net.IPAddress address, int routeTable, string hostVeth);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "ADD {ContainerId}/{IfName}: wiring failed, releasing {Address}")]
     public static partial void AddRollback(ILogger logger, Exception exception, string containerId, string ifName, string address);

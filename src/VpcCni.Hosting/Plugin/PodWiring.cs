@@ -16,19 +16,43 @@ internal interface IPodWiring : IDisposable
 
     /// <summary>True when the container already has an interface of that name (a repeated ADD must fail).</summary>
     bool InterfaceExists(string namespacePath, string interfaceName);
+
+    /// <summary>The namespace at <paramref name="namespacePath"/> as this process sees it; null when it cannot be opened.</summary>
+    NetworkNamespaceIdentity? IdentityOf(string namespacePath);
 }
 
 /// <summary>The real wiring: netlink in the plugin's own (the node's) namespace and the pod's.</summary>
 [SupportedOSPlatform("linux")]
 internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
 {
-    private readonly PodNetworkDatapath _datapath = new(NetworkNamespace.Open("/proc/self/ns/net"), new PodNetworkOptions { VethPrefix = vethPrefix });
+    // Opened on first use: an ADD or DEL the daemon wires never needs the plugin's own netlink socket.
+    private PodNetworkDatapath? _datapath;
 
-    public PodNetworkSetupResult Setup(PodNetworkRequest request) => _datapath.Setup(request);
+    private PodNetworkDatapath Datapath => _datapath ??= new(NetworkNamespace.Open("/proc/self/ns/net"), new PodNetworkOptions { VethPrefix = vethPrefix });
 
-    public void Teardown(PodNetworkRequest request, IHostVethRemover? remover = null) => _datapath.Teardown(request, remover);
+    public PodNetworkSetupResult Setup(PodNetworkRequest request) => Datapath.Setup(request);
 
-    public IReadOnlyList<string> Check(PodNetworkRequest request) => _datapath.Check(request);
+    public void Teardown(PodNetworkRequest request, IHostVethRemover? remover = null) => Datapath.Teardown(request, remover);
+
+    public IReadOnlyList<string> Check(PodNetworkRequest request) => Datapath.Check(request);
+
+    public NetworkNamespaceIdentity? IdentityOf(string namespacePath)
+    {
+        if (string.IsNullOrEmpty(namespacePath))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var ns = NetworkNamespace.Open(namespacePath);
+            return ns.Identity;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
 
     public bool InterfaceExists(string namespacePath, string interfaceName)
     {
@@ -49,7 +73,7 @@ internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
         }
     }
 
-    public void Dispose() => _datapath.Dispose();
+    public void Dispose() => _datapath?.Dispose();
 }
 
 /// <summary>

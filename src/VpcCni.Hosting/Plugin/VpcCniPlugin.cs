@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using Microsoft.Extensions.Logging;
 using VpcCni.Cni;
 using VpcCni.Hosting.Rpc;
@@ -26,31 +27,70 @@ internal sealed class VpcCniPlugin(
         var logger = Logger(config);
         var pod = PodIdentity(request);
         var env = request.Environment;
-        // One datapath (netlink socket, namespace handle) serves the probe and the wiring of this ADD.
+        // One datapath (netlink socket, namespace handle) serves the probe and the wiring of this ADD; it is opened
+        // only if this process wires the pod itself.
         using var wiring = wiringFactory(config);
-
-        // An interface plugin must fail when the interface already exists (CNI ADD); the address stays with the first ADD.
-        if (wiring.InterfaceExists(env.NetNs, env.IfName))
+        using var client = clientFactory(config.IpamdAddress);
+        var addRequest = new AddNetworkRequest
         {
-            throw new CniException(CniErrorCode.Internal, "add cmd: interface already exists in the container", $"{env.IfName} in {env.NetNs}");
+            ClientVersion = clientVersion,
+            K8SPODNAME = pod.PodName,
+            K8SPODNAMESPACE = pod.PodNamespace,
+            K8SPODINFRACONTAINERID = pod.InfraContainerId,
+            Netns = env.NetNs,
+            IfName = env.IfName,
+            NetworkName = request.Config.Name,
+            ContainerID = env.ContainerId,
+        };
+
+        var added = await AddWiredByDaemonAsync(client, wiring, addRequest, config, cancellationToken).ConfigureAwait(false)
+            ?? await AddWiredHereAsync(client, wiring, addRequest, request, config, pod, logger, cancellationToken).ConfigureAwait(false);
+
+        PluginLog.Added(logger, env.ContainerId, env.IfName, pod.PodNamespace, pod.PodName, added.Address, added.RouteTableId, added.HostVethName);
+        var result = new CniResult
+        {
+            CniVersion = CniVersion.V1_1_0,
+            Interfaces =
+            [
+                new CniInterface(added.HostVethName) { Mac = FormatMac(added.HostVethMac), Mtu = config.Mtu },
+                new CniInterface(env.IfName) { Mac = added.ContainerMac is null ? null : FormatMac(added.ContainerMac), Sandbox = env.NetNs, Mtu = config.Mtu },
+
+                // Marks the result as ours for DEL from prevResult; a host-side name, so no sandbox (spec-valid).
+                new CniInterface(DummyInterfaceName(pod)) { Mac = "0" },
+            ],
+            Ips = [new CniIPConfig(new IPAddressAndPrefix(added.Address, 32)) { Interface = 1 }],
+        };
+
+        // A chained plugin's prevResult is ours to extend, not to drop.
+        return request.Config.PrevResult is { } prev ? Merge(prev, result) : result;
+    }
+
+    /// <summary>
+    /// ADD as one call (AddPodNetwork): the daemon assigns and wires. Null when the daemon did nothing (it has no such
+    /// call, cannot see the namespace, or does not wire pods): then this process runs the classic flow.
+    /// </summary>
+    private static async Task<AddedPod?> AddWiredByDaemonAsync(IIpamdClient client, IPodWiring wiring, AddNetworkRequest add, VpcCniPluginConfig config, CancellationToken cancellationToken)
+    {
+        if (wiring.IdentityOf(add.Netns) is not { } identity)
+        {
+            return null; // the classic flow reports a missing namespace
         }
 
-        using var client = clientFactory(config.IpamdAddress);
-
-        AddNetworkReply reply;
+        AddPodNetworkReply wired;
         try
         {
-            reply = await client.AddNetworkAsync(new AddNetworkRequest
+            wired = await client.AddPodNetworkAsync(new AddPodNetworkRequest
             {
-                ClientVersion = clientVersion,
-                K8SPODNAME = pod.PodName,
-                K8SPODNAMESPACE = pod.PodNamespace,
-                K8SPODINFRACONTAINERID = pod.InfraContainerId,
-                Netns = env.NetNs,
-                IfName = env.IfName,
-                NetworkName = request.Config.Name,
-                ContainerID = env.ContainerId,
+                Add = add,
+                VethPrefix = config.VethPrefix,
+                Mtu = config.Mtu,
+                NetnsDevice = identity.Device,
+                NetnsInode = identity.Inode,
             }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unimplemented)
+        {
+            return null; // an older daemon, or upstream's ipamd
         }
         catch (IpamdUnreachableException ex)
         {
@@ -61,12 +101,54 @@ internal sealed class VpcCniPlugin(
             throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Status.Detail, ex);
         }
 
-        if (!reply.Success || reply.IPAllocationMetadata.Count == 0)
+        switch (wired.Outcome)
         {
-            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: failed to assign an IP address to container",
-                string.IsNullOrEmpty(reply.FailureReason) ? "ipamd gave no address" : reply.FailureReason);
+            case PodWiringOutcome.PodWiringInterfaceExists:
+                throw new CniException(CniErrorCode.Internal, "add cmd: interface already exists in the container", wired.Detail);
+            case PodWiringOutcome.PodWiringFailed:
+                throw new CniException(CniErrorCode.Internal, "add command: failed to setup network", wired.Detail);
+            case PodWiringOutcome.PodWiringDone:
+                var reply = wired.Reply ?? new AddNetworkReply();
+                ThrowIfNotAssigned(reply);
+                var allocation = reply.IPAllocationMetadata[0];
+                return new AddedPod(
+                    IPAddress.Parse(allocation.IPv4Addr), // the daemon wired this address, so it parsed it
+                    allocation.RouteTableId,
+                    wired.HostVethName,
+                    new PhysicalAddress(wired.HostVethMac.ToByteArray()),
+                    wired.ContainerMac.IsEmpty ? null : new PhysicalAddress(wired.ContainerMac.ToByteArray()));
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The classic ADD (upstream's): AddNetwork, then this process wires the pod, releasing the address on failure.</summary>
+    private async Task<AddedPod> AddWiredHereAsync(IIpamdClient client, IPodWiring wiring, AddNetworkRequest add, CniRequest request, VpcCniPluginConfig config,
+        KubernetesPodArgs pod, ILogger logger, CancellationToken cancellationToken)
+    {
+        var env = request.Environment;
+
+        // An interface plugin must fail when the interface already exists (CNI ADD); the address stays with the first ADD.
+        if (wiring.InterfaceExists(env.NetNs, env.IfName))
+        {
+            throw new CniException(CniErrorCode.Internal, "add cmd: interface already exists in the container", $"{env.IfName} in {env.NetNs}");
         }
 
+        AddNetworkReply reply;
+        try
+        {
+            reply = await client.AddNetworkAsync(add, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IpamdUnreachableException ex)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: ipamd is unreachable", ex.Message, ex);
+        }
+        catch (Grpc.Core.RpcException ex)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Status.Detail, ex);
+        }
+
+        ThrowIfNotAssigned(reply);
         var allocation = reply.IPAllocationMetadata[0];
         if (!IPAddress.TryParse(allocation.IPv4Addr, out var address))
         {
@@ -89,24 +171,20 @@ internal sealed class VpcCniPlugin(
             throw new CniException(CniErrorCode.Internal, "add command: failed to setup network", ex.Message, ex);
         }
 
-        PluginLog.Added(logger, env.ContainerId, env.IfName, pod.PodNamespace, pod.PodName, allocation.IPv4Addr, allocation.RouteTableId, wired.HostVethName);
-        var result = new CniResult
-        {
-            CniVersion = CniVersion.V1_1_0,
-            Interfaces =
-            [
-                new CniInterface(wired.HostVethName) { Mac = FormatMac(wired.HostVethMac), Mtu = config.Mtu },
-                new CniInterface(env.IfName) { Mac = wired.ContainerMac is null ? null : FormatMac(wired.ContainerMac), Sandbox = env.NetNs, Mtu = config.Mtu },
-
-                // Marks the result as ours for DEL from prevResult; a host-side name, so no sandbox (spec-valid).
-                new CniInterface(DummyInterfaceName(pod)) { Mac = "0" },
-            ],
-            Ips = [new CniIPConfig(new IPAddressAndPrefix(address, 32)) { Interface = 1 }],
-        };
-
-        // A chained plugin's prevResult is ours to extend, not to drop.
-        return request.Config.PrevResult is { } prev ? Merge(prev, result) : result;
+        return new AddedPod(address, allocation.RouteTableId, wired.HostVethName, wired.HostVethMac, wired.ContainerMac);
     }
+
+    private static void ThrowIfNotAssigned(AddNetworkReply reply)
+    {
+        if (!reply.Success || reply.IPAllocationMetadata.Count == 0)
+        {
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: failed to assign an IP address to container",
+                string.IsNullOrEmpty(reply.FailureReason) ? "ipamd gave no address" : reply.FailureReason);
+        }
+    }
+
+    /// <summary>What an ADD produced, whoever wired it.</summary>
+    private sealed record AddedPod(IPAddress Address, int RouteTableId, string HostVethName, PhysicalAddress HostVethMac, PhysicalAddress? ContainerMac);
 
     public async ValueTask DeleteAsync(CniRequest request, CancellationToken cancellationToken)
     {
@@ -114,9 +192,80 @@ internal sealed class VpcCniPlugin(
         var logger = Logger(config);
         var pod = PodIdentity(request);
         var env = request.Environment;
-        // One datapath serves the teardown, from the daemon's reply or from prevResult.
+        // One datapath serves the teardown, from the daemon's reply or from prevResult; opened only if used.
         using var wiring = wiringFactory(config);
         using var client = clientFactory(config.IpamdAddress);
+        if (!await DeleteByDaemonAsync(client, wiring, request, config, pod, logger, cancellationToken).ConfigureAwait(false))
+        {
+            await DeleteHereAsync(client, wiring, request, config, pod, logger, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// DEL as one call (DelPodNetwork): the daemon releases and tears down. False when the daemon did nothing (no such
+    /// call, or it cannot see the namespace): then this process runs the classic flow.
+    /// </summary>
+    private async Task<bool> DeleteByDaemonAsync(IIpamdClient client, IPodWiring wiring, CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var env = request.Environment;
+        // A namespace this process cannot open is gone: the daemon then tears down the host side only.
+        var identity = wiring.IdentityOf(env.NetNs);
+        DelPodNetworkReply done;
+        try
+        {
+            done = await client.DelPodNetworkAsync(new DelPodNetworkRequest
+            {
+                Del = DelRequest(request, pod, "PodDeleted"),
+                VethPrefix = config.VethPrefix,
+                Mtu = config.Mtu,
+                Netns = env.NetNs,
+                NetnsDevice = identity?.Device ?? 0,
+                NetnsInode = identity?.Inode ?? 0,
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unimplemented)
+        {
+            return false; // an older daemon, or upstream's ipamd
+        }
+        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        {
+            // Upstream behaviour: the pod must be deletable while ipamd is down; the address is reclaimed later
+            // by GC or by the daemon's restore, which checks that the pod is gone.
+            PluginLog.DeleteWithoutDaemon(logger, ex, env.ContainerId, env.IfName);
+            TeardownFromPrevResult(request, config, pod, wiring);
+            return true;
+        }
+
+        switch (done.Outcome)
+        {
+            case PodWiringOutcome.PodWiringDone:
+                var reply = done.Reply ?? new DelNetworkReply();
+                if (!reply.Success)
+                {
+                    throw new CniException(CniErrorCode.TryAgainLater, "del cmd: failed to process delete request", "ipamd refused to release the attachment");
+                }
+
+                if (reply.IPAllocationMetadata.Count == 0)
+                {
+                    // Unknown to the daemon (already released, or never assigned): still remove any wiring prevResult shows.
+                    TeardownFromPrevResult(request, config, pod, wiring, new DaemonVethRemover(client, cancellationToken));
+                }
+
+                PluginLog.Deleted(logger, env.ContainerId, env.IfName, reply.IPAllocationMetadata.Count);
+                return true;
+            case PodWiringOutcome.PodWiringFailed:
+                throw new CniException(CniErrorCode.Internal, "del cmd: failed on tear down pod network", done.Detail);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The classic DEL (upstream's): DelNetwork, then this process tears down the wiring.</summary>
+    private async Task DeleteHereAsync(IIpamdClient client, IPodWiring wiring, CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var env = request.Environment;
         DelNetworkReply reply;
         try
         {

@@ -46,6 +46,143 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
+    public async Task AddAsync_DaemonWires_PluginNeitherCallsAddNetworkNorWires()
+    {
+        _ipamd.AddPod = r => new AddPodNetworkReply
+        {
+            Outcome = PodWiringOutcome.PodWiringDone,
+            Reply = Reply("10.0.1.9", table: 3, device: 2),
+            HostVethName = "eni0123456789a",
+            HostVethMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x11),
+            ContainerMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x22),
+        };
+
+        var result = await Plugin().AddAsync(Request("ADD", extra: ""","vethPrefix":"abc" """), CancellationToken.None);
+
+        var sent = _ipamd.AddPods.Should().ContainSingle().Subject;
+        sent.Add.ContainerID.Should().Be("c1");
+        sent.Add.Netns.Should().Be("/run/netns/p1");
+        sent.Add.K8SPODNAME.Should().Be("web-0");
+        (sent.VethPrefix, sent.Mtu, sent.NetnsDevice, sent.NetnsInode).Should().Be(("abc", 1500, 3UL, 4026532000UL),
+            "the daemon wires with the conflist's settings, and only the namespace the plugin was given");
+        _ipamd.Adds.Should().BeEmpty();
+        _wiring.Setups.Should().BeEmpty();
+        result.Interfaces.Select(i => (i.Name, i.Mac)).Should().Equal(
+            ("eni0123456789a", "02:00:00:00:00:11"), ("eth0", "02:00:00:00:00:22"), (VpcCniPlugin.DummyInterfaceName(new("web-0", "default", "c1", "u1")), "0"));
+        result.Ips.Should().ContainSingle().Which.Should().Be(new CniIPConfig(IPAddressAndPrefix.Parse("10.0.1.9/32")) { Interface = 1 });
+    }
+
+    [Fact]
+    public async Task AddAsync_DaemonCannotSeeTheNamespace_FallsBackToAddNetworkAndWiresHere()
+    {
+        _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted, Detail = "the daemon cannot open /run/netns/p1" };
+        _ipamd.AddReply = Reply("10.0.1.7");
+
+        await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        _ipamd.AddPods.Should().ContainSingle();
+        _ipamd.Adds.Should().ContainSingle();
+        _wiring.Setups.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task AddAsync_NamespaceThePluginCannotOpen_SkipsTheDaemonWiring()
+    {
+        _wiring.Identity = null;
+        _ipamd.AddPod = _ => throw new InvalidOperationException("must not be called");
+        _ipamd.AddReply = Reply("10.0.1.7");
+
+        await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        _ipamd.AddPods.Should().BeEmpty();
+        _ipamd.Adds.Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task AddAsync_DaemonWiringFailed_FailsNamingTheStepWithoutReleasingAgain()
+    {
+        _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringFailed, Reply = Reply("10.0.1.9"), Detail = "Pod network setup failed at CreateVeth: File exists" };
+
+        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        var ex = (await act.Should().ThrowAsync<CniException>()).Which;
+        (ex.Code, ex.Message).Should().Be((CniErrorCode.Internal, "add command: failed to setup network"));
+        ex.Details.Should().Contain("CreateVeth");
+        _ipamd.Dels.Should().BeEmpty("the daemon released the address itself");
+        _wiring.Setups.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task AddAsync_DaemonFindsTheInterface_FailsAsARepeatedAdd()
+    {
+        _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringInterfaceExists, Detail = "eth0 in /run/netns/p1" };
+
+        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        (await act.Should().ThrowAsync<CniException>()).Which.Message.Should().Be("add cmd: interface already exists in the container");
+        _ipamd.Adds.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task AddAsync_DaemonWiresButHasNoAddress_FailsTryAgainLater()
+    {
+        _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new AddNetworkReply { Success = false, FailureReason = "no available IP addresses" } };
+
+        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        var ex = (await act.Should().ThrowAsync<CniException>()).Which;
+        (ex.Code, ex.Message, ex.Details).Should().Be((CniErrorCode.TryAgainLater, "add cmd: failed to assign an IP address to container", "no available IP addresses"));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_DaemonTearsDown_PluginNeitherCallsDelNetworkNorTearsDown()
+    {
+        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 } } } };
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        var sent = _ipamd.DelPods.Should().ContainSingle().Subject;
+        (sent.Del.Reason, sent.Del.K8SPODUID, sent.Netns, sent.NetnsInode).Should().Be(("PodDeleted", "u1", "/run/netns/p1", 4026532000UL));
+        _ipamd.Dels.Should().BeEmpty();
+        _wiring.Teardowns.Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task DeleteAsync_NamespaceGone_AsksTheDaemonForTheHostSideOnly()
+    {
+        _wiring.Identity = null;
+        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new DelNetworkReply { Success = true } };
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        var sent = _ipamd.DelPods.Should().ContainSingle().Subject;
+        (sent.NetnsDevice, sent.NetnsInode).Should().Be((0UL, 0UL), "zero identity tells the daemon the namespace is gone");
+    }
+
+    [Fact]
+    public async Task DeleteAsync_DaemonTeardownFailed_FailsNamingIt()
+    {
+        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringFailed, Reply = new DelNetworkReply { Success = true }, Detail = "10.0.1.9: Operation not permitted" };
+
+        var act = async () => await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        var ex = (await act.Should().ThrowAsync<CniException>()).Which;
+        (ex.Message, ex.Details).Should().Be(("del cmd: failed on tear down pod network", "10.0.1.9: Operation not permitted"));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_DaemonCannotSeeTheNamespace_FallsBackToDelNetworkAndTearsDownHere()
+    {
+        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted };
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 } } };
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        _ipamd.Dels.Should().ContainSingle();
+        _wiring.Teardowns.Should().ContainSingle().Which.Address.Should().Be(IPAddress.Parse("10.0.1.9"));
+    }
+
+    [Fact]
     public async Task AddAsync_WiringFails_ReleasesAddressAndReportsStep()
     {
         _ipamd.AddReply = Reply("10.0.1.7");
@@ -346,6 +483,30 @@ public sealed class VpcCniPluginTests
 
         public Func<RemoveHostVethReply> VethReply { get; set; } = () => new RemoveHostVethReply { Removed = true };
 
+        /// <summary>The daemon's AddPodNetwork; null for a daemon without it (UNIMPLEMENTED, as an older daemon or upstream's).</summary>
+        public Func<AddPodNetworkRequest, AddPodNetworkReply>? AddPod { get; set; }
+
+        /// <summary>The daemon's DelPodNetwork; null for a daemon without it.</summary>
+        public Func<DelPodNetworkRequest, DelPodNetworkReply>? DelPod { get; set; }
+
+        public List<AddPodNetworkRequest> AddPods { get; } = [];
+
+        public List<DelPodNetworkRequest> DelPods { get; } = [];
+
+        public Task<AddPodNetworkReply> AddPodNetworkAsync(AddPodNetworkRequest request, CancellationToken cancellationToken)
+        {
+            ThrowIfUnreachable();
+            AddPods.Add(request);
+            return Task.FromResult(AddPod?.Invoke(request) ?? throw new RpcException(new Status(StatusCode.Unimplemented, "unknown method AddPodNetwork")));
+        }
+
+        public Task<DelPodNetworkReply> DelPodNetworkAsync(DelPodNetworkRequest request, CancellationToken cancellationToken)
+        {
+            ThrowIfUnreachable();
+            DelPods.Add(request);
+            return Task.FromResult(DelPod?.Invoke(request) ?? throw new RpcException(new Status(StatusCode.Unimplemented, "unknown method DelPodNetwork")));
+        }
+
         public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken)
         {
             ThrowIfUnreachable();
@@ -434,6 +595,11 @@ public sealed class VpcCniPluginTests
         public HashSet<string> ExistingInterfaces { get; } = [];
 
         public bool InterfaceExists(string namespacePath, string interfaceName) => ExistingInterfaces.Contains($"{namespacePath}/{interfaceName}");
+
+        /// <summary>The identity every namespace path has for this fake (null: none can be opened).</summary>
+        public VpcCni.Linux.Namespaces.NetworkNamespaceIdentity? Identity { get; set; } = new(3, 4026532000);
+
+        public VpcCni.Linux.Namespaces.NetworkNamespaceIdentity? IdentityOf(string namespacePath) => namespacePath.Length == 0 ? null : Identity;
 
         public IReadOnlyList<string> Check(PodNetworkRequest request)
         {

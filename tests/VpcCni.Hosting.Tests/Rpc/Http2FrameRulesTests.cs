@@ -123,6 +123,8 @@ internal static class PluginFuzz
 
         public bool InterfaceExists(string namespacePath, string interfaceName) => false;
 
+        public VpcCni.Linux.Namespaces.NetworkNamespaceIdentity? IdentityOf(string namespacePath) => null;
+
         public void Dispose()
         {
         }
