@@ -61,14 +61,15 @@ public sealed class CniPluginRunner
     public static async Task<int> RunProcessAsync(ICniPlugin plugin, CniPluginRunnerOptions? options = null, CancellationToken cancellationToken = default)
     {
         var variables = CniEnvironment.ReadProcessVariables();
-        var originalOut = Console.Out;
+        // Console.Out is not read (nor restored from a saved copy): on Unix its first use initialises the terminal
+        // (termios probes and a signal-handling thread), a cost a process that lives for one call should not pay.
         Console.SetOut(Console.Error);
         try
         {
-            // Blocking pipe I/O: the console streams' async methods start thread-pool workers, a start-up cost a
-            // process that lives for one call should not pay.
-            var stdin = new BlockingStream(Console.OpenStandardInput());
-            var stdout = new BlockingStream(Console.OpenStandardOutput());
+            // Blocking I/O straight on file descriptors 0 and 1: the console streams initialise the terminal on first
+            // write, and their async methods start thread-pool workers.
+            var stdin = new BlockingStream(StandardStream(0, FileAccess.Read));
+            var stdout = new BlockingStream(StandardStream(1, FileAccess.Write));
             await using (stdin.ConfigureAwait(false))
             await using (stdout.ConfigureAwait(false))
             {
@@ -77,8 +78,26 @@ public sealed class CniPluginRunner
         }
         finally
         {
-            Console.SetOut(originalOut);
+            Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
         }
+    }
+
+    /// <summary>An unbuffered stream on a standard descriptor the process does not own (it stays open).</summary>
+    private static Stream StandardStream(int descriptor, FileAccess access)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                return new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: false), access, bufferSize: 0);
+            }
+            catch (Exception ex) when (ex is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                // Not open, or not a file/pipe/socket: the console stream copes (an empty or discarding stream).
+            }
+        }
+
+        return access == FileAccess.Read ? Console.OpenStandardInput() : Console.OpenStandardOutput();
     }
 
     /// <summary>Runs one invocation; returns the process exit status (0 success, 1 error).</summary>
