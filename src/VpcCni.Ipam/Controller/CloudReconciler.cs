@@ -25,6 +25,8 @@ internal sealed class CloudReconciler(
     int networkCard,
     IPoolObserver? observer = null)
 {
+    private readonly IPoolObserver? _observer = observer;
+
     // ENIs missing from the last view (removed only when missing twice in a row), and ENIs the cloud marks excluded
     // from pod addresses.
     private readonly Lock _gate = new();
@@ -52,11 +54,13 @@ internal sealed class CloudReconciler(
     /// <param name="initializing">At start-up the excluded ENIs' free CIDRs are released later, after the restore.</param>
     public async Task<bool> ReconcileAsync(bool initializing, CancellationToken cancellationToken)
     {
+        // The start-up load of the cloud's view is part of initialisation (upstream's nodeInit), not a reconcile.
+        var observer = initializing ? null : _observer;
         observer?.ActivityStarted(PoolActivity.Reconcile);
         var applied = false;
         try
         {
-            applied = await ReconcileCoreAsync(initializing, cancellationToken).ConfigureAwait(false);
+            applied = await ReconcileCoreAsync(initializing, observer, cancellationToken).ConfigureAwait(false);
             return applied;
         }
         finally
@@ -65,7 +69,7 @@ internal sealed class CloudReconciler(
         }
     }
 
-    private async Task<bool> ReconcileCoreAsync(bool initializing, CancellationToken cancellationToken)
+    private async Task<bool> ReconcileCoreAsync(bool initializing, IPoolObserver? observer, CancellationToken cancellationToken)
     {
         var ds = membership.Datastore;
         IReadOnlyList<NetworkInterface> enis;

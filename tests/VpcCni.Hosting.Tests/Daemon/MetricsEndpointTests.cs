@@ -90,13 +90,14 @@ public sealed partial class MetricsEndpointTests
     {
         await using var daemon = await MetricsDaemon.StartAsync(Ct);
 
-        var text = await daemon.ScrapeUntilAsync(t => t.Contains("eniDataStorePoolReconcileAdd\"} 1", StringComparison.Ordinal), Ct);
+        var text = await daemon.ScrapeUntilAsync(t => t.Contains("eniIPPoolReconcileDel\"} 1", StringComparison.Ordinal), Ct);
 
-        text.Should().MatchRegex(@"(?m)^awscni_add_ip_req_count 1\b")
+        text.Should().MatchRegex(@"(?m)^awscni_add_ip_req_count(\{\})? 1\b")
             .And.MatchRegex(@"(?m)^awscni_del_ip_req_count\{reason=""PodDeleted""\} 1\b")
-            .And.MatchRegex(@"(?m)^awscni_reconcile_count\{fn=""eniDataStorePoolReconcileAdd""\} 1\b", "the reconcile found one address assigned behind the pool's back")
+            .And.MatchRegex(@"(?m)^awscni_reconcile_count\{fn=""eniIPPoolReconcileDel""\} 1\b", "the reconcile found one address unassigned behind the pool's back")
             .And.MatchRegex(@"(?m)^awscni_ipamd_error_count\{fn=""increaseIPPoolAllocENI""\} 0\b", "error series exist at 0 from the start")
             .And.MatchRegex(@"(?m)^awscni_ipamd_action_inprogress\{fn=""nodeInit""\} 0\b", "initialisation ended")
+            .And.MatchRegex(@"(?m)^awscni_reconcile_count\{fn=""eniReconcileAdd""\} 0\b", "loading the ENIs at start is no reconcile")
             .And.MatchRegex(@"(?m)^awscni_ipamd_node_initialization_duration_seconds_count\{success=""true""\} 1\b")
             .And.MatchRegex(@"(?m)^awscni_aws_utils_error_count\{(?=[^}]*fn=""FreeENIDeleteErr"")[^}]*\} 1\b", "the refused ENI delete")
             .And.MatchRegex(@"(?m)^awscni_aws_api_latency_ms_count\{(?=[^}]*api=""DescribeNetworkInterfaces"")(?=[^}]*error=""false"")(?=[^}]*status=""200"")[^}]*\} \d+")
@@ -104,7 +105,7 @@ public sealed partial class MetricsEndpointTests
             .And.MatchRegex(@"(?m)^awscni_connmark_reconcile_total\{result=""error""\} 0\b")
             .And.MatchRegex(@"(?m)^awscni_build_info\{(?=[^}]*goversion=""\.NET [^""]+"")[^}]*\} 1\b")
             .And.MatchRegex(@"(?m)^awscni_assigned_ip_per_eni\{eni=""eni-[^""]+""\} \d+")
-            .And.MatchRegex(@"(?m)^awscni_force_removed_enis 0\b");
+            .And.MatchRegex(@"(?m)^awscni_force_removed_enis(\{\})? 0\b");
     }
 
     /// <summary>Series names (histograms: their _bucket/_sum/_count lines) → the label-name sets seen, le excluded.</summary>
@@ -143,7 +144,7 @@ public sealed partial class MetricsEndpointTests
 
     /// <summary>
     /// The executable's metrics export on a loopback port, then a node on the simulated cloud that served an ADD and a
-    /// DEL, reconciled an address assigned behind its back, and had an ENI delete refused (the primary ENI).
+    /// DEL, reconciled an address unassigned behind its back, and had an ENI delete refused (the primary ENI).
     /// </summary>
     private sealed class MetricsDaemon : IAsyncDisposable
     {
@@ -197,7 +198,7 @@ public sealed partial class MetricsEndpointTests
                 (await node.DelNetworkAsync(new DelNetworkRequest { NetworkName = "aws-cni", ContainerID = "m1", IfName = "eth0" }, cancellationToken)).Success.Should().BeTrue();
 
                 var primary = node.Controller.Datastore.GetEniStates().Single(e => e.IsPrimary).Id;
-                cluster.Vpc.AssignPrivateIpAddresses(primary, 1, 0);
+                cluster.Vpc.UnassignPrivateIpAddresses(primary, [node.Controller.Datastore.GetCidrs(primary)[^1]]);
                 await node.Controller.ReconcileWithCloudAsync(cancellationToken);
 
                 var poolCloud = container.GetRequiredKeyedService<IEniProvider>(IpamServiceCollectionExtensions.PoolCloudKey);
