@@ -1,7 +1,6 @@
 using Grpc.Health.V1;
 using Grpc.HealthCheck;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using OpenTelemetry.Metrics;
 using VpcCni.Hosting;
 using VpcCni.Hosting.Daemon;
 using VpcCni.Hosting.Node;
@@ -58,10 +57,7 @@ internal static class DaemonHost
         builder.Services.AddSingleton(health);
         // The node, its cloud (--cloud), host datapath and metrics: the container builds them and disposes them with the app.
         builder.Services.AddVpcCniDaemon(settings);
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter(IpamdMetrics.MeterName)
-            .AddView(_ => new MetricStreamConfiguration { CardinalityLimit = IpamdMetrics.MaxSeriesPerInstrument })
-            .AddPrometheusExporter(o => o.DisableTotalNameSuffixForCounters = true));
+        builder.Services.AddDaemonMetricsExport();
 
         await using var app = builder.Build();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("vpc-cni-ipamd");
@@ -84,7 +80,7 @@ internal static class DaemonHost
 
         if (settings.MetricsEndpoint is { } metricsEndpoint)
         {
-            app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{metricsEndpoint.Port}");
+            app.MapDaemonMetrics(metricsEndpoint.Port);
         }
 
         health.SetStatus("", HealthCheckResponse.Types.ServingStatus.NotServing);

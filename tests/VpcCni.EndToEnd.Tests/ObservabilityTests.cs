@@ -32,6 +32,18 @@ public sealed class ObservabilityTests
         metrics.Should().MatchRegex(@"(?m)^awscni_assigned_ip_addresses(\{[^}]*\})? 1\b");
         metrics.Should().Contain("awscni_eni_allocated").And.Contain("awscni_ec2api_req_count").And.Contain("vpccni_assign_wait_seconds_bucket")
             .And.Contain("vpccni_cloud_call_duration_seconds_bucket");
+        metrics.Should().NotContain("otel_scope", "series carry upstream's labels only").And.NotContain("target_info");
+        foreach (var name in new[]
+        {
+            "awscni_ipamd_error_count", "awscni_ipamd_action_inprogress", "awscni_reconcile_count", "awscni_pod_eni_error_count", "awscni_aws_api_latency_ms_count",
+            "awscni_force_removed_enis", "awscni_force_removed_ips", "awscni_assigned_ip_per_cidr", "awscni_assigned_ip_per_eni", "awscni_no_available_ip_addresses",
+            "awscni_ipamd_node_initialization_duration_seconds_count", "awscni_connmark_backend", "awscni_connmark_reconcile_total", "awscni_build_info",
+        })
+        {
+            metrics.Should().MatchRegex($@"(?m)^{name}(\{{[^}}]*\}})? ", "upstream's metric {0} is served", name);
+        }
+
+        metrics.Should().MatchRegex(@"(?m)^awscni_connmark_reconcile_total\{result=""success""\} 1\b", "the lab node manages its host network");
         metrics.Should().MatchRegex(@"vpccni_assign_wait_seconds_bucket\{[^}]*le=""0.001""", "second-scale buckets, not the exporter's millisecond defaults")
             .And.MatchRegex(@"vpccni_cloud_call_duration_seconds_bucket\{[^}]*le=""0.25""");
 

@@ -79,6 +79,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
+        _metrics.CreateInitialSeries();
         if (_kubernetes is not null)
         {
             // Listing starts now, so that it overlaps the node's own start; the engine waits for it before restoring.
@@ -95,7 +96,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
             await _engine.Ready.WaitAsync(cancellationToken).ConfigureAwait(false);
             _state = "ready";
             _initialised.TrySetResult();
-            _metrics.RecordStartup(_time.GetElapsedTime(started), success: true);
+            _metrics.RecordStartup(_time.GetElapsedTime(started), success: true, withApiServer: _kubernetes is not null);
             var stats = _controller.Datastore.GetStats();
             var instance = _startStep.Instance!;
             LogReady(_logger, instance.InstanceId, instance.InstanceType, stats);
@@ -104,7 +105,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
         {
             _state = "failed: " + ex.Message;
             _initialised.TrySetResult();
-            _metrics.RecordStartup(_time.GetElapsedTime(started), success: false);
+            _metrics.RecordStartup(_time.GetElapsedTime(started), success: false, withApiServer: _kubernetes is not null);
             throw;
         }
 

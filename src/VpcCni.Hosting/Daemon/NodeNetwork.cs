@@ -44,6 +44,8 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
     private readonly DaemonSettings _settings;
     private readonly HostNetworkDatapath _host;
     private readonly SnatReconciler _snat;
+    private long _snatSuccesses;
+    private long _snatErrors;
 
     public LinuxNodeNetwork(DaemonSettings settings, HostNetworkDatapath host, SnatReconciler snat, PodHostState pods)
     {
@@ -74,16 +76,32 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
         }, cancellationToken).ConfigureAwait(false);
         _host.UpdateExternalServiceRules(_settings.ExternalServiceCidrs);
 
-        _snat.Reconcile(new SnatConfiguration(primary.Name, instance.PrimaryIPv4, instance.VpcCidrs)
+        try
         {
-            ExcludedCidrs = _settings.ExcludeSnatCidrs,
-            ExternalSnat = _settings.ExternalSnat,
-            Randomization = _settings.SnatRandomization,
-            ConnectionMark = _settings.ConnectionMark,
-            VethPrefix = _settings.VethPrefix,
-            NodePortSupport = _settings.NodePortSupport,
-        });
+            var result = _snat.Reconcile(new SnatConfiguration(primary.Name, instance.PrimaryIPv4, instance.VpcCidrs)
+            {
+                ExcludedCidrs = _settings.ExcludeSnatCidrs,
+                ExternalSnat = _settings.ExternalSnat,
+                Randomization = _settings.SnatRandomization,
+                ConnectionMark = _settings.ConnectionMark,
+                VethPrefix = _settings.VethPrefix,
+                NodePortSupport = _settings.NodePortSupport,
+            });
+            ActiveBackend = result.Backend;
+            Interlocked.Increment(ref _snatSuccesses);
+        }
+        catch
+        {
+            Interlocked.Increment(ref _snatErrors);
+            throw;
+        }
     }
+
+    /// <summary>The connmark backend of the last successful SNAT/connmark reconcile; null before one (metrics).</summary>
+    public ConnmarkBackend? ActiveBackend { get; private set; }
+
+    /// <summary>SNAT/connmark reconciles that succeeded and that failed (metrics).</summary>
+    public (long Succeeded, long Failed) SnatReconciles => (Interlocked.Read(ref _snatSuccesses), Interlocked.Read(ref _snatErrors));
 
     public async ValueTask OnEniAddedAsync(NetworkInterface eni, int routeTableId, CancellationToken cancellationToken)
     {

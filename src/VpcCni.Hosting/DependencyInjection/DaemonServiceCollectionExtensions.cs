@@ -86,6 +86,7 @@ public static class DaemonServiceCollectionExtensions
 
         services.TryAddSingleton<IPodLivenessEvidence>(sp => sp.GetRequiredService<INodeNetwork>().Liveness ?? NoLivenessEvidence.Instance);
         services.TryAddSingleton(sp => new IpamdMetrics(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<IPoolObserver>(sp => new PoolMetricsObserver(sp.GetRequiredService<IpamdMetrics>(), sp.GetRequiredService<TimeProvider>()));
         // The pool sees the cloud through the metrics; IEniProvider stays the raw port.
         // Under custom networking the pool's new ENIs are placed by the node's ENIConfig.
         services.TryAddKeyedSingleton<IEniProvider>(IpamServiceCollectionExtensions.PoolCloudKey, (sp, _) =>
@@ -118,6 +119,7 @@ public static class DaemonServiceCollectionExtensions
         {
             var metrics = sp.GetRequiredService<IpamdMetrics>();
             metrics.ObserveSubnets(sp.GetService<IEniProvider>() as ISubnetPrefixCapacitySource);
+            metrics.ObserveNetwork(sp.GetService<INodeNetwork>());
             return new IpamdNode(
                 sp.GetRequiredService<IpamEngine>(),
                 sp.GetRequiredService<NodeStartStep>(),

@@ -22,8 +22,11 @@ internal sealed class CloudReconciler(
     AssignWaiters waiters,
     TimeProvider time,
     ILogger logger,
-    int networkCard)
+    int networkCard,
+    IPoolObserver? observer = null)
 {
+    private readonly IPoolObserver? _observer = observer;
+
     // ENIs missing from the last view (removed only when missing twice in a row), and ENIs the cloud marks excluded
     // from pod addresses.
     private readonly Lock _gate = new();
@@ -51,8 +54,35 @@ internal sealed class CloudReconciler(
     /// <param name="initializing">At start-up the excluded ENIs' free CIDRs are released later, after the restore.</param>
     public async Task<bool> ReconcileAsync(bool initializing, CancellationToken cancellationToken)
     {
+        // The start-up load of the cloud's view is part of initialisation (upstream's nodeInit), not a reconcile.
+        var observer = initializing ? null : _observer;
+        observer?.ActivityStarted(PoolActivity.Reconcile);
+        var applied = false;
+        try
+        {
+            applied = await ReconcileCoreAsync(initializing, observer, cancellationToken).ConfigureAwait(false);
+            return applied;
+        }
+        finally
+        {
+            observer?.ActivityEnded(PoolActivity.Reconcile, applied);
+        }
+    }
+
+    private async Task<bool> ReconcileCoreAsync(bool initializing, IPoolObserver? observer, CancellationToken cancellationToken)
+    {
         var ds = membership.Datastore;
-        var enis = await cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<NetworkInterface> enis;
+        try
+        {
+            enis = await cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (CloudException)
+        {
+            observer?.Failed(PoolFailure.ReconcileDescribe);
+            throw;
+        }
+
         Interlocked.Exchange(ref _lastReconcileTicks, time.GetUtcNow().UtcTicks);
         if (!enis.Any(e => e.IsPrimary))
         {
@@ -102,7 +132,15 @@ internal sealed class CloudReconciler(
 
             if (!ds.ContainsEni(eni.Id))
             {
-                await membership.AddAsync(eni, cancellationToken).ConfigureAwait(false);
+                if (await membership.AddAsync(eni, cancellationToken).ConfigureAwait(false))
+                {
+                    observer?.Reconciled(PoolReconcileChange.EniAdded, 1);
+                }
+                else
+                {
+                    observer?.Failed(PoolFailure.ReconcileAddEni);
+                }
+
                 continue;
             }
 
@@ -114,15 +152,22 @@ internal sealed class CloudReconciler(
             {
                 if (!cloudCidrs.Contains(cidr))
                 {
-                    membership.RestoreUnplaced(ds.RemoveCidr(eni.Id, cidr, force: true));
+                    var dropped = ds.RemoveCidr(eni.Id, cidr, force: true);
+                    observer?.Reconciled(PoolReconcileChange.CidrRemoved, 1);
+                    if (dropped.Count > 0)
+                    {
+                        observer?.ForceRemoved(0, dropped.Count);
+                    }
+
+                    membership.RestoreUnplaced(dropped);
                 }
             }
 
             foreach (var cidr in cloudCidrs)
             {
-                if (!known.Contains(cidr))
+                if (!known.Contains(cidr) && membership.TryAddCidr(eni.Id, cidr))
                 {
-                    membership.TryAddCidr(eni.Id, cidr);
+                    observer?.Reconciled(PoolReconcileChange.CidrAdded, 1);
                 }
             }
         }
@@ -163,6 +208,8 @@ internal sealed class CloudReconciler(
 
             ownership.Forget(id);
             var dropped = ds.RemoveEni(id, force: true);
+            observer?.Reconciled(PoolReconcileChange.EniRemoved, 1);
+            observer?.ForceRemoved(1, dropped.Count);
             Log.EniVanished(logger, id, dropped.Count);
             membership.RestoreUnplaced(dropped);
             await membership.NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);

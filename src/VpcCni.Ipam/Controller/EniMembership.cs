@@ -19,8 +19,8 @@ internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? 
     public static IEnumerable<IPNetwork> CidrsOf(NetworkInterface eni) =>
         eni.SecondaryIPv4.Where(a => !a.Equals(eni.PrimaryIPv4)).Select(a => new IPNetwork(a, 32)).Concat(eni.IPv4Prefixes);
 
-    /// <summary>Adds the ENI and its addresses once the host hook accepted it; a failing hook leaves it out (the next reconcile retries).</summary>
-    public async ValueTask AddAsync(NetworkInterface eni, CancellationToken cancellationToken)
+    /// <summary>Adds the ENI and its addresses once the host hook accepted it; a failing hook leaves it out (false; the next reconcile retries).</summary>
+    public async ValueTask<bool> AddAsync(NetworkInterface eni, CancellationToken cancellationToken)
     {
         if (hook is not null)
         {
@@ -32,7 +32,7 @@ internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? 
             {
                 // Its addresses must not reach pods without the host routes; the next reconcile retries.
                 Log.EniHookFailed(logger, eni.Id, ex.Message);
-                return;
+                return false;
             }
         }
 
@@ -53,6 +53,8 @@ internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? 
         {
             TryAddCidr(eni.Id, cidr);
         }
+
+        return true;
     }
 
     /// <summary>Tells the host hook the ENI left the datastore (never fatal).</summary>
@@ -74,15 +76,17 @@ internal sealed class EniMembership(PoolDatastore datastore, IEniLifecycleHook? 
         }
     }
 
-    public void TryAddCidr(string eniId, IPNetwork cidr)
+    /// <summary>Adds a CIDR; false when the datastore already had it (a reconcile raced the grow that added it).</summary>
+    public bool TryAddCidr(string eniId, IPNetwork cidr)
     {
         try
         {
             datastore.AddCidr(eniId, cidr);
+            return true;
         }
         catch (DatastoreException)
         {
-            // Already known (a reconcile raced the grow that added it).
+            return false;
         }
     }
 

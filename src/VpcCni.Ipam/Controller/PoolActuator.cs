@@ -21,7 +21,8 @@ internal sealed class PoolActuator(
     int networkCard,
     AddressUnit unit,
     PrefixFallback? fallback = null,
-    int cidrsPerEni = 0)
+    int cidrsPerEni = 0,
+    IPoolObserver? observer = null)
 {
     private readonly PrefixFallback _fallback = fallback ?? new PrefixFallback(time, TimeSpan.FromSeconds(120));
 
@@ -70,12 +71,12 @@ internal sealed class PoolActuator(
             return await GrowWithAddressesAsync(eniId, action.Units, deferCapacityFailure, cancellationToken).ConfigureAwait(false);
         }
 
-        var result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
+        var result = await CallAsync("AssignAsync", PoolFailure.AssignAddresses, () => cloud.AssignAsync(eniId, unit, action.Units, cancellationToken)).ConfigureAwait(false);
         if (result.Error is { } error && action.Units > 1 && error is not (CloudErrorKind.Throttled or CloudErrorKind.EniAddressLimitExceeded))
         {
             // Upstream: a failed bulk request is retried for a single unit (the subnet may still have a few addresses or
             // one /28); not after PrivateIpAddressLimitExceeded, nor (VpcCni) after throttling, which one more call worsens.
-            result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
+            result = await CallAsync("AssignAsync", PoolFailure.AssignAddresses, () => cloud.AssignAsync(eniId, unit, 1, cancellationToken)).ConfigureAwait(false);
         }
 
         if (result.Error == CloudErrorKind.EniAddressLimitExceeded)
@@ -149,10 +150,10 @@ internal sealed class PoolActuator(
             return ActuationOutcome.NotDone;
         }
 
-        var result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, AddressUnit.SecondaryIPv4, count, cancellationToken)).ConfigureAwait(false);
+        var result = await CallAsync("AssignAsync", PoolFailure.AssignAddresses, () => cloud.AssignAsync(eniId, AddressUnit.SecondaryIPv4, count, cancellationToken)).ConfigureAwait(false);
         if (result.Error is { } error && count > 1 && error is not (CloudErrorKind.Throttled or CloudErrorKind.EniAddressLimitExceeded))
         {
-            result = await CallAsync("AssignAsync", () => cloud.AssignAsync(eniId, AddressUnit.SecondaryIPv4, 1, cancellationToken)).ConfigureAwait(false);
+            result = await CallAsync("AssignAsync", PoolFailure.AssignAddresses, () => cloud.AssignAsync(eniId, AddressUnit.SecondaryIPv4, 1, cancellationToken)).ConfigureAwait(false);
         }
 
         if (result.Error == CloudErrorKind.EniAddressLimitExceeded)
@@ -187,7 +188,7 @@ internal sealed class PoolActuator(
         if (removed.Count > 0)
         {
             // On failure they stay on the ENI in the cloud; the next reconcile adds them back (unused) and returns them.
-            await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(eniId, removed, cancellationToken))).ConfigureAwait(false);
+            await CallAsync("UnassignAsync", PoolFailure.ReleaseAddresses, () => Ok(cloud.UnassignAsync(eniId, removed, cancellationToken))).ConfigureAwait(false);
         }
     }
 
@@ -224,7 +225,7 @@ internal sealed class PoolActuator(
             return ActuationOutcome.NotDone;
         }
 
-        var result = await CallAsync("CreateAndAttachEniAsync", () => cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
+        var result = await CallAsync("CreateAndAttachEniAsync", PoolFailure.CreateEni, () => cloud.CreateAndAttachEniAsync(new EniCreateRequest(unit, units) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
         var addressFallback = false;
         if (result.Error == CloudErrorKind.NoFreePrefix && unit == AddressUnit.IPv4Prefix)
         {
@@ -232,7 +233,7 @@ internal sealed class PoolActuator(
             // after the backoff interval tries a prefix again.
             var reason = result.Message;
             var count = FallbackAddressCount(units, 0);
-            result = await CallAsync("CreateAndAttachEniAsync", () => cloud.CreateAndAttachEniAsync(
+            result = await CallAsync("CreateAndAttachEniAsync", PoolFailure.CreateEni, () => cloud.CreateAndAttachEniAsync(
                 new EniCreateRequest(AddressUnit.SecondaryIPv4, count) { NetworkCardIndex = networkCard }, cancellationToken)).ConfigureAwait(false);
             if (result.Error is null)
             {
@@ -266,9 +267,9 @@ internal sealed class PoolActuator(
                         Datastore.SetAddressFallback(eni.Id, true);
                     }
                 }
-                else
+                else if (!await membership.AddAsync(eni, cancellationToken).ConfigureAwait(false))
                 {
-                    await membership.AddAsync(eni, cancellationToken).ConfigureAwait(false);
+                    observer?.Failed(PoolFailure.SetupEni);
                 }
             }
         }
@@ -302,7 +303,7 @@ internal sealed class PoolActuator(
         }
 
         Interlocked.Exchange(ref _lastDecreaseTicks, time.GetUtcNow().UtcTicks);
-        var result = await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(release.EniId, removed, cancellationToken))).ConfigureAwait(false);
+        var result = await CallAsync("UnassignAsync", PoolFailure.ReleaseAddresses, () => Ok(cloud.UnassignAsync(release.EniId, removed, cancellationToken))).ConfigureAwait(false);
         if (result.Error is { } failed)
         {
             // Still ours in the cloud: the next reconcile adds the addresses back.
@@ -332,7 +333,7 @@ internal sealed class PoolActuator(
             return ActuationOutcome.NotDone;
         }
 
-        var result = await CallAsync("DetachAndDeleteEniAsync", () => Ok(cloud.DetachAndDeleteEniAsync(eniId, cancellationToken))).ConfigureAwait(false);
+        var result = await CallAsync("DetachAndDeleteEniAsync", PoolFailure.DeleteEni, () => Ok(cloud.DetachAndDeleteEniAsync(eniId, cancellationToken))).ConfigureAwait(false);
         if (result.Error is { } failed)
         {
             // Still attached: the next reconcile sees it and adds it back.
@@ -371,7 +372,7 @@ internal sealed class PoolActuator(
             }
 
             // On failure the CIDRs are still on the ENI in the cloud: the next reconcile adds them back (excluded) and tries again.
-            var result = await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(eni.Id, removed, cancellationToken))).ConfigureAwait(false);
+            var result = await CallAsync("UnassignAsync", PoolFailure.ReleaseAddresses, () => Ok(cloud.UnassignAsync(eni.Id, removed, cancellationToken))).ConfigureAwait(false);
             if (result.Error is null)
             {
                 Log.ExcludedCidrsReleased(logger, eni.Id, removed.Count);
@@ -398,7 +399,7 @@ internal sealed class PoolActuator(
             var removed = RemoveFree(eni.Id, eni.MismatchedFreeCidrs);
 
             // A failure leaves them on the ENI in the cloud; the reconcile's view keeps them out of the pool.
-            await CallAsync("UnassignAsync", () => Ok(cloud.UnassignAsync(eni.Id, removed, cancellationToken))).ConfigureAwait(false);
+            await CallAsync("UnassignAsync", PoolFailure.ReleaseAddresses, () => Ok(cloud.UnassignAsync(eni.Id, removed, cancellationToken))).ConfigureAwait(false);
         }
     }
 
@@ -432,7 +433,7 @@ internal sealed class PoolActuator(
         return new ActuationOutcome(ActuationStatus.GrowthFailed, error, message);
     }
 
-    private async Task<CloudResult<T>> CallAsync<T>(string operation, Func<ValueTask<T>> call)
+    private async Task<CloudResult<T>> CallAsync<T>(string operation, PoolFailure failure, Func<ValueTask<T>> call)
     {
         Interlocked.Increment(ref _cloudMutations);
         try
@@ -441,6 +442,7 @@ internal sealed class PoolActuator(
         }
         catch (CloudException ex)
         {
+            observer?.Failed(failure);
             Log.CloudFailure(logger, operation, ex.Kind, ex.Message);
             return new CloudResult<T>(default, ex.Kind, ex.Message);
         }

@@ -168,6 +168,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <summary>Prefix delegation's /32 fallback: ENIs in it now, and how often ENIs went to /32s and came back.</summary>
     public PrefixFallbackStats PrefixFallback => _parts?.Actuator.Fallback.Stats ?? default;
 
+    /// <summary>Hears the pool's activities, failures and reconcile changes (a host's metrics); null for none.</summary>
+    public IPoolObserver? Observer { get; init; }
+
     /// <summary>The most recent policy decision (diagnostics).</summary>
     public PoolDecision LastDecision => _lastDecision;
 
@@ -177,6 +180,21 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// cloud does not list is kept unplaced, never handed out, and never dropped without evidence the pod is gone.
     /// </summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        Observer?.ActivityStarted(PoolActivity.Initialize);
+        var succeeded = false;
+        try
+        {
+            await InitializeCoreAsync(cancellationToken).ConfigureAwait(false);
+            succeeded = true;
+        }
+        finally
+        {
+            Observer?.ActivityEnded(PoolActivity.Initialize, succeeded);
+        }
+    }
+
+    private async Task InitializeCoreAsync(CancellationToken cancellationToken)
     {
         var instance = await _cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);
         var limits = await _cloud.GetInstanceLimitsAsync(instance.InstanceType, cancellationToken).ConfigureAwait(false);
@@ -458,22 +476,56 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     private async Task<bool> ExecuteAsync(PoolDecision decision, CancellationToken cancellationToken)
     {
-        var actuator = Initialized.Actuator;
         var progressed = false;
         if (decision.Grow.Count > 0)
         {
-            var tasks = new List<Task<bool>>(decision.Grow.Count);
-            for (var i = 0; i < decision.Grow.Count; i++)
-            {
-                tasks.Add(GrowAsync(decision.Grow[i], i == 0 ? decision.FallbackNewEniUnits : 0, cancellationToken));
-            }
-
-            foreach (var ok in await Task.WhenAll(tasks).ConfigureAwait(false))
-            {
-                progressed |= ok;
-            }
+            progressed |= await ObserveAsync(PoolActivity.Grow, () => GrowAllAsync(decision, cancellationToken)).ConfigureAwait(false);
         }
 
+        if (decision.Release.Count > 0 || decision.DeleteEniId is not null)
+        {
+            progressed |= await ObserveAsync(PoolActivity.Shrink, () => ShrinkAsync(decision, cancellationToken)).ConfigureAwait(false);
+        }
+
+        return progressed;
+    }
+
+    private async Task<bool> ObserveAsync(PoolActivity activity, Func<Task<bool>> run)
+    {
+        Observer?.ActivityStarted(activity);
+        var progressed = false;
+        try
+        {
+            progressed = await run().ConfigureAwait(false);
+            return progressed;
+        }
+        finally
+        {
+            Observer?.ActivityEnded(activity, progressed);
+        }
+    }
+
+    private async Task<bool> GrowAllAsync(PoolDecision decision, CancellationToken cancellationToken)
+    {
+        var tasks = new List<Task<bool>>(decision.Grow.Count);
+        for (var i = 0; i < decision.Grow.Count; i++)
+        {
+            tasks.Add(GrowAsync(decision.Grow[i], i == 0 ? decision.FallbackNewEniUnits : 0, cancellationToken));
+        }
+
+        var progressed = false;
+        foreach (var ok in await Task.WhenAll(tasks).ConfigureAwait(false))
+        {
+            progressed |= ok;
+        }
+
+        return progressed;
+    }
+
+    private async Task<bool> ShrinkAsync(PoolDecision decision, CancellationToken cancellationToken)
+    {
+        var actuator = Initialized.Actuator;
+        var progressed = false;
         foreach (var release in decision.Release)
         {
             progressed |= (await actuator.ReleaseAsync(release, cancellationToken).ConfigureAwait(false)).Progressed;
@@ -577,8 +629,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         var membership = new EniMembership(datastore, _eniHook, _logger, fallback);
         var ownership = new EniOwnership(_cloud, instance.InstanceId, _options.ManageUntaggedEni, _logger);
         var unit = _options.EnablePrefixDelegation ? AddressUnit.IPv4Prefix : AddressUnit.SecondaryIPv4;
-        var actuator = new PoolActuator(_cloud, membership, ownership, _leases, _backoff, _waiters, _time, _logger, NetworkCard, unit, fallback, Limits.CidrsPerEni);
-        var reconciler = new CloudReconciler(_cloud, membership, ownership, _leases, actuator, _waiters, _time, _logger, NetworkCard);
+        var actuator = new PoolActuator(_cloud, membership, ownership, _leases, _backoff, _waiters, _time, _logger, NetworkCard, unit, fallback, Limits.CidrsPerEni, Observer);
+        var reconciler = new CloudReconciler(_cloud, membership, ownership, _leases, actuator, _waiters, _time, _logger, NetworkCard, Observer);
         return new Parts(datastore, actuator, reconciler);
     }
 

@@ -47,7 +47,10 @@ public static class IpamServiceCollectionExtensions
             sp.GetService<IPodLivenessEvidence>(),
             Loggers(sp).CreateLogger<PoolController>(),
             eniHook: sp.GetService<IEniLifecycleHook>(),
-            policy: sp.GetService<IPoolPolicy>()));
+            policy: sp.GetService<IPoolPolicy>())
+        {
+            Observer = sp.GetService<IPoolObserver>(),
+        });
         services.TryAddSingleton(sp => new IpamEngine(
             sp.GetRequiredService<PoolController>(),
             sp.GetServices<IIpamStartStep>(),
