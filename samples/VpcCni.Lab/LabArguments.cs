@@ -7,7 +7,9 @@ internal static class LabArguments
     public const string Usage = """
         usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking]
                                   [--prefix-delegation [--max-pods N]] [--fragmented-subnet] [--keep] [--json]
-               vpc-cni-lab up     [same as run, without --keep] (stays in the foreground)
+               vpc-cni-lab up     [same as run, without --keep] [--foreground]
+                                  (returns once the lab is ready, which keeps running in the background; its output
+                                  goes to /run/vpc-cni-lab.NAME.log; --foreground stays attached until signalled)
                vpc-cni-lab verify
                vpc-cni-lab down
                vpc-cni-lab chaos  [--minutes N] [--seed S] [--workers W] [--nodes N] [--instance-type T]
@@ -20,6 +22,9 @@ internal static class LabArguments
         --fragmented-subnet: prefix delegation on a node subnet with no free /28 (one address taken in each): pods get
                 /32s (the live fallback), then the subnet is defragmented and the pool returns to prefixes
                 (default instance type m5.xlarge: a t3.small's ENIs fill up with /32s and have no slot left to probe)
+        --name NAME (default vpclab; [a-z][a-z0-9]{0,11}): the lab's namespaces are NAME-*, its work directory
+                /run/vpclab.NAME; a lab refuses to start while another lab of the same name is live, and leaves labs
+                of other names alone (verify/down take --name too)
         common: --bin-dir DIR (vpc-cni, vpc-cni-ipamd; default: artifacts/lab-bin beside the repository)
                 --cnidriver PATH (default: artifacts/tools/cnidriver) --work-dir DIR (default /run/vpclab)
         """;
@@ -64,14 +69,21 @@ internal static class LabArguments
                 "--fragmented-subnet" => options with { PrefixDelegation = true, FragmentedSubnet = true },
                 "--max-pods" => options with { MaxPods = Int(1, 737) },
                 "--json" => options with { Json = true },
+                "--name" => options with { Name = LabName(Value()) },
+                "--foreground" => options with { Foreground = true },
                 "--bin-dir" => options with { BinDirectory = Path.GetFullPath(Value()) },
                 "--cnidriver" => options with { CniDriver = Path.GetFullPath(Value()) },
-                "--work-dir" => options with { WorkDirectory = Path.GetFullPath(Value()) },
+                "--work-dir" => options with { WorkDirectory = Path.GetFullPath(Value()), WorkDirectoryGiven = true },
                 "--minutes" => options with { Minutes = Minutes() },
                 "--seed" => options with { Seed = Int(1, int.MaxValue) },
                 "--workers" => options with { ChaosWorkers = Int(1, 16) },
                 _ => throw new ArgumentException($"unknown option \"{args[i]}\""),
             };
+        }
+
+        if (!options.WorkDirectoryGiven)
+        {
+            options = options with { WorkDirectory = LabOptions.DefaultWorkDirectory(options.Name) };
         }
 
         if (options.FragmentedSubnet && !options.InstanceTypeGiven)
@@ -112,6 +124,12 @@ internal static class LabArguments
 
         return (command, options);
     }
+
+    /// <summary>A name that makes namespace names no other lab's prefix matches (no dash) and fits link names.</summary>
+    private static string LabName(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, "^[a-z][a-z0-9]{0,11}$")
+            ? name
+            : throw new ArgumentException($"--name \"{name}\" must be a lower-case letter followed by up to 11 lower-case letters or digits");
 
     private static string FindRepo()
     {

@@ -89,6 +89,91 @@ internal static class LabCommands
         }
     }
 
+    /// <summary>
+    /// `up` without --foreground: starts `up --foreground` as a detached process (its own session, output to
+    /// /run/vpc-cni-lab.NAME.log) and returns once that process has written the lab's state, printing it; if the lab
+    /// fails to build, prints the log's end and fails. Ctrl-C while building stops the child (SIGTERM: it tears down).
+    /// </summary>
+    public static async Task<int> UpInBackgroundAsync(string[] args, LabOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        LabLock.ThrowIfBusy(options.Name);
+        var statePath = Path.Combine(options.WorkDirectory, StateFile);
+        if (File.Exists(statePath))
+        {
+            File.Delete(statePath); // no live lab of this name (the lock was free): it is stale
+        }
+        var log = LabLock.LogPathOf(options.Name);
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("log=$1; shift; exec setsid \"$@\" > \"$log\" 2>&1 < /dev/null");
+        start.ArgumentList.Add("sh");
+        start.ArgumentList.Add(log);
+        foreach (var arg in SelfCommand().Concat(args).Append("--foreground"))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var child = Process.Start(start) ?? throw new InvalidOperationException("could not start the lab process");
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(250, cancellationToken);
+                if (child.HasExited)
+                {
+                    await Console.Error.WriteLineAsync($"the lab did not come up (exit {child.ExitCode}); the end of {log}:\n{Tail(log, 40)}");
+                    return 1;
+                }
+
+                if (TryReadState(statePath) is { } state)
+                {
+                    output.WriteLine(options.Json
+                        ? state.ToJsonString()
+                        : $"lab \"{options.Name}\" is up (process {child.Id}); state in {statePath}, output in {log}; remove it with `vpc-cni-lab down{(options.Name == LabOptions.DefaultName ? "" : " --name " + options.Name)}`");
+                    return 0;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Process.Start("kill", ["-TERM", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])?.WaitForExit();
+            await child.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2), CancellationToken.None);
+            return 130;
+        }
+    }
+
+    /// <summary>This program as a command line: the apphost, or `dotnet lab.dll`.</summary>
+    private static IEnumerable<string> SelfCommand()
+    {
+        var process = Environment.ProcessPath ?? "dotnet";
+        return Path.GetFileNameWithoutExtension(process) == "dotnet" ? [process, typeof(LabCommands).Assembly.Location] : [process];
+    }
+
+    /// <summary>The state the new lab wrote (null until it has; a stale one was deleted before it started).</summary>
+    private static JsonNode? TryReadState(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) : null;
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+        {
+            return null; // not written yet, or being written
+        }
+    }
+
+    private static string Tail(string path, int lines)
+    {
+        try
+        {
+            return string.Join('\n', File.ReadAllLines(path).TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "(no output)";
+        }
+    }
+
     /// <summary>Removes a lab: signals its `up`/`run` process (recorded by id), then deletes leftovers by name.</summary>
     public static int Down(LabOptions options, TextWriter output)
     {
@@ -113,7 +198,27 @@ internal static class LabCommands
             }
         }
 
+        // A lab still building has no state yet: its lock names it.
+        if (int.TryParse(ReadOrEmpty(LabLock.PathOf(options.Name) + ".pid"), out var holder) && holder != Environment.ProcessId && IsOurs(holder))
+        {
+            try
+            {
+                using var process = Process.GetProcessById(holder);
+                process.Kill(entireProcessTree: true);
+                process.WaitForExit(10_000);
+                output.WriteLine($"stopped process {holder}");
+            }
+            catch (ArgumentException)
+            {
+            }
+        }
+
         var removed = LabFabric.RemoveAll();
+        foreach (var file in new[] { LabLock.PathOf(options.Name), LabLock.PathOf(options.Name) + ".pid", LabLock.LogPathOf(options.Name) })
+        {
+            File.Delete(file);
+        }
+
         LabMounts.UnmountUnder(options.WorkDirectory);
         if (Directory.Exists(options.WorkDirectory))
         {
@@ -122,6 +227,18 @@ internal static class LabCommands
 
         output.WriteLine(removed.Count == 0 ? "no lab namespaces found" : $"removed {string.Join(", ", removed)}");
         return 0;
+    }
+
+    private static string ReadOrEmpty(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
     }
 
     private static bool IsOurs(int pid)

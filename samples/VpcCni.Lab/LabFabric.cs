@@ -13,7 +13,10 @@ namespace VpcCni.Lab;
 /// </summary>
 internal sealed class LabFabric : IDisposable
 {
-    public const string Prefix = "vpclab-";
+    /// <summary>"NAME-": set once per process from --name before any namespace is made.</summary>
+    public static string Prefix { get; private set; } = LabOptions.DefaultName + "-";
+
+    public static void UseName(string name) => Prefix = name + "-";
 
     private readonly Dictionary<string, NetworkNamespace> _namespaces = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RtNetlinkClient> _clients = new(StringComparer.Ordinal);

@@ -25,7 +25,24 @@ internal sealed record LabOptions
     /// <summary>Node-private directories (sockets, checkpoints, CNI bin/conf, logs).</summary>
     public string WorkDirectory { get; init; } = "/run/vpclab";
 
+    /// <summary>Whether --work-dir was given (otherwise it follows --name).</summary>
+    public bool WorkDirectoryGiven { get; init; }
+
     public bool Keep { get; init; }
+
+    /// <summary>
+    /// The lab's name (--name): the prefix of every namespace it makes ("vpclab-node1"), its lock and, unless
+    /// --work-dir is given, its work directory. Two labs of different names run side by side.
+    /// </summary>
+    public string Name { get; init; } = DefaultName;
+
+    public const string DefaultName = "vpclab";
+
+    /// <summary>up: stay in the foreground instead of returning once the lab is ready.</summary>
+    public bool Foreground { get; init; }
+
+    /// <summary>The work directory a lab of this name uses when --work-dir is not given.</summary>
+    public static string DefaultWorkDirectory(string name) => name == DefaultName ? "/run/vpclab" : $"/run/vpclab.{name}";
 
     public bool Json { get; init; }
 

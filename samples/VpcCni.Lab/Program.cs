@@ -10,6 +10,14 @@ using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.C
 try
 {
     var (command, options) = LabArguments.Parse(args);
+    LabFabric.UseName(options.Name);
+    if (command == "up" && !options.Foreground)
+    {
+        return await LabCommands.UpInBackgroundAsync(args, options, Console.Out, stop.Token);
+    }
+
+    // A lab that builds holds its name's lock while it lives: a second one of the same name refuses to start.
+    using var labLock = command is "run" or "up" or "chaos" ? LabLock.Acquire(options.Name) : null;
     return command switch
     {
         "run" => await LabCommands.RunAsync(options, Console.Out, stop.Token),
@@ -19,6 +27,11 @@ try
         "chaos" => await VpcCni.Lab.Chaos.ChaosCommand.RunAsync(options, Console.Out, stop.Token),
         _ => throw new ArgumentException($"unknown command \"{command}\""),
     };
+}
+catch (LabBusyException ex)
+{
+    Console.Error.WriteLine($"vpc-cni-lab: {ex.Message}");
+    return 3;
 }
 catch (ArgumentException ex)
 {

@@ -79,36 +79,51 @@ public sealed class LabTests
         [.. paths.Where(p => p!["path"]!.GetValue<string>() is var path && (path == name || (name.EndsWith(' ') && path.StartsWith(name, StringComparison.Ordinal))))];
 
     [Fact]
-    public async Task UpVerifyDown_LabStaysUpForVerifyAndDownRemovesEverything()
+    public async Task UpVerifyDown_UpReturnsOnceReadyRefusesASecondLabOfItsNameAndANamedLabRunsBeside()
     {
         var workDir = "/run/vpclab-e2e-up";
-        using var up = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Tools.Lab, "up", "--nodes", "2", "--pods-per-node", "2", "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", workDir },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
+        string[] common = ["--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver];
         try
         {
-            var line = await up.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(4));
-            var state = JsonNode.Parse(line ?? throw new InvalidOperationException("up printed nothing: " + await up.StandardError.ReadToEndAsync()))!;
+            var up = await Tools.RunAsync("dotnet", [Tools.Lab, "up", "--nodes", "2", "--pods-per-node", "2", "--json", "--work-dir", workDir, .. common], timeout: TimeSpan.FromMinutes(4));
+            up.ExitCode.Should().Be(0, up.Stdout + up.Stderr);
+            var state = JsonNode.Parse(up.Stdout.Split('\n').Single(l => l.StartsWith('{')))!;
             state["nodes"]!.AsArray().Should().HaveCount(2);
             state["nodes"]![0]!["daemonSocket"]!.GetValue<string>().Should().StartWith(workDir);
             state["hosts"]!["internet"]!["address"]!.GetValue<string>().Should().Be("198.51.100.10");
+            var labPid = state["pid"]!.GetValue<int>();
+            File.Exists($"/proc/{labPid}/cmdline").Should().BeTrue("`up` returned and left the lab running in the background");
+
+            var second = await Tools.RunAsync("dotnet", [Tools.Lab, "up", "--nodes", "1", .. common], timeout: TimeSpan.FromMinutes(1));
+            second.ExitCode.Should().Be(3, second.Stdout + second.Stderr);
+            second.Stderr.Should().Contain($"a lab named \"vpclab\" is live (process {labPid})");
+            Directory.GetFiles("/run/netns", "vpclab-node1").Should().ContainSingle("the refused lab touched nothing of the live one");
+
+            var beside = await Tools.RunAsync("dotnet", [Tools.Lab, "up", "--name", "e2eb", "--nodes", "1", "--pods-per-node", "1", .. common], timeout: TimeSpan.FromMinutes(4));
+            beside.ExitCode.Should().Be(0, beside.Stdout + beside.Stderr);
+            Directory.GetFiles("/run/netns", "e2eb-*").Should().NotBeEmpty();
 
             var verify = await Tools.RunAsync("dotnet", [Tools.Lab, "verify", "--work-dir", workDir], timeout: TimeSpan.FromMinutes(3));
             verify.ExitCode.Should().Be(0, verify.Stdout + verify.Stderr);
             verify.Stdout.Should().Contain("PASS");
+            var verifyBeside = await Tools.RunAsync("dotnet", [Tools.Lab, "verify", "--name", "e2eb"], timeout: TimeSpan.FromMinutes(3));
+            verifyBeside.ExitCode.Should().Be(0, verifyBeside.Stdout + verifyBeside.Stderr);
+
+            var downBeside = await Tools.RunAsync("dotnet", [Tools.Lab, "down", "--name", "e2eb"], timeout: TimeSpan.FromMinutes(2));
+            downBeside.ExitCode.Should().Be(0, downBeside.Stdout + downBeside.Stderr);
+            Directory.GetFiles("/run/netns", "e2eb-*").Should().BeEmpty();
+            Directory.GetFiles("/run/netns", "vpclab-*").Should().NotBeEmpty("a lab's down leaves labs of other names alone");
         }
         finally
         {
+            await Tools.RunAsync("dotnet", [Tools.Lab, "down", "--name", "e2eb"], timeout: TimeSpan.FromMinutes(2));
             var down = await Tools.RunAsync("dotnet", [Tools.Lab, "down", "--work-dir", workDir], timeout: TimeSpan.FromMinutes(2));
             down.ExitCode.Should().Be(0, down.Stdout + down.Stderr);
-            await up.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty();
         Directory.Exists(workDir).Should().BeFalse();
+        File.Exists("/run/vpc-cni-lab.vpclab.lock").Should().BeFalse();
     }
 
     [Fact]
