@@ -67,12 +67,9 @@ internal static class UpstreamSettings
         WhenTrue("ENABLE_IPv6", "IPv6 clusters are not supported by this version; set ENABLE_IPv6=false"),
         Implemented("MANAGE_UNTAGGED_ENI", "the ENI discovery (untagged ENIs unmanaged when false)", "false"),
         Implemented("ANNOTATE_POD_IP", "KubernetesApiSettings: vpc.amazonaws.com/pod-ips patched on ADD, cleared on DEL; needs the Kubernetes API (refused without it)", "false"),
-        new("NETWORK_POLICY_ENFORCING_MODE", UpstreamSettingSupport.Refused,
-            "VpcCni's plugin does not call the network-policy agent at ADD: \"none\" and \"standard\" (policies applied when the agent reconciles) are accepted; \"strict\" (deny until the agent's call) would not deny, so it is refused",
-            "standard", "strict")
-        {
-            Refuses = env => env.OneOf("NETWORK_POLICY_ENFORCING_MODE", "none", "none", "standard", "strict") == "strict",
-        },
+        Implemented("NETWORK_POLICY_ENFORCING_MODE",
+            "DaemonSettings: none, strict or standard (any case, passed on as spelled; unset is \"\", invalid stops the daemon) in every AddNetwork/DelNetwork reply and GetNetworkPolicyConfigs; when it is set the plugin calls the network policy agent (npa.sock) at ADD and DEL",
+            "strict"),
         WhenTrue("ENABLE_MULTI_NIC", "only network card 0 is managed; multi-NIC (cards > 0, multi-homed pods) is not built"),
         Implemented("MY_NODE_NAME", "KubernetesApiSettings: the node and pod watches' field selectors, event source host; required with the API", "ip-10-0-0-1.ec2.internal"),
         new("MY_POD_NAME", UpstreamSettingSupport.NoEffect, "events about failed ADDs go to the pod that failed, not to the aws-node pod", "aws-node-abcde"),

@@ -20,6 +20,8 @@ public sealed class NetworkPolicyConfigTests
     [InlineData(null, "")]
     [InlineData("", "")]
     [InlineData("none", "none")]
+    [InlineData("strict", "strict")]
+    [InlineData("STRICT", "STRICT")]
     [InlineData("Standard", "Standard")]
     public void FromEnvironment_NetworkPolicyMode_IsPassedThroughAsSpelled(string? value, string expected)
     {
