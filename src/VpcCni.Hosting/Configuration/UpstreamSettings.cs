@@ -72,7 +72,7 @@ internal static class UpstreamSettings
             "strict"),
         WhenTrue("ENABLE_MULTI_NIC", "only network card 0 is managed; multi-NIC (cards > 0, multi-homed pods) is not built"),
         Implemented("MY_NODE_NAME", "KubernetesApiSettings: the node and pod watches' field selectors, event source host; required with the API", "ip-10-0-0-1.ec2.internal"),
-        new("MY_POD_NAME", UpstreamSettingSupport.NoEffect, "events about failed ADDs go to the pod that failed, not to the aws-node pod", "aws-node-abcde"),
+        Implemented("MY_POD_NAME", "KubernetesApiSettings: the reportingInstance of the daemon's events (the node name when unset); the events themselves go to the pod whose ADD failed or waited", "aws-node-abcde"),
         Implemented("CLUSTER_NAME", "Ec2ProviderOptions (ENI tags, leaked-ENI scope)", "prod"),
         Implemented("ADDITIONAL_ENI_TAGS", "Ec2ProviderOptions", "{\"team\":\"net\"}"),
         new("VPC_CNI_VERSION", UpstreamSettingSupport.NoEffect, "only a user-agent suffix upstream", "v1.23.1"),

@@ -72,7 +72,7 @@ internal sealed partial class NetworkPolicyAgent(Func<string, INetworkPolicyAgen
         }
         catch (RpcException ex)
         {
-            throw new CniException(CniErrorCode.Internal, "del cmd: failed to connect to the network policy agent", $"{address}: {ex.Status.StatusCode}: {ex.Status.Detail}", ex);
+            throw new CniException(CniErrorCode.Internal, "del cmd: failed to connect to network policy agent", $"{address}: {ex.Status.StatusCode}: {ex.Status.Detail}", ex);
         }
 
         try
