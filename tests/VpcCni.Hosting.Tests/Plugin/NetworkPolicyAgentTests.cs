@@ -222,6 +222,42 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AddAsync_DaemonWiresThePod_StillEnforcesWithTheModeOfItsReply()
+    {
+        await StartAgentAsync();
+        DaemonAnswers("strict");
+        _ipamd.AddPod = _ => new AddPodNetworkReply
+        {
+            Outcome = PodWiringOutcome.PodWiringDone,
+            Reply = _ipamd.AddReply,
+            HostVethName = "eni0123456789a",
+            HostVethMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x11),
+        };
+
+        await Plugin().AddAsync(Request("ADD"), Ct);
+
+        _ipamd.AddPods.Should().ContainSingle();
+        _wiring.Setups.Should().BeEmpty("the daemon wired the pod");
+        _agent.Enforced.Should().ContainSingle().Which.NETWORKPOLICYMODE.Should().Be("strict");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task DeleteAsync_DaemonTearsDown_DeletesThePodsPolicyOnlyWhenItReleasedAnAddress(bool known)
+    {
+        await StartAgentAsync();
+        DaemonAnswers("strict");
+        var reply = known ? _ipamd.DelReply : new DelNetworkReply { Success = true, NetworkPolicyMode = "strict" };
+        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = reply };
+
+        await Plugin().DeleteAsync(Request("DEL"), Ct);
+
+        _ipamd.DelPods.Should().ContainSingle();
+        _agent.Deleted.Should().HaveCount(known ? 1 : 0);
+    }
+
+    [Fact]
     public void From_NetworkPolicyAgentAddress_DefaultsToUpstreamsSocketAndIsValidated()
     {
         var config = VpcCniPluginConfig.From(NetworkConfig.Parse("""{"cniVersion":"1.0.0","name":"aws-cni","type":"vpc-cni"}"""u8.ToArray()));
