@@ -66,6 +66,7 @@ internal static class DaemonHost
 
         app.MapGrpcService<CniBackendService>();
         app.MapGrpcService<PluginBackendService>();
+        app.MapGrpcService<ConfigServerBackendService>();
         app.MapGrpcService<HealthServiceImpl>();
         if (settings.IntrospectionEndpoint is { } introspectionEndpoint)
         {

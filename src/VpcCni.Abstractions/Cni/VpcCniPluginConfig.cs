@@ -22,6 +22,7 @@ public sealed record VpcCniPluginConfig
     public const int MaxVethPrefixLength = 4;
     public const string PodAnnotationsCapability = "io.kubernetes.cri.pod-annotations";
     public const string DefaultIpamdAddress = "/var/run/aws-node/ipamd.sock";
+    public const string DefaultNetworkPolicyAgentAddress = "/var/run/aws-node/npa.sock";
 
     public string VethPrefix { get; init; } = DefaultVethPrefix;
 
@@ -36,6 +37,12 @@ public sealed record VpcCniPluginConfig
 
     /// <summary>VpcCni extension "ipamdAddress": the daemon's socket ("unix:///path", a path, or host:port).</summary>
     public string IpamdAddress { get; init; } = DefaultIpamdAddress;
+
+    /// <summary>
+    /// VpcCni extension "networkPolicyAgentAddress": the network policy agent's socket (upstream's fixed npa.sock), called
+    /// when the daemon's reply names a network policy mode.
+    /// </summary>
+    public string NetworkPolicyAgentAddress { get; init; } = DefaultNetworkPolicyAgentAddress;
 
     /// <summary>Pod annotations the runtime passed through runtimeConfig, if the capability was enabled.</summary>
     public IReadOnlyDictionary<string, string> PodAnnotations { get; init; } = new Dictionary<string, string>();
@@ -116,22 +123,23 @@ public sealed record VpcCniPluginConfig
             PodSGEnforcingMode = mode,
             PluginLogFile = string.IsNullOrEmpty(logFile) || logFile == "stderr" ? null : logFile,
             PluginLogLevel = NetworkConfig.ReadString(raw, "pluginLogLevel"),
-            IpamdAddress = ReadIpamdAddress(raw),
+            IpamdAddress = ReadAddress(raw, "ipamdAddress", DefaultIpamdAddress),
+            NetworkPolicyAgentAddress = ReadAddress(raw, "networkPolicyAgentAddress", DefaultNetworkPolicyAgentAddress),
             PodAnnotations = annotations,
         };
     }
 
-    private static string ReadIpamdAddress(JsonElement raw)
+    private static string ReadAddress(JsonElement raw, string field, string defaultAddress)
     {
-        var address = NetworkConfig.ReadString(raw, "ipamdAddress");
+        var address = NetworkConfig.ReadString(raw, field);
         if (address is null)
         {
-            return DefaultIpamdAddress;
+            return defaultAddress;
         }
 
         var isSocket = address.StartsWith('/') || address.StartsWith("unix:///", StringComparison.Ordinal);
         var isTcp = !isSocket && address.Contains(':', StringComparison.Ordinal) && !address.Contains('/', StringComparison.Ordinal);
-        return isSocket || isTcp ? address : throw Invalid("ipamdAddress", address, "must be an absolute socket path, unix:///path, or host:port");
+        return isSocket || isTcp ? address : throw Invalid(field, address, "must be an absolute socket path, unix:///path, or host:port");
     }
 
     private static CniException Invalid(string field, string value, string rule) =>

@@ -91,6 +91,13 @@ public sealed record DaemonSettings
     /// <summary>AWS_VPC_K8S_CNI_LOG_FILE: <c>stdout</c>, <c>stderr</c> or a file path (upstream's default path).</summary>
     public string LogFile { get; init; } = DefaultLogFile;
 
+    /// <summary>
+    /// NETWORK_POLICY_ENFORCING_MODE as given (none, strict or standard in any case; upstream passes the spelling on), or
+    /// "" when unset: returned in every AddNetwork/DelNetwork reply, and the plugin calls the network policy agent only
+    /// when it is not empty.
+    /// </summary>
+    public string NetworkPolicyMode { get; init; } = "";
+
     /// <summary>Upstream's default AWS_VPC_K8S_CNI_LOG_FILE.</summary>
     public const string DefaultLogFile = "/host/var/log/aws-routed-eni/ipamd.log";
 
@@ -137,6 +144,7 @@ public sealed record DaemonSettings
             NetfilterBackend = backend switch { "iptables" => ConnmarkBackend.Iptables, "nftables" => ConnmarkBackend.Nftables, _ => ConnmarkBackend.Auto },
             LogLevel = UpstreamLogLevel.Read(env, "AWS_VPC_K8S_CNI_LOGLEVEL", Microsoft.Extensions.Logging.LogLevel.Debug),
             LogFile = env.String("AWS_VPC_K8S_CNI_LOG_FILE", DefaultLogFile),
+            NetworkPolicyMode = ReadNetworkPolicyMode(env),
         };
     }
 
@@ -156,6 +164,21 @@ public sealed record DaemonSettings
         Cni.VpcCniPluginConfig.IsValidVethPrefix(prefix)
             ? prefix
             : throw new InvalidSettingException("AWS_VPC_K8S_CNI_VETHPREFIX", prefix, Cni.VpcCniPluginConfig.VethPrefixRule);
+
+    /// <summary>Upstream's rule: empty or unset is "", otherwise none/strict/standard in any case, kept as spelled.</summary>
+    internal static string ReadNetworkPolicyMode(EnvironmentReader env)
+    {
+        const string name = "NETWORK_POLICY_ENFORCING_MODE";
+        var value = env.String(name);
+        if (value is null)
+        {
+            return "";
+        }
+
+        return value.Equals("none", StringComparison.OrdinalIgnoreCase) || value.Equals("strict", StringComparison.OrdinalIgnoreCase) || value.Equals("standard", StringComparison.OrdinalIgnoreCase)
+            ? value
+            : throw new InvalidSettingException(name, value, "must be one of none, strict, standard");
+    }
 
     private static IPEndPoint ParseEndpoint(EnvironmentReader env, string name, string defaultValue)
     {

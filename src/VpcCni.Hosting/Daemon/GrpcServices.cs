@@ -112,3 +112,10 @@ public sealed class PluginBackendService(IpamdNode node, HostVethReaper? reaper 
         return node.GarbageCollectAsync(request, context.CancellationToken);
     }
 }
+
+/// <summary>Upstream's rpc.ConfigServerBackend: the network policy agent asks ipamd for the node's settings.</summary>
+public sealed class ConfigServerBackendService(IpamdNode node) : ConfigServerBackend.ConfigServerBackendBase
+{
+    public override Task<NetworkPolicyAgentConfigReply> GetNetworkPolicyConfigs(Google.Protobuf.WellKnownTypes.Empty request, ServerCallContext context) =>
+        Task.FromResult(node.GetNetworkPolicyConfigs());
+}

@@ -193,7 +193,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
             _observer?.OnAssignDelayed(request.K8SPODNAMESPACE, request.K8SPODNAME, result.Address.ToIPAddress().ToString(), waited, waitedFor);
         }
 
-        var reply = new AddNetworkReply { Success = true, UseExternalSNAT = _settings.ExternalSnat };
+        var reply = new AddNetworkReply { Success = true, UseExternalSNAT = _settings.ExternalSnat, NetworkPolicyMode = _settings.NetworkPolicyMode };
         reply.IPAllocationMetadata.Add(new IPAllocationMetadata
         {
             IPv4Addr = result.Address.ToIPAddress().ToString(),
@@ -252,7 +252,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
             return new DelNetworkReply { Success = false };
         }
 
-        var reply = new DelNetworkReply { Success = true };
+        var reply = new DelNetworkReply { Success = true, NetworkPolicyMode = _settings.NetworkPolicyMode };
         if (result.Known)
         {
             reply.IPAllocationMetadata.Add(new IPAllocationMetadata
@@ -282,6 +282,45 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         return IsReady;
+    }
+
+    /// <summary>
+    /// ConfigServerBackend.GetNetworkPolicyConfigs: the node's settings for the network policy agent. Identity fields are
+    /// empty until the node has read its instance (upstream answers from its IMDS cache, empty when unknown).
+    /// </summary>
+    public NetworkPolicyAgentConfigReply GetNetworkPolicyConfigs()
+    {
+        var instance = _startStep.Instance;
+        return new NetworkPolicyAgentConfigReply
+        {
+            NetworkPolicyMode = _settings.NetworkPolicyMode,
+            // ENABLE_MULTI_NIC=true is refused, so only card 0 is ever managed.
+            MultiNICEnabled = false,
+            NodeIPv4 = instance?.PrimaryIPv4.ToString() ?? "",
+            // IPv4 clusters only (ENABLE_IPv6=true is refused): upstream leaves NodeIPv6 empty in IPv4 mode.
+            NodeIPv6 = "",
+            InstanceID = instance?.InstanceId ?? "",
+            Region = instance is null ? "" : RegionOf(instance.AvailabilityZone),
+        };
+    }
+
+    /// <summary>
+    /// The Region of an availability zone: its leading "&lt;area&gt;-&lt;direction&gt;-&lt;n&gt;" (us-west-2a, us-west-2-lax-1a →
+    /// us-west-2; us-gov-west-1b → us-gov-west-1); "" when the name has no such part.
+    /// </summary>
+    internal static string RegionOf(string availabilityZone)
+    {
+        var parts = availabilityZone.Split('-');
+        for (var i = 1; i < parts.Length; i++)
+        {
+            var digits = parts[i].TakeWhile(char.IsAsciiDigit).Count();
+            if (digits > 0 && parts[i][digits..].All(char.IsAsciiLetterLower))
+            {
+                return string.Join('-', parts[..i]) + "-" + parts[i][..digits];
+            }
+        }
+
+        return "";
     }
 
     /// <summary>CHECK support: the record of one attachment.</summary>

@@ -42,6 +42,9 @@ public sealed record KubernetesApiSettings
     /// <summary>MY_NODE_NAME: the Node this daemon runs on (field selectors of the node and pod watches).</summary>
     public string? NodeName { get; init; }
 
+    /// <summary>MY_POD_NAME: this daemon's own pod (aws-node-xxxxx), the events' reportingInstance; the node name when unset.</summary>
+    public string? PodName { get; init; }
+
     /// <summary>ANNOTATE_POD_IP: write the pod's IP to annotation vpc.amazonaws.com/pod-ips on ADD (cleared on DEL).</summary>
     public bool AnnotatePodIp { get; init; }
 
@@ -82,6 +85,7 @@ public sealed record KubernetesApiSettings
         var settings = new KubernetesApiSettings
         {
             NodeName = env.String("MY_NODE_NAME"),
+            PodName = env.String("MY_POD_NAME"),
             AnnotatePodIp = env.Bool("ANNOTATE_POD_IP", false),
             CustomNetworking = env.Bool("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", false),
             EniConfigAnnotationKey = env.String("ENI_CONFIG_ANNOTATION_DEF") is { Length: > 0 } annotation ? annotation : EniConfigSelector.DefaultKey,

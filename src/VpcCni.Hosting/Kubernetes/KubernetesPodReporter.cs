@@ -90,7 +90,7 @@ internal sealed partial class KubernetesPodReporter
         }
 
         var uid = _pods is not null && _pods.TryGet(podNamespace + "/" + podName, out var pod) ? pod.Uid : null;
-        var body = BuildFailureEvent(podNamespace, podName, uid, reason, detail, _settings.NodeName ?? "", _time.GetUtcNow());
+        var body = BuildFailureEvent(podNamespace, podName, uid, reason, detail, _settings.NodeName ?? "", _time.GetUtcNow(), _settings.PodName);
         Enqueue(ct => _connection.CreateEventAsync(podNamespace, body, ct));
     }
 
@@ -104,7 +104,7 @@ internal sealed partial class KubernetesPodReporter
 
         var uid = _pods is not null && _pods.TryGet(podNamespace + "/" + podName, out var pod) ? pod.Uid : null;
         var message = string.Create(CultureInfo.InvariantCulture, $"vpc-cni-ipamd assigned {address} after {waited.TotalSeconds:0.#} s: {cause}");
-        var body = BuildEvent(podNamespace, podName, uid, DelayedReason, message, _settings.NodeName ?? "", _time.GetUtcNow());
+        var body = BuildEvent(podNamespace, podName, uid, DelayedReason, message, _settings.NodeName ?? "", _time.GetUtcNow(), _settings.PodName);
         Enqueue(ct => _connection.CreateEventAsync(podNamespace, body, ct));
     }
 
@@ -124,10 +124,10 @@ internal sealed partial class KubernetesPodReporter
     }
 
     /// <summary>A core/v1 Event on the pod, as a kubelet-style Warning: reason <see cref="FailedReason"/>, the cause first in the message.</summary>
-    internal static WireEvent BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now) =>
-        BuildEvent(podNamespace, podName, uid, FailedReason, $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}", nodeName, now);
+    internal static WireEvent BuildFailureEvent(string podNamespace, string podName, string? uid, AssignFailureReason reason, string detail, string nodeName, DateTimeOffset now, string? reportingInstance = null) =>
+        BuildEvent(podNamespace, podName, uid, FailedReason, $"vpc-cni-ipamd could not assign an IP address ({reason}): {detail}", nodeName, now, reportingInstance);
 
-    private static WireEvent BuildEvent(string podNamespace, string podName, string? uid, string reason, string message, string nodeName, DateTimeOffset now) => new(
+    private static WireEvent BuildEvent(string podNamespace, string podName, string? uid, string reason, string message, string nodeName, DateTimeOffset now, string? reportingInstance) => new(
         // client-go's naming: the object's name and a unique hex suffix.
         Metadata: new WireObjectMeta(podName + "." + now.UtcTicks.ToString("x", CultureInfo.InvariantCulture), podNamespace),
         InvolvedObject: new WireObjectReference("v1", "Pod", podName, podNamespace, uid),
@@ -139,7 +139,8 @@ internal sealed partial class KubernetesPodReporter
         LastTimestamp: now,
         Source: new WireEventSource(Component, nodeName),
         ReportingComponent: Component,
-        ReportingInstance: nodeName);
+        // MY_POD_NAME names the aws-node instance that reported (upstream's events come from that pod); source.host stays the node.
+        ReportingInstance: string.IsNullOrEmpty(reportingInstance) ? nodeName : reportingInstance);
 
     private Task PatchAnnotationAsync(string podNamespace, string podName, string value, CancellationToken cancellationToken) =>
         _connection.MergePatchPodAsync(podNamespace, podName, PodIpAnnotation.MergePatch(value), cancellationToken);

@@ -35,7 +35,10 @@ public static class NodeInstaller
         return path;
     }
 
-    /// <summary>The conflist: our plugin (upstream's fields plus ipamdAddress), then portmap and optionally bandwidth.</summary>
+    /// <summary>
+    /// The conflist: our plugin (upstream's fields plus ipamdAddress), then portmap and optionally bandwidth; cniVersion
+    /// 1.0.0 with CHECK enabled, or upstream's 0.4.0 with disableCheck (<see cref="PluginInstallOptions.CniVersion"/>).
+    /// </summary>
     public static byte[] RenderConflist(PluginInstallOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -45,7 +48,12 @@ public static class NodeInstaller
             w.WriteStartObject();
             w.WriteString("cniVersion", options.CniVersion);
             w.WriteString("name", options.NetworkName);
-            w.WriteBoolean("disableCheck", true);
+            if (options.CniVersion == VpcCni.Cni.CniVersion.V0_4_0)
+            {
+                // Upstream's layout: its plugin has no CHECK. Ours checks, so the 1.0.0 conflist lets runtimes call it.
+                w.WriteBoolean("disableCheck", true);
+            }
+
             w.WriteStartArray("plugins");
 
             w.WriteStartObject();

@@ -16,7 +16,14 @@ public sealed record PluginInstallOptions
     /// <summary>The plugin's executable name (the conflist "type").</summary>
     public string PluginType { get; init; } = "vpc-cni";
 
-    public string CniVersion { get; init; } = VpcCni.Cni.CniVersion.V0_4_0;
+    /// <summary>
+    /// VPC_CNI_CONFLIST_VERSION: the conflist's cniVersion. 1.0.0 (default) with CHECK enabled, the newest that Debian's
+    /// and upstream's portmap and bandwidth plugins accept; or 0.4.0, upstream's layout with "disableCheck": true.
+    /// </summary>
+    public string CniVersion { get; init; } = VpcCni.Cni.CniVersion.V1_0_0;
+
+    /// <summary>The variable that chooses <see cref="CniVersion"/>.</summary>
+    internal const string ConflistVersionVariable = "VPC_CNI_CONFLIST_VERSION";
 
     /// <summary>AWS_VPC_K8S_CNI_VETHPREFIX.</summary>
     public string VethPrefix { get; init; } = "eni";
@@ -63,6 +70,7 @@ public sealed record PluginInstallOptions
             PluginLogFile = logFile,
             PluginLogLevel = ValidLogLevel(env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug")),
             EnableBandwidthPlugin = env.Bool("ENABLE_BANDWIDTH_PLUGIN", false),
+            CniVersion = env.OneOf(ConflistVersionVariable, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V0_4_0),
         };
     }
 

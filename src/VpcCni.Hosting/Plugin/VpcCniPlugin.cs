@@ -15,8 +15,10 @@ internal sealed class VpcCniPlugin(
     Func<string, IIpamdClient> clientFactory,
     Func<VpcCniPluginConfig, IPodWiring> wiringFactory,
     Func<VpcCniPluginConfig, ILogger> loggerFactory,
-    string clientVersion) : ICniPlugin, IDisposable
+    string clientVersion,
+    NetworkPolicyAgent? networkPolicyAgent = null) : ICniPlugin, IDisposable
 {
+    private readonly NetworkPolicyAgent _networkPolicy = networkPolicyAgent ?? NetworkPolicyAgent.Default;
     private ILogger? _logger;
     /// <summary>The name prefix of the placeholder interface appended to ADD results (upstream's convention).</summary>
     public const string DummyInterfacePrefix = "dummy";
@@ -60,6 +62,8 @@ internal sealed class VpcCniPlugin(
             ],
             Ips = [new CniIPConfig(new IPAddressAndPrefix(added.Address, 32)) { Interface = 1 }],
         };
+
+        _networkPolicy.Enforce(added.NetworkPolicyMode, config.NetworkPolicyAgentAddress, pod, interfaceCount: 1, logger, cancellationToken);
 
         // A chained plugin's prevResult is ours to extend, not to drop.
         return request.Config.PrevResult is { } prev ? Merge(prev, result) : result;
@@ -116,7 +120,7 @@ internal sealed class VpcCniPlugin(
                     allocation.RouteTableId,
                     wired.HostVethName,
                     new PhysicalAddress(wired.HostVethMac.ToByteArray()),
-                    wired.ContainerMac.IsEmpty ? null : new PhysicalAddress(wired.ContainerMac.ToByteArray()));
+                    wired.ContainerMac.IsEmpty ? null : new PhysicalAddress(wired.ContainerMac.ToByteArray())) { NetworkPolicyMode = reply.NetworkPolicyMode };
             default:
                 return null;
         }
@@ -171,7 +175,7 @@ internal sealed class VpcCniPlugin(
             throw new CniException(CniErrorCode.Internal, "add command: failed to setup network", ex.Message, ex);
         }
 
-        return new AddedPod(address, allocation.RouteTableId, wired.HostVethName, wired.HostVethMac, wired.ContainerMac);
+        return new AddedPod(address, allocation.RouteTableId, wired.HostVethName, wired.HostVethMac, wired.ContainerMac) { NetworkPolicyMode = reply.NetworkPolicyMode };
     }
 
     private static void ThrowIfNotAssigned(AddNetworkReply reply)
@@ -184,7 +188,11 @@ internal sealed class VpcCniPlugin(
     }
 
     /// <summary>What an ADD produced, whoever wired it.</summary>
-    private sealed record AddedPod(IPAddress Address, int RouteTableId, string HostVethName, PhysicalAddress HostVethMac, PhysicalAddress? ContainerMac);
+    private sealed record AddedPod(IPAddress Address, int RouteTableId, string HostVethName, PhysicalAddress HostVethMac, PhysicalAddress? ContainerMac)
+    {
+        /// <summary>The daemon's NETWORK_POLICY_ENFORCING_MODE ("" for none).</summary>
+        public string NetworkPolicyMode { get; init; } = "";
+    }
 
     public async ValueTask DeleteAsync(CniRequest request, CancellationToken cancellationToken)
     {
@@ -253,6 +261,12 @@ internal sealed class VpcCniPlugin(
                 }
 
                 PluginLog.Deleted(logger, env.ContainerId, env.IfName, reply.IPAllocationMetadata.Count);
+                if (reply.IPAllocationMetadata.Count > 0)
+                {
+                    // As upstream: an unknown pod never reaches the agent step.
+                    _networkPolicy.Delete(reply.NetworkPolicyMode, config.NetworkPolicyAgentAddress, pod, logger, cancellationToken);
+                }
+
                 return true;
             case PodWiringOutcome.PodWiringFailed:
                 throw new CniException(CniErrorCode.Internal, "del cmd: failed on tear down pod network", done.Detail);
@@ -302,6 +316,7 @@ internal sealed class VpcCniPlugin(
         }
 
         PluginLog.Deleted(logger, env.ContainerId, env.IfName, reply.IPAllocationMetadata.Count);
+        _networkPolicy.Delete(reply.NetworkPolicyMode, config.NetworkPolicyAgentAddress, pod, logger, cancellationToken);
     }
 
     public async ValueTask CheckAsync(CniRequest request, CancellationToken cancellationToken)

@@ -85,7 +85,6 @@ public sealed class UpstreamSettingsTests
     [InlineData("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true")]
     [InlineData("ANNOTATE_POD_IP", "t")]
     [InlineData("ENABLE_IMDS_ONLY_MODE", "true")]
-    [InlineData("NETWORK_POLICY_ENFORCING_MODE", "Strict")]
     [InlineData("NETWORK_POLICY_ENFORCING_MODE", "audit")]
     [InlineData("ENABLE_POD_ENI", "yes")]
     public void FromEnvironment_RefusedOrMalformedSpelling_StopsNamingTheVariable(string name, string value)
@@ -112,6 +111,7 @@ public sealed class UpstreamSettingsTests
     [Theory]
     [InlineData("NETWORK_POLICY_ENFORCING_MODE", "none")]
     [InlineData("NETWORK_POLICY_ENFORCING_MODE", "STANDARD")]
+    [InlineData("NETWORK_POLICY_ENFORCING_MODE", "Strict")]
     [InlineData("AWS_VPC_K8S_CNI_LOG_FILE", "stderr")]
     [InlineData("HOST_CNI_BIN_PATH", "/host/opt/cni/bin")]
     [InlineData("ENABLE_POD_ENI", "false")]

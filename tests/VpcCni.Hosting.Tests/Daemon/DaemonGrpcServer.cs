@@ -34,7 +34,13 @@ internal sealed class DaemonGrpcServer : IAsyncDisposable
 
     public string SocketPath => Path.Combine(_directory, "ipamd.sock");
 
-    public static async Task<DaemonGrpcServer> StartAsync(Action<IpamOptions>? configure = null, CancellationToken cancellationToken = default)
+    public static Task<DaemonGrpcServer> StartAsync(Action<IpamOptions>? configure = null, CancellationToken cancellationToken = default) =>
+        StartAsync(configure, networkPolicyMode: "", cancellationToken);
+
+    /// <param name="configure">Changes to the IPAM options.</param>
+    /// <param name="networkPolicyMode">The daemon's NETWORK_POLICY_ENFORCING_MODE ("" for unset).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<DaemonGrpcServer> StartAsync(Action<IpamOptions>? configure, string networkPolicyMode, CancellationToken cancellationToken)
     {
         var directory = Directory.CreateTempSubdirectory("vpccni-daemon-").FullName;
         var ipam = new IpamOptions();
@@ -45,6 +51,7 @@ internal sealed class DaemonGrpcServer : IAsyncDisposable
             ManageHostNetwork = false,
             CheckpointPath = Path.Combine(directory, "ipam.json"),
             Ipam = ipam,
+            NetworkPolicyMode = networkPolicyMode,
         };
         var cluster = SimulatedCluster.Create("m5.large");
         var cloud = new GatedEniProvider(new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId));
@@ -60,6 +67,7 @@ internal sealed class DaemonGrpcServer : IAsyncDisposable
         var app = builder.Build();
         app.MapGrpcService<CniBackendService>();
         app.MapGrpcService<PluginBackendService>();
+        app.MapGrpcService<ConfigServerBackendService>();
         app.MapGrpcService<Grpc.HealthCheck.HealthServiceImpl>();
         await app.StartAsync(cancellationToken);
         return new DaemonGrpcServer(directory, app, node, cloud);

@@ -69,12 +69,15 @@ public sealed class ManifestTests
         rules.Keys.Should().BeEquivalentTo(new[]
         {
             ("", "nodes"), ("", "pods"), ("", "events"), ("crd.k8s.amazonaws.com", "eniconfigs"), ("vpcresources.k8s.aws", "cninodes"),
+            ("networking.k8s.aws", "policyendpoints"), ("networking.k8s.aws", "policyendpoints/status"),
         });
         rules[("", "nodes")].Should().BeEquivalentTo("get", "list", "watch");
         rules[("", "pods")].Should().BeEquivalentTo("get", "list", "watch", "patch");
         rules[("", "events")].Should().BeEquivalentTo("create", "patch");
         rules[("crd.k8s.amazonaws.com", "eniconfigs")].Should().BeEquivalentTo("get", "list", "watch");
         rules[("vpcresources.k8s.aws", "cninodes")].Should().BeEquivalentTo(["get", "patch"], "custom networking reads its node's CNINode and patches its feature");
+        rules[("networking.k8s.aws", "policyendpoints")].Should().BeEquivalentTo(["get", "list", "watch"], "the network policy agent reads the resolved policies");
+        rules[("networking.k8s.aws", "policyendpoints/status")].Should().BeEquivalentTo("get");
         rules.Values.SelectMany(v => v).Should().NotContain(["*", "delete", "deletecollection", "update"]);
     }
 
@@ -122,5 +125,61 @@ public sealed class ManifestTests
         var init = (YamlMappingNode)((YamlSequenceNode)At(spec, "initContainers")).Children[0];
         Strings(At(init, "command")).Should().Equal("/app/vpc-cni-ipamd", "init");
         Strings(At(init, "args")).Should().Equal("--plugin-source", "/app/vpc-cni", "--cni-bin-dir", "/host/opt/cni/bin");
+    }
+
+    private static List<YamlMappingNode> Containers(string key) =>
+        [.. ((YamlSequenceNode)At(At(Documents()[1], "spec", "template", "spec"), key)).Children.Cast<YamlMappingNode>()];
+
+    private static IEnumerable<string> EnvNames(YamlMappingNode container) =>
+        container.Children.TryGetValue(new YamlScalarNode("env"), out var env)
+            ? ((YamlSequenceNode)env).Children.Select(e => ((YamlScalarNode)At(e, "name")).Value!)
+            : [];
+
+    [Fact]
+    public void DaemonSet_EveryVariableOfOurContainers_IsReadBySomething()
+    {
+        var ours = Containers("initContainers").Concat(Containers("containers")).Where(c => c.Children.ContainsKey(new YamlScalarNode("command")) && Strings(At(c, "command"))[0] == "/app/vpc-cni-ipamd").ToList();
+        var rows = UpstreamSettings.All.ToDictionary(r => r.Name);
+
+        ours.Should().HaveCount(2, "the init container and aws-node");
+        foreach (var name in ours.SelectMany(EnvNames))
+        {
+            rows.Should().ContainKey(name, "the manifest sets only upstream variables the table knows");
+            rows[name].Support.Should().NotBe(UpstreamSettingSupport.NoEffect, $"{name} is set in the manifest, so something must read it");
+        }
+    }
+
+    [Fact]
+    public void DaemonSet_RunArgs_LeaveTheCheckpointPathToTheBackingStoreVariable()
+    {
+        var container = Containers("containers")[0];
+        var runArgs = Strings(At(container, "args"));
+        var line = CommandLine.Parse(["run", .. runArgs], "run", new HashSet<string> { "no-host-network" });
+
+        var settings = DaemonCli.ReadRunSettings(line, EnvironmentReader.From(new Dictionary<string, string> { ["AWS_VPC_K8S_CNI_BACKING_STORE"] = "/var/run/aws-node/other.json" }));
+        var defaults = DaemonCli.ReadRunSettings(CommandLine.Parse(["run", .. runArgs], "run", new HashSet<string> { "no-host-network" }), EnvironmentReader.From(new Dictionary<string, string>()));
+
+        runArgs.Should().NotContain("--checkpoint");
+        settings.CheckpointPath.Should().Be("/var/run/aws-node/other.json");
+        defaults.CheckpointPath.Should().Be("/var/run/aws-node/ipam.json", "upstream's default");
+    }
+
+    [Fact]
+    public void DaemonSet_NetworkPolicyAgent_SharesTheRunDirectoryWithTheDaemon()
+    {
+        var spec = At(Documents()[1], "spec", "template", "spec");
+        var containers = Containers("containers");
+        var agent = containers.Single(c => ((YamlScalarNode)At(c, "name")).Value == "aws-eks-nodeagent");
+        string? MountOf(YamlMappingNode container, string path) => ((YamlSequenceNode)At(container, "volumeMounts")).Children
+            .Where(m => ((YamlScalarNode)At(m, "mountPath")).Value == path).Select(m => ((YamlScalarNode)At(m, "name")).Value).SingleOrDefault();
+        var hostPaths = ((YamlSequenceNode)At(spec, "volumes")).Children.ToDictionary(v => ((YamlScalarNode)At(v, "name")).Value!, v => ((YamlScalarNode)At(v, "hostPath", "path")).Value);
+
+        ((YamlScalarNode)At(agent, "image")).Value.Should().StartWith("602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-network-policy-agent:v");
+        MountOf(agent, "/var/run/aws-node").Should().NotBeNull().And.Be(MountOf(containers[0], "/var/run/aws-node"), "npa.sock and ipamd.sock live in the same directory");
+        hostPaths[MountOf(agent, "/var/run/aws-node")!].Should().Be("/var/run/aws-node");
+        hostPaths[MountOf(agent, "/sys/fs/bpf")!].Should().Be("/sys/fs/bpf");
+        EnvNames(agent).Should().Equal("MY_NODE_NAME");
+        Strings(At(agent, "args")).Should().Contain(["--enable-network-policy=false", "--enable-ipv6=false"]);
+        ((YamlScalarNode)At(agent, "securityContext", "privileged")).Value.Should().Be("true", "it attaches eBPF programs");
     }
 }

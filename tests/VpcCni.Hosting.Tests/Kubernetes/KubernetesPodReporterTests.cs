@@ -27,15 +27,17 @@ public sealed class KubernetesPodReporterTests : IAsyncLifetime
         _stop.Dispose();
     }
 
-    private KubernetesApiSettings Settings(bool annotate) =>
-        new KubernetesApiSettings { NodeName = "node-1", AnnotatePodIp = annotate }.WithServer(_server.BaseAddress);
+    private KubernetesApiSettings Settings(bool annotate, string? ownPod = null) =>
+        new KubernetesApiSettings { NodeName = "node-1", AnnotatePodIp = annotate, PodName = ownPod }.WithServer(_server.BaseAddress);
 
-    private async Task<KubernetesPodReporter> ReporterAsync(bool annotate, params PodInfo[] pods)
+    private Task<KubernetesPodReporter> ReporterAsync(bool annotate, params PodInfo[] pods) => ReporterAsync(annotate, null, pods);
+
+    private async Task<KubernetesPodReporter> ReporterAsync(bool annotate, string? ownPod, params PodInfo[] pods)
     {
         var informer = new Informer<PodInfo>(new FakeListWatch<PodInfo>(p => p.Key, pods), new InformerTiming(), TimeProvider.System, NullLogger.Instance);
         _ = informer.RunAsync(_stop.Token);
         await informer.Synced.WaitAsync(TimeSpan.FromSeconds(5));
-        var reporter = new KubernetesPodReporter(_connection, Settings(annotate), informer, _time, NullLogger.Instance);
+        var reporter = new KubernetesPodReporter(_connection, Settings(annotate, ownPod), informer, _time, NullLogger.Instance);
         _ = reporter.RunAsync(_stop.Token);
         return reporter;
     }
@@ -130,6 +132,26 @@ public sealed class KubernetesPodReporterTests : IAsyncLifetime
             "vpc-cni-ipamd assigned 10.0.4.7 after 7.4 s: waited for the pool to grow; a growth failed meanwhile (Throttled: RequestLimitExceeded)");
         doc.RootElement.GetProperty("involvedObject").GetProperty("uid").GetString().Should().Be("uid-web-1");
     }
+
+    [Fact]
+    public async Task OnAssignFailed_MyPodNameSet_IsTheReportingInstanceAndTheNodeStaysTheSourceHost()
+    {
+        var reporter = await ReporterAsync(annotate: false, "aws-node-x7k2p", new PodInfo("team-a", "web-2", "uid-web-2", "node-1", "Pending", null));
+        const string events = "/api/v1/namespaces/team-a/events";
+
+        reporter.OnAssignFailed("team-a", "web-2", AssignFailureReason.SubnetFull, "subnet-1 has no free address");
+
+        await InformerTests.WaitUntilAsync(() => _server.RequestsTo(events, "POST").Count == 1, "the event");
+        using var doc = JsonDocument.Parse(_server.RequestsTo(events, "POST")[0].Body);
+        doc.RootElement.GetProperty("reportingInstance").GetString().Should().Be("aws-node-x7k2p");
+        doc.RootElement.GetProperty("source").GetProperty("host").GetString().Should().Be("node-1");
+        doc.RootElement.GetProperty("source").GetProperty("component").GetString().Should().Be("aws-node");
+    }
+
+    [Fact]
+    public void KubernetesApiSettings_FromEnvironment_ReadsMyPodName() =>
+        KubernetesApiSettings.FromEnvironment(VpcCni.Configuration.EnvironmentReader.From(new Dictionary<string, string> { ["MY_POD_NAME"] = "aws-node-abcde" }), "/nonexistent")
+            .PodName.Should().Be("aws-node-abcde");
 
     [Fact]
     public void EventRateLimiter_IntervalAndDistinctKeys()

@@ -17,22 +17,49 @@ public sealed class NodeInstallerTests : IDisposable
     }
 
     [Fact]
-    public void RenderConflist_Defaults_UpstreamShapeWithOurPluginAndPortmap()
+    public void RenderConflist_Defaults_Version100WithCheckAndOurPluginAndPortmap()
     {
         var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(new PluginInstallOptions()));
 
-        conflist.CniVersion.Should().Be("0.4.0");
+        conflist.CniVersion.Should().Be("1.0.0");
         conflist.Name.Should().Be("aws-cni");
-        conflist.DisableCheck.Should().BeTrue();
+        conflist.DisableCheck.Should().BeFalse("our plugin implements CHECK");
+        conflist.Raw.TryGetProperty("disableCheck", out _).Should().BeFalse();
         conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "portmap");
 
-        var request = NetworkConfig.Parse(conflist.BuildRequestConfig(0, "0.4.0"));
+        var request = NetworkConfig.Parse(conflist.BuildRequestConfig(0, "1.0.0"));
         var plugin = VpcCniPluginConfig.From(request);
         plugin.Should().BeEquivalentTo(new VpcCniPluginConfig
         {
             VethPrefix = "eni", Mtu = 9001, PluginLogFile = "/var/log/aws-routed-eni/plugin.log", PluginLogLevel = "Debug",
             IpamdAddress = "/var/run/aws-node/ipamd.sock",
         });
+    }
+
+    [Theory]
+    [InlineData(null, "1.0.0", false)]
+    [InlineData("1.0.0", "1.0.0", false)]
+    [InlineData("0.4.0", "0.4.0", true)]
+    public void RenderConflist_ConflistVersionVariable_ChoosesOursOrUpstreamsLayout(string? value, string version, bool disableCheck)
+    {
+        var options = value is null ? FromEnv() : FromEnv(("VPC_CNI_CONFLIST_VERSION", value));
+
+        var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(options));
+
+        conflist.CniVersion.Should().Be(version);
+        conflist.DisableCheck.Should().Be(disableCheck);
+        conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "portmap");
+    }
+
+    [Theory]
+    [InlineData("1.1.0")]
+    [InlineData("0.3.1")]
+    [InlineData("latest")]
+    public void FromEnvironment_ConflistVersionOtherThan100Or040_ErrorNamesVariable(string value)
+    {
+        var act = () => FromEnv(("VPC_CNI_CONFLIST_VERSION", value));
+
+        act.Should().Throw<ArgumentException>().WithMessage("*VPC_CNI_CONFLIST_VERSION*");
     }
 
     [Fact]

@@ -459,7 +459,7 @@ public sealed class VpcCniPluginTests
     private static string PrevResultFromAdd(string address) =>
         $$""","prevResult":{"cniVersion":"0.4.0","interfaces":[{"name":"enitest"},{"name":"eth0","sandbox":"/run/netns/p1"},{"name":"dummy0123456789a","mac":"0"}],"ips":[{"version":"4","address":"{{address}}/32","interface":1}]}""";
 
-    private sealed class FakeIpamd : IIpamdClient
+    internal sealed class FakeIpamd : IIpamdClient
     {
         public bool Unreachable { get; set; }
 
@@ -560,7 +560,7 @@ public sealed class VpcCniPluginTests
         }
     }
 
-    private sealed class FakeWiring : IPodWiring
+    internal sealed class FakeWiring : IPodWiring
     {
         public Exception? SetupFailure { get; set; }
 

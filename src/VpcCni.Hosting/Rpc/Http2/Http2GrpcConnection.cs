@@ -46,14 +46,32 @@ internal sealed class Http2GrpcConnection : IDisposable
 
     /// <summary>Connects (blocking) to a Unix socket or TCP endpoint.</summary>
     /// <exception cref="SocketException">Nothing listens there.</exception>
-    public static Http2GrpcConnection Connect(EndPoint endpoint)
+    /// <exception cref="TimeoutException">A <paramref name="timeout"/> was given and the connect took longer.</exception>
+    public static Http2GrpcConnection Connect(EndPoint endpoint, TimeSpan? timeout = null)
     {
         var socket = endpoint is UnixDomainSocketEndPoint
             ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
             : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            socket.Connect(endpoint);
+            if (timeout is { } limit)
+            {
+                // connect(2) has no timeout of its own (a Unix socket's full backlog blocks it): wait for the async form.
+                using var cancel = new CancellationTokenSource(limit);
+                try
+                {
+                    socket.ConnectAsync(endpoint, cancel.Token).AsTask().GetAwaiter().GetResult();
+                }
+                catch (OperationCanceledException ex)
+                {
+                    throw new TimeoutException($"connect did not complete within {limit.TotalSeconds:0.###} s", ex);
+                }
+            }
+            else
+            {
+                socket.Connect(endpoint);
+            }
+
             return new Http2GrpcConnection(socket);
         }
         catch

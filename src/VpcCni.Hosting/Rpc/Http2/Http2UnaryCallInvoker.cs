@@ -50,6 +50,33 @@ internal sealed class Http2UnaryCallInvoker : CallInvoker, IDisposable
         return new Http2UnaryCallInvoker(endpoint, address, address, time);
     }
 
+    /// <summary>
+    /// Opens the connection now (a blocking dial) instead of at the first call, so a caller can tell "nothing listens"
+    /// from a failed call. Transport failures are an <see cref="RpcException"/> (UNAVAILABLE; DEADLINE_EXCEEDED after
+    /// <paramref name="timeout"/>).
+    /// </summary>
+    public void Connect(TimeSpan timeout)
+    {
+        lock (_gate)
+        {
+            if (_connection is { IsUsable: true })
+            {
+                return;
+            }
+
+            _connection?.Dispose();
+            _connection = null;
+            try
+            {
+                _connection = Http2GrpcConnection.Connect(_endpoint, timeout);
+            }
+            catch (Exception ex) when (GrpcStatusMapping.IsTransportFailure(ex))
+            {
+                throw new RpcException(GrpcStatusMapping.FromTransportFailure(ex, _address));
+            }
+        }
+    }
+
     public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
     {
         var (response, _) = Invoke(method, options, request);
