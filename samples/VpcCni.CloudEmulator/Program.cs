@@ -4,6 +4,7 @@
 // IMDS per node: from the node's primary IPv4 (source address), or under /node/<n>/latest/... .
 // --kube-listen also serves a Kubernetes API subset (docs/kubernetes-emulator.md), one Node per instance.
 // What is answered: src/VpcCni.Aws.Emulation/README.md. A bad argument exits with 2 and a message naming it.
+using System.Runtime.InteropServices;
 using VpcCni.Aws.Emulation;
 using VpcCni.Aws.Emulation.Kubernetes;
 using VpcCni.Aws.Limits;
@@ -102,7 +103,9 @@ if (kube is not null)
 
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+
+// SIGTERM (what a test harness or `kill` sends): stop serving, release the ports, exit 0.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; stop.Cancel(); });
 try
 {
     await Task.Delay(Timeout.Infinite, stop.Token);

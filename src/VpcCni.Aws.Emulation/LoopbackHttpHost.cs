@@ -52,6 +52,10 @@ internal sealed class LoopbackHttpHost : IAsyncDisposable
             }
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownGrace);
+
+        // Not ConsoleLifetime: a library's server must leave SIGINT/SIGTERM to the process (it would swallow them, and
+        // a program waiting on Ctrl+C or ProcessExit would never end).
+        builder.Services.AddSingleton<IHostLifetime, NoLifetime>();
         _app = builder.Build();
         _app.Run(context => ServeAsync(context, serve));
         BaseAddress = new Uri($"{scheme}://{DisplayHost(host)}:{Port(prefix, host)}/");
@@ -140,5 +144,13 @@ internal sealed class LoopbackHttpHost : IAsyncDisposable
 
         await _app.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
+    }
+
+    /// <summary>Ties the server to no signal: it stops when disposed.</summary>
+    private sealed class NoLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

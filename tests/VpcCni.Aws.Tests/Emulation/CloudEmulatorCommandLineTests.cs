@@ -135,6 +135,22 @@ public partial class CloudEmulatorCommandLineTests
         response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task Program_Sigterm_ExitsWithZero()
+    {
+        var cloud = await RunningCloud.StartAsync("--listen", "127.0.0.1:0");
+        await using (cloud)
+        {
+            // The server must leave SIGTERM to the program (Kestrel's default host lifetime would swallow it).
+            using var kill = Process.Start("kill", ["-TERM", cloud.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            await kill.WaitForExitAsync(Ct);
+
+            var exited = await cloud.WaitForExitAsync(TimeSpan.FromSeconds(15));
+
+            exited.Should().Be(0);
+        }
+    }
+
     /// <summary>vpc-cni-cloud.dll, copied next to this test assembly by the project reference.</summary>
     private static Process StartCloud(params string[] args)
     {
@@ -192,6 +208,22 @@ public partial class CloudEmulatorCommandLineTests
                 process.Kill();
                 process.Dispose();
                 throw;
+            }
+        }
+
+        public int ProcessId => _process.Id;
+
+        /// <summary>The exit code, or null when the process is still running after <paramref name="timeout"/>.</summary>
+        public async Task<int?> WaitForExitAsync(TimeSpan timeout)
+        {
+            try
+            {
+                await _process.WaitForExitAsync(Ct).WaitAsync(timeout, Ct);
+                return _process.ExitCode;
+            }
+            catch (TimeoutException)
+            {
+                return null;
             }
         }
 
