@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the src/ libraries (VpcCni.Abstractions, .Ipam, .Aws, .Linux, .Hosting) into the local feed artifacts/feed,
+# Packs the src/ libraries (VpcCni.Abstractions, .Ipam, .Aws, .Aws.Emulation, .Linux, .Hosting) into the local feed artifacts/feed,
 # with package validation and each package's README. Prints the version as the last line and writes it to
 # artifacts/feed/VERSION, where samples/MinimalCniPlugin and samples/IpamEmbedder (restoring from this feed) read it.
 #

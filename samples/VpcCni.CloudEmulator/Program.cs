@@ -1,57 +1,111 @@
-// vpc-cni-cloud: serves a simulated VPC as the EC2 Query API and IMDS on a loopback address.
+// vpc-cni-cloud: serves a simulated VPC as the EC2 Query API and IMDS on a loopback address (Kestrel).
 //   vpc-cni-cloud --listen 127.0.0.1:PORT [--instance-type T] [--nodes N] [--subnet-size PREFIXLEN] [--kube-listen 127.0.0.1:PORT]
+//                 [--ec2-latency MS|DURATION] [--fault-rate 0..1] [--throttle-rate 0..1]
 // IMDS per node: from the node's primary IPv4 (source address), or under /node/<n>/latest/... .
 // --kube-listen also serves a Kubernetes API subset (docs/kubernetes-emulator.md), one Node per instance.
+// What is answered: src/VpcCni.Aws.Emulation/README.md. A bad argument exits with 2 and a message naming it.
+using System.Runtime.InteropServices;
 using VpcCni.Aws.Emulation;
 using VpcCni.Aws.Emulation.Kubernetes;
 using VpcCni.Aws.Limits;
 using VpcCni.Aws.Simulation;
+using VpcCni.CloudEmulator;
 
-string listen = "127.0.0.1:8181", type = "m5.large";
-string? kubeListen = null;
-int nodes = 1, subnetSize = 20;
-for (var i = 0; i < args.Length; i++)
+var arguments = CloudEmulatorArguments.Parse(args, out var error);
+if (arguments is null)
 {
-    string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-    switch (args[i])
-    {
-        case "--listen": listen = Next(); break;
-        case "--instance-type": type = Next(); break;
-        case "--kube-listen": kubeListen = Next(); break;
-        case "--nodes": nodes = int.TryParse(Next(), out var n) && n is >= 1 and <= 64 ? n : throw new ArgumentException("--nodes must be 1-64"); break;
-        case "--subnet-size": subnetSize = int.TryParse(Next(), out var s) && s is >= 16 and <= 28 ? s : throw new ArgumentException("--subnet-size is a prefix length, 16-28"); break;
-        default:
-            Console.Error.WriteLine($"unknown argument {args[i]}\nusage: vpc-cni-cloud --listen 127.0.0.1:PORT [--instance-type T] [--nodes N] [--subnet-size PREFIXLEN] [--kube-listen 127.0.0.1:PORT]");
-            return 2;
-    }
-}
-
-if (!InstanceLimitsCatalog.TryGet(type, out _))
-{
-    Console.Error.WriteLine($"--instance-type '{type}' is not a known EC2 instance type");
+    Console.Error.WriteLine(error);
     return 2;
 }
 
-var cluster = SimulatedCluster.Create(type, nodes, subnetSize);
-await using var server = new CloudEmulatorServer(cluster.Vpc, $"http://{listen}/");
-server.Start();
+if (!InstanceLimitsCatalog.TryGet(arguments.InstanceType, out _))
+{
+    Console.Error.WriteLine($"--instance-type '{arguments.InstanceType}' is not a known EC2 instance type");
+    return 2;
+}
+
+var listen = arguments.Listen;
+var kubeListen = arguments.KubeListen;
+var cluster = SimulatedCluster.Create(arguments.InstanceType, arguments.Nodes, arguments.SubnetSize);
+var requests = cluster.Vpc.Requests;
+requests.DefaultLatency = arguments.Ec2Latency;
+if (arguments.FaultRate > 0)
+{
+    requests.SetErrorRate("*", "InternalError", arguments.FaultRate);
+}
+
+if (arguments.ThrottleRate > 0)
+{
+    requests.SetErrorRate("*", "RequestLimitExceeded", arguments.ThrottleRate);
+}
+
+CloudEmulatorServer server;
+try
+{
+    server = new CloudEmulatorServer(cluster.Vpc, $"http://{listen}/");
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"--listen '{listen}': {e.Message}");
+    return 2;
+}
+
+await using var serverScope = server;
+try
+{
+    server.Start();
+}
+catch (IOException e)
+{
+    Console.Error.WriteLine($"--listen {listen}: {e.Message}");
+    return 1;
+}
+
+listen = server.BaseAddress.Authority;
 Console.WriteLine($"EC2 Query API: http://{listen}/  region {cluster.Vpc.Options.Region}  vpc {cluster.VpcInfo.VpcId}  subnet {cluster.Subnet.SubnetId} ({cluster.Subnet.Cidr})");
+if (arguments.Ec2Latency > TimeSpan.Zero || arguments.FaultRate > 0 || arguments.ThrottleRate > 0)
+{
+    Console.WriteLine($"EC2 faults: latency {arguments.Ec2Latency.TotalMilliseconds} ms, InternalError rate {arguments.FaultRate}, RequestLimitExceeded rate {arguments.ThrottleRate}");
+}
+
 for (var k = 0; k < cluster.Nodes.Count; k++)
 {
     var node = cluster.Nodes[k];
     Console.WriteLine($"node {k}: {node.InstanceId} {node.InstanceType} {node.PrivateIPv4}  IMDS: http://{listen}/node/{k}/latest/  (or from source {node.PrivateIPv4})");
 }
 
-await using var kube = kubeListen is null ? null : new KubernetesApiEmulator(cluster.Vpc, $"http://{kubeListen}/");
+KubernetesApiEmulator? kube = null;
+try
+{
+    kube = kubeListen is null ? null : new KubernetesApiEmulator(cluster.Vpc, $"http://{kubeListen}/");
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"--kube-listen '{kubeListen}': {e.Message}");
+    return 2;
+}
+
+await using var kubeScope = kube;
 if (kube is not null)
 {
-    kube.Start();
+    try
+    {
+        kube.Start();
+    }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine($"--kube-listen {kubeListen}: {e.Message}");
+        return 1;
+    }
+
     Console.WriteLine($"Kubernetes API: {kube.BaseAddress}  (kubectl --server {kube.BaseAddress})  nodes: {string.Join(' ', cluster.Nodes.Select(kube.NodeName))}");
 }
 
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+
+// SIGTERM (what a test harness or `kill` sends): stop serving, release the ports, exit 0.
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; stop.Cancel(); });
 try
 {
     await Task.Delay(Timeout.Infinite, stop.Token);

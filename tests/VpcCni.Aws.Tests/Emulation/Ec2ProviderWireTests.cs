@@ -270,7 +270,7 @@ public class Ec2ProviderWireTests
 
     [Theory]
     [InlineData("Action=NoSuchThing", 400, "InvalidAction")]
-    [InlineData("Version=2016-11-15", 400, "MissingParameter")]
+    [InlineData("Version=2016-11-15", 400, "MissingAction")]
     [InlineData("Action=AttachNetworkInterface&NetworkInterfaceId=eni-1&InstanceId=i-1&DeviceIndex=abc", 400, "InvalidParameterValue")]
     [InlineData("Action=DeleteNetworkInterface&NetworkInterfaceId=eni-nope", 400, "InvalidNetworkInterfaceID.NotFound")]
     [InlineData("Action=DescribeNetworkInterfaces&Filter.x.Name=vpc-id", 400, "InvalidParameterValue")]

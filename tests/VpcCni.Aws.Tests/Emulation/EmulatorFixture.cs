@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Amazon.EC2;
 using Amazon.Runtime;
 using VpcCni.Aws.Ec2;
@@ -38,27 +36,19 @@ public sealed class EmulatedCloud : IAsyncDisposable
         var options = new SimulatedVpcOptions();
         configure?.Invoke(options);
         var cluster = SimulatedCluster.Create(type, nodes, subnetPrefix, options, time);
-        for (var attempt = 0; ; attempt++)
+        // Port 0: Kestrel binds a free port itself, so no other process can take it between probe and bind.
+        var server = new CloudEmulatorServer(cluster.Vpc, "http://127.0.0.1:0/");
+        try
         {
-            var port = FreePort();
-            var server = new CloudEmulatorServer(cluster.Vpc, $"http://127.0.0.1:{port}/");
-            try
-            {
-                server.Start();
-                return new EmulatedCloud(cluster, server, new Uri($"http://127.0.0.1:{port}/"));
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                await server.DisposeAsync();
-            }
+            server.Start();
         }
-    }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
+        return new EmulatedCloud(cluster, server, server.BaseAddress);
     }
 
     public AmazonEC2Client CreateEc2Client() =>

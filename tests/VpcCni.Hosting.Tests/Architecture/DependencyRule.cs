@@ -39,6 +39,16 @@ internal static class DependencyRule
             ["VpcCni.Abstractions", .. ExtensionsAssemblies, "AWSSDK.Core", "AWSSDK.EC2", "Polly.Core", "System.Threading.RateLimiting"]),
         ["VpcCni.Linux"] = new(["VpcCni.Abstractions"], ExtensionsAbstractions, ["VpcCni.Abstractions", .. ExtensionsAssemblies]),
 
+        // The loopback emulators serve the simulation over Kestrel: the one package on ASP.NET Core, so that VpcCni.Aws
+        // (the EC2 provider) never brings it to its consumers. No NuGet package beyond VpcCni.Aws's.
+        ["VpcCni.Aws.Emulation"] = new(
+            ["VpcCni.Aws"],
+            [],
+            ["VpcCni.Abstractions", "VpcCni.Aws", .. ExtensionsAssemblies])
+        {
+            Frameworks = [AspNetCoreFramework],
+        },
+
         // Hosting composes the four; it carries the plugin's gRPC client, so it must stay free of ASP.NET Core
         // (the CNI plugin executable must not load it: design §2). It is the only package with the Kubernetes client.
         ["VpcCni.Hosting"] = new(
@@ -54,6 +64,12 @@ internal static class DependencyRule
 
     /// <summary>Packages whose assets are build-time only: they must be referenced with PrivateAssets="All".</summary>
     public static IReadOnlySet<string> BuildOnlyPackages { get; } = new HashSet<string>(StringComparer.Ordinal) { "Grpc.Tools" };
+
+    /// <summary>The shared framework of Kestrel, which only <c>VpcCni.Aws.Emulation</c> may take.</summary>
+    public const string AspNetCoreFramework = "Microsoft.AspNetCore.App";
+
+    /// <summary>Names of the assemblies of Microsoft.AspNetCore.App (this test project references it).</summary>
+    public static IReadOnlySet<string> AspNetCoreAssemblies { get; } = LoadAspNetCoreAssemblies();
 
     /// <summary>Names of the assemblies of the shared framework the tests run on (Microsoft.NETCore.App): the BCL.</summary>
     public static IReadOnlySet<string> BclAssemblies { get; } = LoadBclAssemblies();
@@ -91,7 +107,10 @@ internal static class DependencyRule
 
         foreach (var item in Items(csproj, "FrameworkReference"))
         {
-            violations.Add($"{projectName} references shared framework {item.Include}; a library package takes only Microsoft.NETCore.App");
+            if (!rule.Frameworks.Contains(item.Include, StringComparer.Ordinal))
+            {
+                violations.Add($"{projectName} references shared framework {item.Include}; a library package takes only Microsoft.NETCore.App");
+            }
         }
 
         return violations;
@@ -110,7 +129,8 @@ internal static class DependencyRule
         [
             .. references
                 .Select(r => r.Name ?? "")
-                .Where(name => !BclAssemblies.Contains(name) && !rule.Assemblies.Contains(name, StringComparer.Ordinal))
+                .Where(name => !BclAssemblies.Contains(name) && !rule.Assemblies.Contains(name, StringComparer.Ordinal)
+                    && !(rule.Frameworks.Contains(AspNetCoreFramework, StringComparer.Ordinal) && AspNetCoreAssemblies.Contains(name)))
                 .Order(StringComparer.Ordinal)
                 .Select(name => $"{projectName}.dll references assembly {name}, which is neither the BCL nor allowed: [{string.Join(", ", rule.Assemblies)}]"),
         ];
@@ -121,6 +141,13 @@ internal static class DependencyRule
             .Where(e => e.Name.LocalName == kind && e.Attribute("Include") is not null)
             .Select(e => (e.Attribute("Include")!.Value.Trim(),
                 e.Attribute("PrivateAssets")?.Value ?? e.Elements().FirstOrDefault(c => c.Name.LocalName == "PrivateAssets")?.Value));
+
+    private static HashSet<string> LoadAspNetCoreAssemblies()
+    {
+        var directory = Path.GetDirectoryName(typeof(Microsoft.AspNetCore.Http.HttpContext).Assembly.Location)
+            ?? throw new InvalidOperationException("the ASP.NET Core shared framework's directory is unknown");
+        return Directory.EnumerateFiles(directory, "*.dll").Select(Path.GetFileNameWithoutExtension).OfType<string>().ToHashSet(StringComparer.Ordinal);
+    }
 
     private static HashSet<string> LoadBclAssemblies()
     {
@@ -140,4 +167,8 @@ internal static class DependencyRule
 /// <param name="Projects">ProjectReference targets (project names).</param>
 /// <param name="Packages">PackageReference ids.</param>
 /// <param name="Assemblies">Non-BCL assemblies the compiled dll may reference.</param>
-internal sealed record PackageRule(IReadOnlyList<string> Projects, IReadOnlyList<string> Packages, IReadOnlyList<string> Assemblies);
+internal sealed record PackageRule(IReadOnlyList<string> Projects, IReadOnlyList<string> Packages, IReadOnlyList<string> Assemblies)
+{
+    /// <summary>Shared frameworks beyond Microsoft.NETCore.App the package may reference (their assemblies are then allowed too).</summary>
+    public IReadOnlyList<string> Frameworks { get; init; } = [];
+}

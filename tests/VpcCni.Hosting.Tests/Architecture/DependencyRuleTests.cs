@@ -101,6 +101,32 @@ public sealed class DependencyRuleTests
     }
 
     [Fact]
+    public void CheckProject_EmulationOnAspNetCore_IsAllowed()
+    {
+        var csproj = XDocument.Parse("""<Project><ItemGroup><FrameworkReference Include="Microsoft.AspNetCore.App" /></ItemGroup></Project>""");
+
+        DependencyRule.CheckProject("VpcCni.Aws.Emulation", csproj).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("VpcCni.Aws", "../VpcCni.Aws.Emulation/VpcCni.Aws.Emulation.csproj")]
+    [InlineData("VpcCni.Hosting", "../VpcCni.Aws.Emulation/VpcCni.Aws.Emulation.csproj")]
+    public void CheckProject_ReferenceToTheEmulators_IsAViolation(string package, string reference)
+    {
+        var csproj = XDocument.Parse($"""<Project><ItemGroup><ProjectReference Include="{reference}" /></ItemGroup></Project>""");
+
+        DependencyRule.CheckProject(package, csproj).Should().ContainSingle().Which.Should().Contain("VpcCni.Aws.Emulation");
+    }
+
+    [Fact]
+    public void CheckAssembly_AwsBindingToKestrel_IsAViolation()
+    {
+        AssemblyName[] references = [new("System.Runtime"), new("VpcCni.Abstractions"), new("Microsoft.AspNetCore.Server.Kestrel.Core")];
+
+        DependencyRule.CheckAssembly("VpcCni.Aws", references).Should().ContainSingle().Which.Should().Contain("Kestrel");
+    }
+
+    [Fact]
     public void CheckAssembly_LinuxBindingToAws_IsAViolation()
     {
         AssemblyName[] references = [new("System.Runtime"), new("VpcCni.Abstractions"), new("AWSSDK.Core")];

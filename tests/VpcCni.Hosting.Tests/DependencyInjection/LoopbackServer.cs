@@ -29,7 +29,7 @@ internal static class LoopbackServer
                 start(server);
                 return new LoopbackServer<T>(server, prefix);
             }
-            catch (HttpListenerException) when (attempt < 5)
+            catch (Exception e) when (e is HttpListenerException or IOException && attempt < 5)
             {
                 await server.DisposeAsync();
             }

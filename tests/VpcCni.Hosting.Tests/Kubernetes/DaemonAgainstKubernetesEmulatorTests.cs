@@ -41,24 +41,20 @@ public sealed class DaemonAgainstKubernetesEmulatorTests : IAsyncDisposable
 
     private async Task<(KubernetesApiEmulator Api, string NodeName)> StartApiAsync()
     {
-        for (var attempt = 0; ; attempt++)
+        // Port 0: Kestrel binds a free port itself, so no other process can take it between probe and bind.
+        var api = new KubernetesApiEmulator(_cluster.Vpc, "http://127.0.0.1:0/");
+        try
         {
-            using var probe = new TcpListener(IPAddress.Loopback, 0);
-            probe.Start();
-            var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            probe.Stop();
-            var api = new KubernetesApiEmulator(_cluster.Vpc, $"http://127.0.0.1:{port}/");
-            try
-            {
-                api.Start();
-                _api = api;
-                return (api, api.NodeName(_cluster.Nodes[0]));
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                await api.DisposeAsync();
-            }
+            api.Start();
         }
+        catch
+        {
+            await api.DisposeAsync();
+            throw;
+        }
+
+        _api = api;
+        return (api, api.NodeName(_cluster.Nodes[0]));
     }
 
     private async Task<IpamdNode> StartNodeAsync(

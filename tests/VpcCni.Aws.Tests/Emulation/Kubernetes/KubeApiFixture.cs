@@ -30,28 +30,22 @@ public sealed class KubeApi : IAsyncDisposable
     public static async Task<KubeApi> StartAsync(int nodes = 2, string type = "m5.large", Action<KubernetesApiEmulatorOptions>? configure = null)
     {
         var cluster = SimulatedCluster.Create(type, nodes);
-        for (var attempt = 0; ; attempt++)
-        {
-            var options = new KubernetesApiEmulatorOptions();
-            configure?.Invoke(options);
-            var emulator = new KubernetesApiEmulator(cluster.Vpc, $"http://127.0.0.1:{FreePort()}/", options);
-            try
-            {
-                emulator.Start();
-                return new KubeApi(cluster, emulator);
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                await emulator.DisposeAsync();
-            }
-        }
-    }
+        var options = new KubernetesApiEmulatorOptions();
+        configure?.Invoke(options);
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
+        // Port 0: Kestrel binds a free port itself, so no other process can take it between probe and bind.
+        var emulator = new KubernetesApiEmulator(cluster.Vpc, "http://127.0.0.1:0/", options);
+        try
+        {
+            emulator.Start();
+        }
+        catch
+        {
+            await emulator.DisposeAsync();
+            throw;
+        }
+
+        return new KubeApi(cluster, emulator);
     }
 
     public async ValueTask DisposeAsync()

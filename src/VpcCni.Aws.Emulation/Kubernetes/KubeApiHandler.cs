@@ -1,8 +1,8 @@
 using System.Collections.Specialized;
-using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using System.Web;
+using Microsoft.AspNetCore.Http;
 
 namespace VpcCni.Aws.Emulation.Kubernetes;
 
@@ -11,25 +11,26 @@ namespace VpcCni.Aws.Emulation.Kubernetes;
 /// (<c>/api/v1[/namespaces/NS]/PLURAL[/NAME[/status]]</c> and <c>/apis/GROUP/VERSION/...</c>) and the admin switches
 /// (<c>/emulator/kube/...</c>) to the store, and streams watches. Errors are <c>meta/v1 Status</c> objects.
 /// </summary>
-internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults, TimeProvider time, TimeSpan bookmarkInterval, string serverAddress)
+internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults, TimeProvider time, TimeSpan bookmarkInterval, Func<string> serverAddress)
 {
     public const int MaxBodyBytes = 3 * 1024 * 1024;
 
     private static readonly byte[] NewLine = "\n"u8.ToArray();
 
-    public async Task ServeAsync(HttpListenerContext context, CancellationToken cancellationToken)
+    public async Task ServeAsync(HttpContext context, CancellationToken cancellationToken)
     {
         var request = context.Request;
         var response = context.Response;
-        var path = request.Url?.AbsolutePath.TrimEnd('/') ?? "";
-        var query = HttpUtility.ParseQueryString(request.Url?.Query ?? "");
+        // Escaped, as on the wire: Route unescapes each segment itself.
+        var path = request.Path.ToUriComponent().TrimEnd('/');
+        var query = HttpUtility.ParseQueryString(request.QueryString.Value ?? "");
         JsonObject body;
         int code;
         try
         {
             if (path.StartsWith("/emulator/kube/", StringComparison.Ordinal))
             {
-                (code, body) = Admin(request.HttpMethod, path["/emulator/kube/".Length..]);
+                (code, body) = Admin(request.Method, path["/emulator/kube/".Length..]);
             }
             else if (!faults.Available)
             {
@@ -37,15 +38,15 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
             }
             else if (Route(path) is { } denied && faults.IsForbidden(denied.Resource.Plural))
             {
-                (code, body) = (403, Forbidden(denied, request.HttpMethod, IsWatch(request.HttpMethod, query)));
+                (code, body) = (403, Forbidden(denied, request.Method, IsWatch(request.Method, query)));
             }
-            else if (path == "/openapi/v2" && request.HttpMethod == "GET"
-                && (request.Headers["Accept"] ?? "").Contains("protobuf", StringComparison.Ordinal))
+            else if (path == "/openapi/v2" && request.Method == "GET"
+                && request.Headers.Accept.ToString().Contains("protobuf", StringComparison.Ordinal))
             {
-                await WriteBytesAsync(response, 200, KubeOpenApi.V2ProtobufMediaType, KubeOpenApi.V2Protobuf(), cancellationToken).ConfigureAwait(false);
+                await WriteBytesAsync(context, 200, KubeOpenApi.V2ProtobufMediaType, KubeOpenApi.V2Protobuf(), cancellationToken).ConfigureAwait(false);
                 return;
             }
-            else if (IsWatch(request.HttpMethod, query) && Route(path) is { } watched && watched.Name is null)
+            else if (IsWatch(request.Method, query) && Route(path) is { } watched && watched.Name is null)
             {
                 await WatchAsync(context, watched, query, cancellationToken).ConfigureAwait(false);
                 return;
@@ -60,7 +61,7 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
             (code, body) = (e.Code, e.ToStatus());
         }
 
-        await WriteAsync(response, code, body, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(context, code, body, cancellationToken).ConfigureAwait(false);
     }
 
     private (int, JsonObject) Admin(string method, string action)
@@ -116,14 +117,14 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
     private static bool IsWatch(string method, NameValueCollection query) =>
         method == "GET" && query["watch"] is "true" or "1";
 
-    private async Task<(int, JsonObject)> HandleAsync(HttpListenerRequest request, string path, NameValueCollection query, CancellationToken cancellationToken)
+    private async Task<(int, JsonObject)> HandleAsync(HttpRequest request, string path, NameValueCollection query, CancellationToken cancellationToken)
     {
         switch (path)
         {
             case "/version":
                 return (200, KubeDiscovery.Version());
             case "/api":
-                return (200, KubeDiscovery.CoreVersions(serverAddress));
+                return (200, KubeDiscovery.CoreVersions(serverAddress()));
             case "/apis":
                 return (200, KubeDiscovery.GroupList());
             case "/healthz" or "/livez" or "/readyz":
@@ -148,7 +149,7 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         }
 
         var (resource, ns, name, _) = target;
-        switch (request.HttpMethod, name)
+        switch (request.Method, name)
         {
             case ("GET", null):
                 return (200, List(resource, ns, query));
@@ -249,7 +250,7 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         return o => labels.Matches(o) && fields.Matches(o);
     }
 
-    private async Task WatchAsync(HttpListenerContext context, Target target, NameValueCollection query, CancellationToken cancellationToken)
+    private async Task WatchAsync(HttpContext context, Target target, NameValueCollection query, CancellationToken cancellationToken)
     {
         var matches = Selector(query);
         var bookmarks = query["allowWatchBookmarks"] is "true" or "1";
@@ -259,7 +260,6 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         var response = context.Response;
         response.StatusCode = 200;
         response.ContentType = "application/json";
-        response.SendChunked = true;
         KubeWatchSubscription subscription;
         try
         {
@@ -268,8 +268,15 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         catch (KubeApiException e)
         {
             // The API server answers a watch from a compacted version with 200 and one ERROR event (410 Expired).
-            await WriteEventAsync(response, "ERROR", e.ToStatus(), cancellationToken).ConfigureAwait(false);
-            response.Close();
+            try
+            {
+                await WriteEventAsync(response, "ERROR", e.ToStatus(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception write) when (write is IOException or ObjectDisposedException or OperationCanceledException)
+            {
+                context.Abort();
+            }
+
             return;
         }
 
@@ -284,7 +291,7 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
                 }
 
                 // Headers go out now, so that a client sees the watch open even while nothing changes.
-                await response.OutputStream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
                 var nextBookmark = time.GetUtcNow() + bookmarkInterval;
                 var reader = subscription.Events.Reader;
                 while (!cancellationToken.IsCancellationRequested)
@@ -331,12 +338,10 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
                         nextBookmark = time.GetUtcNow() + bookmarkInterval;
                     }
                 }
-
-                response.Close();
             }
-            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
             {
-                response.Abort();
+                context.Abort();
             }
         }
 
@@ -361,38 +366,38 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         }
     }
 
-    private static async Task WriteEventAsync(HttpListenerResponse response, string type, JsonObject obj, CancellationToken cancellationToken)
+    private static async Task WriteEventAsync(HttpResponse response, string type, JsonObject obj, CancellationToken cancellationToken)
     {
         var line = Encoding.UTF8.GetBytes(new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString());
         var buffer = new byte[line.Length + 1];
         line.CopyTo(buffer, 0);
         buffer[^1] = NewLine[0];
-        await response.OutputStream.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
-        await response.OutputStream.FlushAsync(cancellationToken).ConfigureAwait(false);
+        await response.Body.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static Task WriteAsync(HttpListenerResponse response, int code, JsonObject body, CancellationToken cancellationToken) =>
-        WriteBytesAsync(response, code, "application/json", Encoding.UTF8.GetBytes(body.ToJsonString()), cancellationToken);
+    private static Task WriteAsync(HttpContext context, int code, JsonObject body, CancellationToken cancellationToken) =>
+        WriteBytesAsync(context, code, "application/json", Encoding.UTF8.GetBytes(body.ToJsonString()), cancellationToken);
 
-    private static async Task WriteBytesAsync(HttpListenerResponse response, int code, string contentType, byte[] bytes, CancellationToken cancellationToken)
+    private static async Task WriteBytesAsync(HttpContext context, int code, string contentType, byte[] bytes, CancellationToken cancellationToken)
     {
+        var response = context.Response;
         try
         {
             response.StatusCode = code;
             response.ContentType = contentType;
-            response.ContentLength64 = bytes.Length;
-            await response.OutputStream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
-            response.Close();
+            response.ContentLength = bytes.Length;
+            await response.Body.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            response.Abort();
+            context.Abort();
         }
     }
 
-    private static async Task<string> ReadBodyAsync(HttpListenerRequest request, CancellationToken cancellationToken)
+    private static async Task<string> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (request.ContentLength64 > MaxBodyBytes)
+        if (request.ContentLength > MaxBodyBytes)
         {
             throw new KubeApiException(413, "RequestEntityTooLarge", $"the request body is larger than {MaxBodyBytes} bytes");
         }
@@ -400,7 +405,7 @@ internal sealed class KubeApiHandler(KubeObjectStore store, KubeApiFaults faults
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
-        while ((read = await request.InputStream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
         {
             buffer.Write(chunk, 0, read);
             if (buffer.Length > MaxBodyBytes)

@@ -1,11 +1,13 @@
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 using VpcCni.Aws.Simulation;
 
 namespace VpcCni.Aws.Emulation;
 
 /// <summary>
-/// Serves a <see cref="SimulatedVpc"/> over HTTP: the EC2 Query API (POST /) and IMDS (/latest/...).
+/// Serves a <see cref="SimulatedVpc"/> over HTTP (Kestrel): the EC2 Query API (form-encoded POST /, or GET /?Action=…)
+/// and IMDS (/latest/...; IMDSv2 tokens). docs/cloud-emulator.md lists what is answered.
 /// Which instance an IMDS request is for: (1) a path prefix <c>/node/&lt;n&gt;/latest/…</c> (0-based, in launch
 /// order) or <c>/instance/&lt;i-…&gt;/latest/…</c>, handy on loopback; else (2) the request's source address,
 /// matched against each instance's primary private IPv4 and <see cref="MapSourceAddress"/> (what a node in a
@@ -24,7 +26,10 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
     private readonly Dictionary<IPAddress, string> _sourceMap = [];
     private readonly Lock _mapLock = new();
 
-    /// <param name="prefix">An HttpListener prefix, e.g. <c>http://127.0.0.1:8181/</c> or <c>http://+:80/</c>.</param>
+    /// <param name="prefix">
+    /// Where to listen, as an HttpListener-style prefix: <c>http://127.0.0.1:8181/</c>, <c>http://localhost:8181/</c>,
+    /// <c>http://+:80/</c> (every address); port 0 takes a free port (see <see cref="BaseAddress"/>).
+    /// </param>
     public CloudEmulatorServer(SimulatedVpc vpc, string prefix)
     {
         ArgumentNullException.ThrowIfNull(vpc);
@@ -49,15 +54,24 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Where clients reach the server, e.g. <c>http://127.0.0.1:8181/</c>; after <see cref="Start"/>, with the port really bound.</summary>
+    public Uri BaseAddress => _host.BaseAddress;
+
+    /// <summary>Binds and starts serving; an address in use throws an <see cref="IOException"/>.</summary>
     public void Start() => _host.Start();
 
-    private async Task ServeAsync(HttpListenerContext context, CancellationToken stopping)
+    private async Task ServeAsync(HttpContext context, CancellationToken stopping)
     {
         Interlocked.Increment(ref _requests);
         EmulatorResponse response;
         try
         {
-            response = await RouteAsync(context.Request, stopping).ConfigureAwait(false);
+            response = await RouteAsync(context, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            context.Abort(); // the client went away or the server stops: nobody to answer
+            return;
         }
 #pragma warning disable CA1031 // The emulator must answer every request, whatever went wrong.
         catch (Exception e)
@@ -66,49 +80,51 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
             response = Ec2QueryApi.Error(Ec2ErrorCodes.InternalError, "emulator failure: " + e.Message, "00000000-0000-4000-8000-000000000000");
         }
 
+        var http = context.Response;
         if (response.AbortConnection)
         {
             // A lost reply: the request was carried out, and the connection breaks in the middle of the answer (the
             // client sees a premature end of the response, as when a connection is reset).
             try
             {
-                context.Response.StatusCode = 200;
-                context.Response.ContentType = "text/xml;charset=UTF-8";
-                context.Response.ContentLength64 = 4096;
-                await context.Response.OutputStream.WriteAsync("<?xml"u8.ToArray(), stopping).ConfigureAwait(false);
-                await context.Response.OutputStream.FlushAsync(stopping).ConfigureAwait(false);
+                http.StatusCode = 200;
+                http.ContentType = "text/xml;charset=UTF-8";
+                http.ContentLength = 4096;
+                await http.Body.WriteAsync("<?xml"u8.ToArray(), stopping).ConfigureAwait(false);
+                await http.Body.FlushAsync(stopping).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
             {
             }
 
-            context.Response.Abort();
+            context.Abort();
             return;
         }
 
         try
         {
             var bytes = Encoding.UTF8.GetBytes(response.Body);
-            context.Response.StatusCode = response.Status;
-            context.Response.ContentType = response.ContentType;
+            http.StatusCode = response.Status;
+            http.ContentType = response.ContentType;
             foreach (var (name, value) in response.Headers)
             {
-                context.Response.Headers[name] = value;
+                http.Headers[name] = value;
             }
 
-            context.Response.ContentLength64 = bytes.Length;
-            await context.Response.OutputStream.WriteAsync(bytes, stopping).ConfigureAwait(false);
-            context.Response.Close();
+            http.ContentLength = bytes.Length;
+            await http.Body.WriteAsync(bytes, stopping).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            context.Response.Abort();
+            context.Abort();
         }
     }
 
-    private async Task<EmulatorResponse> RouteAsync(HttpListenerRequest request, CancellationToken cancellationToken)
+    private async Task<EmulatorResponse> RouteAsync(HttpContext context, CancellationToken cancellationToken)
     {
-        var path = request.Url?.AbsolutePath ?? "/";
+        var request = context.Request;
+        var method = request.Method;
+        var path = request.Path.HasValue ? request.Path.Value! : "/";
         string? instanceId = null;
         if (path.StartsWith("/node/", StringComparison.Ordinal) || path.StartsWith("/instance/", StringComparison.Ordinal))
         {
@@ -132,29 +148,26 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
 
         if (path.StartsWith("/latest/", StringComparison.Ordinal) || path == "/latest")
         {
-            instanceId ??= InstanceFor(request.RemoteEndPoint?.Address);
+            instanceId ??= InstanceFor(context.Connection.RemoteIpAddress);
             if (instanceId is null)
             {
                 return new EmulatorResponse(404, "text/plain",
                     "several nodes: reach IMDS from a node's primary address, a mapped source address, or under /node/<n>/latest/...");
             }
 
-            return _imds.Handle(request.HttpMethod, path, name => request.Headers[name], instanceId);
+            return _imds.Handle(method, path, name => request.Headers.TryGetValue(name, out var v) ? v.ToString() : null, instanceId);
         }
 
-        if (request.HttpMethod != "POST" && request.HttpMethod != "GET")
+        if (method != "POST" && method != "GET")
         {
-            return Ec2QueryApi.Error(Ec2ErrorCodes.InvalidAction, $"HTTP method {request.HttpMethod} is not supported", "-");
+            return Ec2QueryApi.Error(Ec2ErrorCodes.InvalidAction, $"HTTP method {method} is not supported", "-");
         }
 
-        string body;
-        if (request.HttpMethod == "GET")
+        // The query string counts for GET and POST alike (EC2 takes the parameters in either); a POST body adds to it.
+        var form = request.QueryString.HasValue ? Ec2QueryApi.ParseForm(request.QueryString.Value!) : new Dictionary<string, string>(StringComparer.Ordinal);
+        if (method == "POST")
         {
-            body = request.Url?.Query ?? string.Empty;
-        }
-        else
-        {
-            if (request.ContentLength64 > MaxBodyBytes)
+            if (request.ContentLength > MaxBodyBytes)
             {
                 return Ec2QueryApi.Error(Ec2ErrorCodes.RequestTooLarge, $"Request body larger than {MaxBodyBytes} bytes", "-");
             }
@@ -162,7 +175,7 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
             var buffer = new byte[MaxBodyBytes + 1];
             var total = 0;
             int read;
-            while (total < buffer.Length && (read = await request.InputStream.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            while (total < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
             {
                 total += read;
             }
@@ -172,10 +185,13 @@ public sealed class CloudEmulatorServer : IAsyncDisposable
                 return Ec2QueryApi.Error(Ec2ErrorCodes.RequestTooLarge, $"Request body larger than {MaxBodyBytes} bytes", "-");
             }
 
-            body = Encoding.UTF8.GetString(buffer, 0, total);
+            foreach (var (key, value) in Ec2QueryApi.ParseForm(Encoding.UTF8.GetString(buffer, 0, total)))
+            {
+                form[key] = value;
+            }
         }
 
-        return await _ec2.HandleAsync(Ec2QueryApi.ParseForm(body), cancellationToken).ConfigureAwait(false);
+        return await _ec2.HandleAsync(form, cancellationToken).ConfigureAwait(false);
     }
 
     private string? InstanceFor(IPAddress? source)

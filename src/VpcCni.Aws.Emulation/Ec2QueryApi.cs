@@ -16,13 +16,16 @@ internal sealed record EmulatorResponse(int Status, string ContentType, string B
 }
 
 /// <summary>
-/// The EC2 Query API (form-encoded POST, XML answers, <c>Response/Errors/Error</c> documents) over a
+/// The EC2 Query API (form-encoded POST or a GET query string, XML answers, <c>Response/Errors/Error</c> documents) over a
 /// <see cref="SimulatedVpc"/>: every action the EC2 provider calls. Bad input of any kind becomes an EC2
 /// 4xx error document, never an exception.
 /// </summary>
 internal sealed class Ec2QueryApi(SimulatedVpc vpc)
 {
     private const string Namespace = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+    /// <summary>EC2's code for a request without an Action (a common client error; the provider never sends one).</summary>
+    internal const string MissingAction = "MissingAction";
     private static readonly XmlWriterSettings WriterSettings = new() { OmitXmlDeclaration = true, Indent = false };
     private const string Declaration = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     private long _requestCounter;
@@ -50,7 +53,7 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
         var requestId = NewRequestId();
         if (!form.TryGetValue("Action", out var action) || action.Length == 0)
         {
-            return Error(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter Action", requestId);
+            return Error(MissingAction, "The request must contain the parameter Action", requestId);
         }
 
         // Control characters (NUL among them) are not valid in any EC2 parameter, and could not even be echoed in an

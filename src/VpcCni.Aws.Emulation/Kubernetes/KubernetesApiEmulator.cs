@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
 using VpcCni.Aws.Simulation;
 
 namespace VpcCni.Aws.Emulation.Kubernetes;
@@ -22,7 +23,10 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
     private readonly KubeApiHandler _handler;
     private readonly TimeProvider _time;
 
-    /// <param name="prefix">An HttpListener prefix, e.g. <c>http://127.0.0.1:6443/</c>.</param>
+    /// <param name="prefix">
+    /// Where to listen, as an HttpListener-style prefix: <c>http://127.0.0.1:6443/</c>, <c>http://+:6443/</c>; port 0
+    /// takes a free port (see <see cref="BaseAddress"/>).
+    /// </param>
     public KubernetesApiEmulator(SimulatedVpc vpc, string prefix, KubernetesApiEmulatorOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(vpc);
@@ -31,10 +35,9 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         _vpc = vpc;
         _time = options.TimeProvider ?? vpc.TimeProvider;
         prefix = prefix.EndsWith('/') ? prefix : prefix + "/";
-        BaseAddress = new Uri(prefix.Replace("://+", "://127.0.0.1", StringComparison.Ordinal).Replace("://*", "://127.0.0.1", StringComparison.Ordinal));
         _host = new LoopbackHttpHost(prefix, ServeAsync);
         _store = new KubeObjectStore(_time, options.HistoryLimit);
-        _handler = new KubeApiHandler(_store, _faults, _time, options.BookmarkInterval, BaseAddress.Authority);
+        _handler = new KubeApiHandler(_store, _faults, _time, options.BookmarkInterval, () => BaseAddress.Authority);
         foreach (var ns in (ReadOnlySpan<string>)["default", "kube-system"])
         {
             _store.Create(KubeResource.Namespaces, new JsonObject
@@ -55,8 +58,8 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         }
     }
 
-    /// <summary>The server's base address, e.g. <c>http://127.0.0.1:6443/</c> (kubectl's <c>--server</c>).</summary>
-    public Uri BaseAddress { get; }
+    /// <summary>The server's base address, e.g. <c>http://127.0.0.1:6443/</c> (kubectl's <c>--server</c>); after <see cref="Start"/>, with the port really bound.</summary>
+    public Uri BaseAddress => _host.BaseAddress;
 
     /// <summary>The latest resourceVersion.</summary>
     public long ResourceVersion => _store.ResourceVersion;
@@ -238,9 +241,10 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         return [.. _store.List(resource, resource.Namespaced ? @namespace : null).Items.Select(o => o.ToJsonString())];
     }
 
+    /// <summary>Binds and starts serving; an address in use throws an <see cref="IOException"/>.</summary>
     public void Start() => _host.Start();
 
-    private async Task ServeAsync(HttpListenerContext context, CancellationToken stopping)
+    private async Task ServeAsync(HttpContext context, CancellationToken stopping)
     {
         try
         {
@@ -252,17 +256,23 @@ public sealed class KubernetesApiEmulator : IAsyncDisposable
         {
             try
             {
+                if (context.Response.HasStarted)
+                {
+                    context.Abort(); // mid-stream: a status can no longer be sent
+                    return;
+                }
+
                 var bytes = System.Text.Encoding.UTF8.GetBytes(KubeStatus.Failure(500, "InternalError", "emulator failure: " + e.Message).ToJsonString());
                 context.Response.StatusCode = 500;
                 context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
-                context.Response.Close();
+                context.Response.ContentLength = bytes.Length;
+                await context.Response.Body.WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
             }
 #pragma warning disable CA1031
             catch (Exception)
 #pragma warning restore CA1031
             {
-                context.Response.Abort();
+                context.Abort();
             }
         }
     }
