@@ -43,10 +43,11 @@ public sealed class NodeImage : IAsyncLifetime
 
     /// <summary>
     /// What every podman run of these tests passes: never pull; runc, since crun refuses a cgroup v1 host whose cgroup2
-    /// hierarchy also has controllers (this sandbox's); and an open-files limit the host allows, since podman's default
-    /// (1048576) cannot be set without CAP_SYS_RESOURCE.
+    /// hierarchy also has controllers (this sandbox's); and resource limits the host allows, since podman's defaults
+    /// (1048576 open files, 32768 processes) cannot be raised to without CAP_SYS_RESOURCE, which this sandbox's root lacks.
     /// </summary>
-    public static IReadOnlyList<string> RunOptions { get; } = ["--pull=never", "--runtime", "runc", "--ulimit", $"nofile={OpenFilesLimit()}"];
+    public static IReadOnlyList<string> RunOptions { get; } =
+        ["--pull=never", "--runtime", "runc", "--ulimit", $"nofile={HardLimit("Max open files", 1_048_576)}", "--ulimit", $"nproc={HardLimit("Max processes", 32_768)}"];
 
     /// <summary>
     /// podman run --rm of the image, never on the machine's network: <paramref name="network"/> is "none" or
@@ -55,11 +56,12 @@ public sealed class NodeImage : IAsyncLifetime
     public Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(IEnumerable<string> podmanOptions, IEnumerable<string> command, string network = "none") =>
         Tools.RunAsync("podman", ["run", "--rm", .. RunOptions, "--network", network, .. podmanOptions, Reference, .. command]);
 
-    // "Max open files  SOFT  HARD  files" in /proc/self/limits: the container gets this process's hard limit.
-    private static string OpenFilesLimit()
+    // "Max open files  SOFT  HARD  files" in /proc/self/limits: the container gets this process's hard limit, at most podman's default.
+    private static string HardLimit(string name, long podmanDefault)
     {
-        var line = File.ReadLines("/proc/self/limits").First(l => l.StartsWith("Max open files", StringComparison.Ordinal));
-        var hard = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[4];
-        return hard == "unlimited" ? "1048576:1048576" : $"{hard}:{hard}";
+        var line = File.ReadLines("/proc/self/limits").First(l => l.StartsWith(name, StringComparison.Ordinal));
+        var hard = line[name.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        var limit = hard == "unlimited" ? podmanDefault : Math.Min(podmanDefault, long.Parse(hard, System.Globalization.CultureInfo.InvariantCulture));
+        return $"{limit}:{limit}";
     }
 }
