@@ -22,6 +22,11 @@ command -v pgrep >/dev/null || need+=(procps)
 [ -x /usr/lib/cni/portmap ] || need+=(containernetworking-plugins)
 # kubectl for the Kubernetes API emulator tests: Debian ships it as kubernetes-client (1.20); a newer kubectl on PATH is used as is.
 command -v kubectl >/dev/null || need+=(kubernetes-client)
+# The node image (deploy/build-image.sh) and its end-to-end tests: a Debian root filesystem, buildah, podman with runc.
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v buildah >/dev/null || need+=(buildah)
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || exit 1
@@ -40,6 +45,16 @@ dotnet publish samples/VpcCni.CniPlugin -c Release -nologo -v:q -o artifacts/lab
 dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o artifacts/lab-bin || exit 1
 dotnet build samples/VpcCni.Lab -c Release -nologo -v:q -o artifacts/lab || exit 1
 dotnet build samples/VpcCni.CloudEmulator -c Release -nologo -v:q -o artifacts/cloud || exit 1
+
+echo "== node image (deploy/build-image.sh from artifacts/lab-bin; tests/VpcCni.EndToEnd.Tests ImageTests run it)"
+# A failure leaves VPCCNI_IMAGE naming no image, which fails the image tests at once; the rest of the suite still runs.
+if image=$(VPC_CNI_BIN_DIR=artifacts/lab-bin bash deploy/build-image.sh | tail -1) && [ -n "$image" ]; then
+  export VPCCNI_IMAGE="$image"
+  echo "$image"
+else
+  echo "node image build failed"; status=1
+  export VPCCNI_IMAGE=localhost/vpc-cni:build-failed
+fi
 
 echo "== libcni driver (tools/cnidriver, used by conformance and end-to-end tests)"
 bash tools/cnidriver/build.sh >/dev/null || { echo "cnidriver build failed"; exit 1; }

@@ -25,8 +25,10 @@ public static class DaemonCli
                          ready), --no-host-network, --kubeconfig PATH | --kube-server URL (the Kubernetes API when not
                          in a pod's service account), --max-pods N (the node's pod capacity until its Node is read;
                          also VPC_CNI_MAX_PODS); every upstream variable (WARM_ENI_TARGET, ...) from the environment
-          init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]:
-                         install the plugin and conflist atomically and set the host sysctls
+          init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]
+                         [--chained-plugins-dir DIR]: install the plugin, the plugins the conflist chains (portmap;
+                         bandwidth with ENABLE_BANDWIDTH_PLUGIN) from DIR (default /usr/lib/cni when it holds them, as in
+                         the node image) and the conflist atomically, and set the host sysctls
           status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
           health         [--socket PATH] [--timeout 5s]: gRPC health check; exit 0 when SERVING
           max-pods       --instance-type T | --all [--prefix-delegation] [--custom-networking] [--max-eni N] [--cpus N]
@@ -110,6 +112,12 @@ public static class DaemonCli
             await error.WriteLineAsync($"vpc-cni-ipamd: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
+        catch (FileNotFoundException ex)
+        {
+            // init: a plugin source that is not there (a wrong path in the manifest, an image without the plugins).
+            await error.WriteLineAsync($"vpc-cni-ipamd: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
     }
 
     /// <summary>The run command's settings: the environment, then the flags.</summary>
@@ -185,6 +193,7 @@ public static class DaemonCli
         var confDir = line.Get("cni-conf-dir");
         var socket = line.Get("socket");
         var skipSysctls = line.Flag("skip-sysctls");
+        var chainedDir = line.Get("chained-plugins-dir");
         line.EnsureAllUsed();
 
         var options = PluginInstallOptions.FromEnvironment(Environment.GetEnvironmentVariable);
@@ -194,6 +203,7 @@ public static class DaemonCli
         }
 
         output.WriteLine($"installed {NodeInstaller.InstallPlugin(source, binDir, options.PluginType)}");
+        InstallChainedPlugins(options, chainedDir, binDir, output);
         if (confDir is not null)
         {
             output.WriteLine($"wrote {NodeInstaller.WriteConflist(options, confDir)}");
@@ -208,6 +218,27 @@ public static class DaemonCli
         }
 
         return 0;
+    }
+
+    // An explicit directory must hold every chained plugin; the default one is used only when it does (a host without
+    // Debian's containernetworking-plugins then gets a note, and the runtime fails ADD naming the missing type).
+    private static void InstallChainedPlugins(PluginInstallOptions options, string? directory, string binDir, TextWriter output)
+    {
+        var source = directory ?? NodeInstaller.DefaultChainedPluginsDirectory;
+        if (directory is null)
+        {
+            var missing = NodeInstaller.ChainedPluginTypes(options).Where(type => !File.Exists(Path.Combine(source, type))).ToList();
+            if (missing.Count > 0)
+            {
+                output.WriteLine($"not installed: {string.Join(", ", missing)} (not in {source}; pass --chained-plugins-dir)");
+                return;
+            }
+        }
+
+        foreach (var installed in NodeInstaller.InstallChainedPlugins(options, source, binDir))
+        {
+            output.WriteLine($"installed {installed}");
+        }
     }
 
     private static async Task<int> StatusAsync(CommandLine line, TextWriter output, TextWriter error, CancellationToken cancellationToken)

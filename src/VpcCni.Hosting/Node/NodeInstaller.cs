@@ -26,6 +26,37 @@ public static class NodeInstaller
         return destination;
     }
 
+    /// <summary>
+    /// Debian's containernetworking-plugins directory, where the node image carries the reference plugins the conflist
+    /// chains (upstream's init image ships its own copies and installs them the same way).
+    /// </summary>
+    internal const string DefaultChainedPluginsDirectory = "/usr/lib/cni";
+
+    /// <summary>The reference plugins the conflist chains after ours, in order: portmap, then bandwidth when enabled.</summary>
+    internal static IReadOnlyList<string> ChainedPluginTypes(PluginInstallOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var types = new List<string>(2);
+        if (options.EnablePortmap)
+        {
+            types.Add("portmap");
+        }
+
+        if (options.EnableBandwidthPlugin)
+        {
+            types.Add("bandwidth");
+        }
+
+        return types;
+    }
+
+    /// <summary>
+    /// Copies each chained plugin (<see cref="ChainedPluginTypes"/>) from <paramref name="sourceDirectory"/> into
+    /// <paramref name="cniBinDirectory"/> atomically, so the runtime finds every type the conflist names; returns the destinations.
+    /// </summary>
+    internal static IReadOnlyList<string> InstallChainedPlugins(PluginInstallOptions options, string sourceDirectory, string cniBinDirectory) =>
+        [.. ChainedPluginTypes(options).Select(type => InstallPlugin(Path.Combine(sourceDirectory, type), cniBinDirectory, type))];
+
     /// <summary>Writes the conflist into <paramref name="cniConfDirectory"/> atomically; returns its path.</summary>
     public static string WriteConflist(PluginInstallOptions options, string cniConfDirectory)
     {

@@ -199,7 +199,6 @@ internal sealed class TestNode : IAsyncDisposable
             throw new InvalidOperationException($"init failed: {init.Stderr}{init.Stdout}");
         }
 
-        File.Copy("/usr/lib/cni/portmap", Path.Combine(PluginDirectory, "portmap"));
         await WaitForCloudAsync();
         await StartDaemonCoreAsync();
     }

@@ -314,4 +314,48 @@ public sealed class DaemonCliTests
 
         settings.Ipam.MaxPods.Should().Be(58);
     }
+
+    [Fact]
+    public async Task Init_ChainedPluginsDir_InstallsPortmapBesideThePluginAndWritesTheConflist()
+    {
+        var dir = Directory.CreateTempSubdirectory("vpccni-init-").FullName;
+        try
+        {
+            var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
+            File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
+            File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
+
+            var (exit, output, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
+                "--cni-conf-dir", Path.Combine(dir, "net.d"), "--chained-plugins-dir", reference, "--skip-sysctls");
+
+            exit.Should().Be(0, error);
+            output.Should().Contain($"installed {Path.Combine(dir, "bin", "portmap")}");
+            Directory.GetFiles(Path.Combine(dir, "bin")).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "portmap");
+            File.Exists(Path.Combine(dir, "net.d", "10-aws.conflist")).Should().BeTrue();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Init_ChainedPluginsDirWithoutPortmap_Exit1NamingIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("vpccni-init-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
+
+            var (exit, _, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
+                "--chained-plugins-dir", Path.Combine(dir, "empty"), "--skip-sysctls");
+
+            exit.Should().Be(1);
+            error.Should().Contain("portmap");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -128,4 +128,26 @@ public sealed class NodeInstallerTests : IDisposable
         path.Should().EndWith("net.d/10-aws.conflist");
         NetworkConfigList.Parse(File.ReadAllBytes(path)).Plugins[0].GetProperty("ipamdAddress").GetString().Should().Be("/run/x/ipamd.sock");
     }
+
+    [Fact]
+    public void InstallChainedPlugins_PortmapAndBandwidth_CopiedUnderTheirTypes()
+    {
+        var source = Directory.CreateDirectory(Path.Combine(_dir, "reference")).FullName;
+        File.WriteAllBytes(Path.Combine(source, "portmap"), [7]);
+        File.WriteAllBytes(Path.Combine(source, "bandwidth"), [8]);
+        var bin = Path.Combine(_dir, "bin");
+
+        var installed = NodeInstaller.InstallChainedPlugins(new PluginInstallOptions { EnableBandwidthPlugin = true }, source, bin);
+
+        installed.Should().Equal(Path.Combine(bin, "portmap"), Path.Combine(bin, "bandwidth"));
+        File.ReadAllBytes(Path.Combine(bin, "portmap")).Should().Equal(7);
+        File.ReadAllBytes(Path.Combine(bin, "bandwidth")).Should().Equal(8);
+    }
+
+    [Fact]
+    public void InstallChainedPlugins_PortmapMissing_NamesIt()
+    {
+        var act = () => NodeInstaller.InstallChainedPlugins(new PluginInstallOptions(), _dir, Path.Combine(_dir, "bin"));
+        act.Should().Throw<FileNotFoundException>().WithMessage("*portmap*");
+    }
 }
