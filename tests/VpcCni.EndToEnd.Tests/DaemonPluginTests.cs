@@ -39,6 +39,29 @@ public sealed class DaemonPluginTests
     }
 
     [Fact]
+    public async Task AddDel_DaemonWiringOptedIn_TheDaemonWiresAndTearsDownThePod()
+    {
+        await using var node = await TestNode.StartAsync(environment: new() { ["VPC_CNI_DAEMON_POD_WIRING"] = "true" });
+        var pod = await node.CreatePodNamespaceAsync("dw");
+
+        var add = await node.CniAsync("add", "dw1", pod);
+
+        add["ok"]!.GetValue<bool>().Should().BeTrue(add.ToJsonString());
+        var hostVeth = add["result"]!["interfaces"]![0]!["name"]!.GetValue<string>();
+        var address = add["result"]!["ips"]![0]!["address"]!.GetValue<string>().Split('/')[0];
+        var podAddresses = await Tools.RunAsync("ip", ["-n", pod, "-4", "addr", "show", "eth0"]);
+        podAddresses.Stdout.Should().Contain(address + "/32");
+        (await Tools.RunAsync("ip", ["-n", node.Namespace, "link", "show", hostVeth])).ExitCode.Should().Be(0);
+        (await File.ReadAllTextAsync(Path.Combine(node.Directory, "log", "ipamd.log"))).Should().Contain($"wired dw1/eth0 ({address}, veth {hostVeth}) for the plugin");
+
+        var del = await node.CniAsync("del", "dw1", pod);
+
+        del["ok"]!.GetValue<bool>().Should().BeTrue(del.ToJsonString());
+        (await Tools.RunAsync("ip", ["-n", node.Namespace, "link", "show", hostVeth])).ExitCode.Should().NotBe(0, "the daemon removed the host veth");
+        (await node.GetAttachmentAsync("dw1")).Found.Should().BeFalse();
+    }
+
+    [Fact]
     public async Task Add_100Concurrent_EveryPodGetsADistinctAddress()
     {
         await using var node = await TestNode.StartAsync();

@@ -103,6 +103,7 @@ public sealed partial class DaemonPodWiring : IDisposable
             }
 
             datapath.Lock.Release();
+            Log.Wired(_logger, add.ContainerID, add.IfName, allocation.IPv4Addr, wired.HostVethName);
             return new AddPodNetworkReply
             {
                 Outcome = PodWiringOutcome.PodWiringDone,
@@ -265,6 +266,9 @@ public sealed partial class DaemonPodWiring : IDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 4302, Level = LogLevel.Information, Message = "wired {ContainerId}/{IfName} ({Address}, veth {HostVeth}) for the plugin")]
+        public static partial void Wired(ILogger logger, string containerId, string ifName, string address, string hostVeth);
+
         [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "pod wiring of {ContainerId}/{IfName} ({Address}) failed; released the address")]
         public static partial void WiringFailed(ILogger logger, Exception exception, string containerId, string ifName, string address);
     }

@@ -59,10 +59,10 @@ public sealed record DaemonSettings
     public string VethPrefix { get; init; } = "eni";
 
     /// <summary>
-    /// VPC_CNI_DAEMON_POD_WIRING: the plugin may hand a pod's wiring to the daemon (one call per ADD/DEL); off, every
-    /// plugin wires in its own process as upstream's does.
+    /// VPC_CNI_DAEMON_POD_WIRING: the plugin may hand a pod's wiring to the daemon (one call per ADD/DEL). Off by
+    /// default: every plugin wires in its own process as upstream's does (measured no faster here, docs/benchmarks.md).
     /// </summary>
-    public bool WirePods { get; init; } = true;
+    public bool WirePods { get; init; }
 
     /// <summary>AWS_VPC_K8S_CNI_EXTERNALSNAT.</summary>
     public bool ExternalSnat { get; init; }
@@ -134,7 +134,7 @@ public sealed record DaemonSettings
             MetricsEndpoint = env.Bool("DISABLE_METRICS", false) ? null : ParseEndpoint(env, "VPC_CNI_METRICS_ADDRESS", "0.0.0.0:61678"),
             EniMtu = env.Int("AWS_VPC_ENI_MTU", 9001, 576, 9001),
             VethPrefix = ValidVethPrefix(env.String("AWS_VPC_K8S_CNI_VETHPREFIX", "eni")),
-            WirePods = env.Bool("VPC_CNI_DAEMON_POD_WIRING", true),
+            WirePods = env.Bool("VPC_CNI_DAEMON_POD_WIRING", false),
             ExternalSnat = env.Bool("AWS_VPC_K8S_CNI_EXTERNALSNAT", false),
             ExcludeSnatCidrs = env.Cidrs("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"),
             ExternalServiceCidrs = env.Cidrs("AWS_EXTERNAL_SERVICE_CIDRS"),

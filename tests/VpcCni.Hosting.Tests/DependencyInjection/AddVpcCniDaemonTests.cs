@@ -109,6 +109,35 @@ public sealed class AddVpcCniDaemonTests : IDisposable
         reply.Reason.Should().Contain("only over the Unix socket");
     }
 
+    [Fact]
+    public async Task AddPodNetwork_WiringOff_NotAttemptedNamingTheSettingAndNothingAssigned()
+    {
+        var settings = Simulated();
+        await using var provider = Build(s => s.AddVpcCniDaemon(settings));
+        provider.GetService<DaemonPodWiring>().Should().BeNull("VPC_CNI_DAEMON_POD_WIRING is off by default");
+        var service = new PluginBackendService(provider.GetRequiredService<IpamdNode>(), wiring: provider.GetService<DaemonPodWiring>());
+
+        var reply = await service.AddPodNetwork(new AddPodNetworkRequest { Add = Add("dw") }, new FakeCallContext());
+
+        reply.Outcome.Should().Be(PodWiringOutcome.PodWiringNotAttempted);
+        reply.Detail.Should().Contain("VPC_CNI_DAEMON_POD_WIRING");
+    }
+
+    [Fact]
+    public async Task AddPodNetwork_OverTcp_RefusedBeforeAnything()
+    {
+        var settings = Simulated() with { WirePods = true };
+        await using var provider = Build(s => s.AddVpcCniDaemon(settings));
+        var service = new PluginBackendService(provider.GetRequiredService<IpamdNode>(), wiring: provider.GetRequiredService<DaemonPodWiring>());
+
+        var add = await service.AddPodNetwork(new AddPodNetworkRequest { Add = Add("dw") }, new FakeCallContext("ipv4:127.0.0.1:40000"));
+        var del = await service.DelPodNetwork(new DelPodNetworkRequest(), new FakeCallContext("ipv4:127.0.0.1:40000"));
+
+        add.Outcome.Should().Be(PodWiringOutcome.PodWiringNotAttempted);
+        add.Detail.Should().Contain("only over the Unix socket");
+        del.Outcome.Should().Be(PodWiringOutcome.PodWiringNotAttempted);
+    }
+
     private sealed class FakeCallContext(string peer = "unknown") : Grpc.Core.ServerCallContext
     {
         protected override string MethodCore => "/vpccni.v1.PluginBackend/RemoveHostVeth";
