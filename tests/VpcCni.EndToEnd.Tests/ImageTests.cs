@@ -48,7 +48,9 @@ public sealed class ImageTests(NodeImage image) : IClassFixture<NodeImage>
             // What the runtime will run on the host: both executables answer the CNI VERSION command there.
             foreach (var plugin in new[] { "vpc-cni", "portmap" })
             {
-                var version = await Tools.RunAsync(Path.Combine(bin, plugin), [], new Dictionary<string, string> { ["CNI_COMMAND"] = "VERSION" });
+                // As a runtime calls it: the network configuration on stdin, which is then closed (a plugin reads it to the end).
+                var version = await Tools.RunAsync("bash", ["-c", $"printf '%s' '{{\"cniVersion\":\"1.0.0\"}}' | '{Path.Combine(bin, plugin)}'"],
+                    new Dictionary<string, string> { ["CNI_COMMAND"] = "VERSION" });
                 version.ExitCode.Should().Be(0, $"{plugin}: {version.Stderr}");
                 JsonNode.Parse(version.Stdout)!["supportedVersions"]!.AsArray().Select(v => v!.GetValue<string>()).Should().Contain("0.4.0");
             }

@@ -49,6 +49,13 @@ public sealed class IpamdNodePrefixFallbackTests
         }
 
         Enis(cluster).SelectMany(e => e.IPv4Prefixes).Should().NotBeEmpty("the growth after the backoff interval got a /28");
+
+        // The cloud shows the /28 as soon as EC2 granted it; the pool records the return when the grow completes.
+        for (var waited = 0; waited < 100 && node.Controller.PrefixFallback.Returns == 0; waited++)
+        {
+            await Task.Delay(100, Ct);
+        }
+
         node.Controller.PrefixFallback.Returns.Should().BeGreaterThan(0);
         node.Controller.PrefixFallback.EnisInFallback.Should().Be(0);
     }
