@@ -41,6 +41,7 @@ sleep 3  # let the pool reach MINIMUM_IP_TARGET so ADDs measure the plugin, not 
 cat > "$WORK/vpc-cni.conflist" <<CONF
 {"cniVersion":"1.0.0","name":"aws-cni","plugins":[{"type":"vpc-cni","vethPrefix":"eni","mtu":"9001",
  "ipamdAddress":"$WORK/ipamd.sock","pluginLogFile":"$WORK/log/plugin.log","pluginLogLevel":"Info",
+ "daemonPodWiring":${VPC_CNI_DAEMON_POD_WIRING:-false},
  "capabilities":{"io.kubernetes.cri.pod-annotations":true}}]}
 CONF
 ip netns exec "$NS" bash ../shared/tools/cni-refbench.sh -n "$N" --driver "$DRIVER" --candidate-conflist "$WORK/vpc-cni.conflist" \

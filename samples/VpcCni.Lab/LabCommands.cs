@@ -177,44 +177,37 @@ internal static class LabCommands
     /// <summary>Removes a lab: signals its `up`/`run` process (recorded by id), then deletes leftovers by name.</summary>
     public static int Down(LabOptions options, TextWriter output)
     {
+        // The lab's processes from its state, and the lock holder (a lab still building has no state yet).
         var statePath = Path.Combine(options.WorkDirectory, StateFile);
+        var pids = new List<int>();
         if (File.Exists(statePath) && JsonNode.Parse(File.ReadAllText(statePath)) is { } state)
         {
-            foreach (var pid in new[] { state["pid"] }.Concat(state["nodes"]?.AsArray().Select(n => n?["daemonPid"]) ?? []))
-            {
-                if (pid?.GetValue<int>() is int id && IsOurs(id))
-                {
-                    try
-                    {
-                        using var process = Process.GetProcessById(id);
-                        process.Kill(entireProcessTree: true);
-                        process.WaitForExit(10_000);
-                        output.WriteLine($"stopped process {id}");
-                    }
-                    catch (ArgumentException)
-                    {
-                    }
-                }
-            }
+            pids.AddRange(new[] { state["pid"] }.Concat(state["nodes"]?.AsArray().Select(n => n?["daemonPid"]) ?? [])
+                .Where(p => p is not null).Select(p => p!.GetValue<int>()));
         }
 
-        // A lab still building has no state yet: its lock names it.
-        if (int.TryParse(ReadOrEmpty(LabLock.PathOf(options.Name) + ".pid"), out var holder) && holder != Environment.ProcessId && IsOurs(holder))
+        if (LabLock.HolderPid(options.Name) is int holder)
+        {
+            pids.Add(holder);
+        }
+
+        foreach (var id in pids.Distinct().Where(id => id != Environment.ProcessId && IsOurs(id)))
         {
             try
             {
-                using var process = Process.GetProcessById(holder);
+                using var process = Process.GetProcessById(id);
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit(10_000);
-                output.WriteLine($"stopped process {holder}");
+                output.WriteLine($"stopped process {id}");
             }
             catch (ArgumentException)
             {
+                // Already gone.
             }
         }
 
         var removed = LabFabric.RemoveAll();
-        foreach (var file in new[] { LabLock.PathOf(options.Name), LabLock.PathOf(options.Name) + ".pid", LabLock.LogPathOf(options.Name) })
+        foreach (var file in new[] { LabLock.PathOf(options.Name), LabLock.PidPathOf(options.Name), LabLock.LogPathOf(options.Name) })
         {
             File.Delete(file);
         }
@@ -227,18 +220,6 @@ internal static class LabCommands
 
         output.WriteLine(removed.Count == 0 ? "no lab namespaces found" : $"removed {string.Join(", ", removed)}");
         return 0;
-    }
-
-    private static string ReadOrEmpty(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path).Trim();
-        }
-        catch (IOException)
-        {
-            return "";
-        }
     }
 
     private static bool IsOurs(int pid)

@@ -15,6 +15,12 @@ internal sealed class LabLock : IDisposable
 
     public static string PathOf(string name) => $"/run/vpc-cni-lab.{name}.lock";
 
+    /// <summary>The live (or last) lock holder's process id, written beside the lock.</summary>
+    public static string PidPathOf(string name) => PathOf(name) + ".pid";
+
+    /// <summary>The process id in <see cref="PidPathOf"/>; null when there is none.</summary>
+    public static int? HolderPid(string name) => int.TryParse(Holder(name), out var pid) ? pid : null;
+
     /// <summary>Where a background `up` writes the lab's output.</summary>
     public static string LogPathOf(string name) => $"/run/vpc-cni-lab.{name}.log";
 
@@ -29,11 +35,11 @@ internal sealed class LabLock : IDisposable
         }
         catch (IOException)
         {
-            throw new LabBusyException(name, Holder(path));
+            throw new LabBusyException(name, Holder(name));
         }
 
         // A separate file: another process cannot open the locked one at all (.NET takes a shared flock to read).
-        File.WriteAllText(path + ".pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(PidPathOf(name), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         return new LabLock(file);
     }
 
@@ -45,11 +51,11 @@ internal sealed class LabLock : IDisposable
 
     public void Dispose() => _file.Dispose();
 
-    private static string Holder(string path)
+    private static string Holder(string name)
     {
         try
         {
-            return File.ReadAllText(path + ".pid").Trim();
+            return File.ReadAllText(PidPathOf(name)).Trim();
         }
         catch (IOException)
         {

@@ -44,6 +44,13 @@ public sealed record VpcCniPluginConfig
     /// </summary>
     public string NetworkPolicyAgentAddress { get; init; } = DefaultNetworkPolicyAgentAddress;
 
+    /// <summary>
+    /// VpcCni extension "daemonPodWiring": ask the daemon to wire the pod in the same call that assigns its address
+    /// (written by the installer when the daemon's VPC_CNI_DAEMON_POD_WIRING is on). Absent or false, the plugin never
+    /// makes that call, so the default ADD and DEL cost no extra round trip.
+    /// </summary>
+    public bool DaemonPodWiring { get; init; }
+
     /// <summary>Pod annotations the runtime passed through runtimeConfig, if the capability was enabled.</summary>
     public IReadOnlyDictionary<string, string> PodAnnotations { get; init; } = new Dictionary<string, string>();
 
@@ -119,6 +126,7 @@ public sealed record VpcCniPluginConfig
         return new VpcCniPluginConfig
         {
             VethPrefix = vethPrefix,
+            DaemonPodWiring = NetworkConfig.ReadBool(raw, "daemonPodWiring"),
             Mtu = mtu,
             PodSGEnforcingMode = mode,
             PluginLogFile = string.IsNullOrEmpty(logFile) || logFile == "stderr" ? null : logFile,

@@ -96,6 +96,11 @@ public static class NodeInstaller
             w.WriteString("pluginLogFile", options.PluginLogFile);
             w.WriteString("pluginLogLevel", options.PluginLogLevel);
             w.WriteString("ipamdAddress", options.IpamdAddress);
+            if (options.DaemonPodWiring)
+            {
+                w.WriteBoolean("daemonPodWiring", true);
+            }
+
             w.WriteStartObject("capabilities");
             w.WriteBoolean(VpcCni.Cni.VpcCniPluginConfig.PodAnnotationsCapability, true);
             w.WriteEndObject();

@@ -46,6 +46,9 @@ public sealed record PluginInstallOptions
     /// <summary>Chain portmap after the plugin (hostPort support), as upstream does.</summary>
     public bool EnablePortmap { get; init; } = true;
 
+    /// <summary>VPC_CNI_DAEMON_POD_WIRING: the conflist asks the plugin to let the daemon wire pods (daemonPodWiring).</summary>
+    public bool DaemonPodWiring { get; init; }
+
     /// <summary>The daemon's socket the plugin dials (written as the conflist's ipamdAddress).</summary>
     public string IpamdAddress { get; init; } = Rpc.IpamdChannel.DefaultSocketPath;
 
@@ -70,6 +73,7 @@ public sealed record PluginInstallOptions
             PluginLogFile = logFile,
             PluginLogLevel = ValidLogLevel(env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug")),
             EnableBandwidthPlugin = env.Bool("ENABLE_BANDWIDTH_PLUGIN", false),
+            DaemonPodWiring = env.Bool("VPC_CNI_DAEMON_POD_WIRING", false),
             CniVersion = env.OneOf(ConflistVersionVariable, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V0_4_0),
         };
     }

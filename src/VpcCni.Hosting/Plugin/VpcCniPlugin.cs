@@ -75,7 +75,7 @@ internal sealed class VpcCniPlugin(
     /// </summary>
     private static async Task<AddedPod?> AddWiredByDaemonAsync(IIpamdClient client, IPodWiring wiring, AddNetworkRequest add, VpcCniPluginConfig config, CancellationToken cancellationToken)
     {
-        if (wiring.IdentityOf(add.Netns) is not { } identity)
+        if (!config.DaemonPodWiring || wiring.IdentityOf(add.Netns) is not { } identity)
         {
             return null; // the classic flow reports a missing namespace
         }
@@ -216,6 +216,11 @@ internal sealed class VpcCniPlugin(
     private async Task<bool> DeleteByDaemonAsync(IIpamdClient client, IPodWiring wiring, CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod,
         ILogger logger, CancellationToken cancellationToken)
     {
+        if (!config.DaemonPodWiring)
+        {
+            return false;
+        }
+
         var env = request.Environment;
         // A namespace this process cannot open is gone: the daemon then tears down the host side only.
         var identity = wiring.IdentityOf(env.NetNs);

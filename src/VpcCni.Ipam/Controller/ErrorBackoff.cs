@@ -78,7 +78,6 @@ internal sealed class ErrorBackoff(TimeProvider time)
         }
     }
 
-    /// <summary>A growth succeeded: ADDs that still find no address no longer blame the last failure.</summary>
     /// <summary>
     /// What the pool grows with changed (e.g. the node's ENIConfig): the growth back-off of the old configuration ends
     /// and waiting ADDs no longer blame its failure.
@@ -92,6 +91,7 @@ internal sealed class ErrorBackoff(TimeProvider time)
         }
     }
 
+    /// <summary>A growth succeeded: ADDs that still find no address no longer blame the last failure.</summary>
     public void NoteSuccess()
     {
         lock (_gate)

@@ -52,6 +52,23 @@ public sealed class NodeInstallerTests : IDisposable
     }
 
     [Theory]
+    [InlineData(null, false)]
+    [InlineData("false", false)]
+    [InlineData("true", true)]
+    public void RenderConflist_DaemonPodWiringVariable_ConflistAsksThePluginOnlyWhenOn(string? value, bool asked)
+    {
+        var options = value is null ? FromEnv() : FromEnv(("VPC_CNI_DAEMON_POD_WIRING", value));
+
+        var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(options));
+
+        conflist.Plugins[0].TryGetProperty("daemonPodWiring", out var field).Should().Be(asked);
+        if (asked)
+        {
+            field.GetBoolean().Should().BeTrue();
+        }
+    }
+
+    [Theory]
     [InlineData("1.1.0")]
     [InlineData("0.3.1")]
     [InlineData("latest")]

@@ -234,7 +234,7 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
             HostVethMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x11),
         };
 
-        await Plugin().AddAsync(Request("ADD"), Ct);
+        await Plugin().AddAsync(Request("ADD", ""","daemonPodWiring":true"""), Ct);
 
         _ipamd.AddPods.Should().ContainSingle();
         _wiring.Setups.Should().BeEmpty("the daemon wired the pod");
@@ -251,7 +251,7 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
         var reply = known ? _ipamd.DelReply : new DelNetworkReply { Success = true, NetworkPolicyMode = "strict" };
         _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = reply };
 
-        await Plugin().DeleteAsync(Request("DEL"), Ct);
+        await Plugin().DeleteAsync(Request("DEL", ""","daemonPodWiring":true"""), Ct);
 
         _ipamd.DelPods.Should().ContainSingle();
         _agent.Deleted.Should().HaveCount(known ? 1 : 0);

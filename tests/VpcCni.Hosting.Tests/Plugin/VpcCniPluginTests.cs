@@ -57,7 +57,7 @@ public sealed class VpcCniPluginTests
             ContainerMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x22),
         };
 
-        var result = await Plugin().AddAsync(Request("ADD", extra: ""","vethPrefix":"abc" """), CancellationToken.None);
+        var result = await Plugin().AddAsync(Request("ADD", extra: ""","vethPrefix":"abc","daemonPodWiring":true"""), CancellationToken.None);
 
         var sent = _ipamd.AddPods.Should().ContainSingle().Subject;
         sent.Add.ContainerID.Should().Be("c1");
@@ -73,12 +73,34 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
+    public async Task AddAsync_ConflistWithoutDaemonWiring_NoExtraCallBeforeAddNetwork()
+    {
+        _ipamd.AddPod = _ => throw new InvalidOperationException("must not be called");
+        _ipamd.DelPod = _ => throw new InvalidOperationException("must not be called");
+        _ipamd.AddReply = Reply("10.0.1.7");
+
+        await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        (_ipamd.AddPods.Count, _ipamd.DelPods.Count).Should().Be((0, 0), "the default ADD and DEL are one call each");
+        (_ipamd.Adds.Count, _ipamd.Dels.Count).Should().Be((1, 1));
+    }
+
+    [Fact]
+    public void From_DaemonPodWiringNotABoolean_DecodingFailureNamingTheField()
+    {
+        var act = () => VpcCniPluginConfig.From(Request("ADD", extra: ""","daemonPodWiring":"yes" """).Config);
+
+        act.Should().Throw<CniException>().Where(e => e.Code == CniErrorCode.DecodingFailure && e.Details!.Contains("daemonPodWiring"));
+    }
+
+    [Fact]
     public async Task AddAsync_DaemonCannotSeeTheNamespace_FallsBackToAddNetworkAndWiresHere()
     {
         _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted, Detail = "the daemon cannot open /run/netns/p1" };
         _ipamd.AddReply = Reply("10.0.1.7");
 
-        await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+        await Plugin().AddAsync(Request("ADD", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         _ipamd.AddPods.Should().ContainSingle();
         _ipamd.Adds.Should().ContainSingle();
@@ -92,7 +114,7 @@ public sealed class VpcCniPluginTests
         _ipamd.AddPod = _ => throw new InvalidOperationException("must not be called");
         _ipamd.AddReply = Reply("10.0.1.7");
 
-        await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+        await Plugin().AddAsync(Request("ADD", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         _ipamd.AddPods.Should().BeEmpty();
         _ipamd.Adds.Should().ContainSingle();
@@ -103,7 +125,7 @@ public sealed class VpcCniPluginTests
     {
         _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringFailed, Reply = Reply("10.0.1.9"), Detail = "Pod network setup failed at CreateVeth: File exists" };
 
-        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+        var act = async () => await Plugin().AddAsync(Request("ADD", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         var ex = (await act.Should().ThrowAsync<CniException>()).Which;
         (ex.Code, ex.Message).Should().Be((CniErrorCode.Internal, "add command: failed to setup network"));
@@ -117,7 +139,7 @@ public sealed class VpcCniPluginTests
     {
         _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringInterfaceExists, Detail = "eth0 in /run/netns/p1" };
 
-        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+        var act = async () => await Plugin().AddAsync(Request("ADD", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         (await act.Should().ThrowAsync<CniException>()).Which.Message.Should().Be("add cmd: interface already exists in the container");
         _ipamd.Adds.Should().BeEmpty();
@@ -128,7 +150,7 @@ public sealed class VpcCniPluginTests
     {
         _ipamd.AddPod = _ => new AddPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new AddNetworkReply { Success = false, FailureReason = "no available IP addresses" } };
 
-        var act = async () => await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+        var act = async () => await Plugin().AddAsync(Request("ADD", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         var ex = (await act.Should().ThrowAsync<CniException>()).Which;
         (ex.Code, ex.Message, ex.Details).Should().Be((CniErrorCode.TryAgainLater, "add cmd: failed to assign an IP address to container", "no available IP addresses"));
@@ -139,7 +161,7 @@ public sealed class VpcCniPluginTests
     {
         _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 } } } };
 
-        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+        await Plugin().DeleteAsync(Request("DEL", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         var sent = _ipamd.DelPods.Should().ContainSingle().Subject;
         (sent.Del.Reason, sent.Del.K8SPODUID, sent.Netns, sent.NetnsInode).Should().Be(("PodDeleted", "u1", "/run/netns/p1", 4026532000UL));
@@ -153,7 +175,7 @@ public sealed class VpcCniPluginTests
         _wiring.Identity = null;
         _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new DelNetworkReply { Success = true } };
 
-        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+        await Plugin().DeleteAsync(Request("DEL", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         var sent = _ipamd.DelPods.Should().ContainSingle().Subject;
         (sent.NetnsDevice, sent.NetnsInode).Should().Be((0UL, 0UL), "zero identity tells the daemon the namespace is gone");
@@ -164,7 +186,7 @@ public sealed class VpcCniPluginTests
     {
         _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringFailed, Reply = new DelNetworkReply { Success = true }, Detail = "10.0.1.9: Operation not permitted" };
 
-        var act = async () => await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+        var act = async () => await Plugin().DeleteAsync(Request("DEL", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         var ex = (await act.Should().ThrowAsync<CniException>()).Which;
         (ex.Message, ex.Details).Should().Be(("del cmd: failed on tear down pod network", "10.0.1.9: Operation not permitted"));
@@ -176,7 +198,7 @@ public sealed class VpcCniPluginTests
         _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted };
         _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 } } };
 
-        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+        await Plugin().DeleteAsync(Request("DEL", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         _ipamd.Dels.Should().ContainSingle();
         _wiring.Teardowns.Should().ContainSingle().Which.Address.Should().Be(IPAddress.Parse("10.0.1.9"));
