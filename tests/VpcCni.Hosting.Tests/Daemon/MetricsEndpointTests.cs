@@ -19,7 +19,10 @@ namespace VpcCni.Hosting.Tests.Daemon;
 /// The daemon's /metrics as an operator's Prometheus scrapes it: the executable's export (MetricsExport) over a live node
 /// on the simulated cloud. Every metric of upstream's aws-node is there with its label names, and nothing else is
 /// added to the series (no otel_scope_* labels, no target_info).
+/// The exporter listens to every meter of the daemon's name in the process, so these tests run alone: another test's
+/// node adding pods at the same time would count in this daemon's series.
 /// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed partial class MetricsEndpointTests
 {
     /// <summary>Upstream's metrics (utils/prometheusmetrics) and their label names; histograms and summaries are checked through _count.</summary>
