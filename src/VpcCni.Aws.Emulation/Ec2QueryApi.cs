@@ -390,9 +390,10 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
                 {
                     info = vpc.AddVpcCidr(vpcId, cidr);
                 }
-                catch (ArgumentException e)
+                catch (ArgumentException)
                 {
-                    throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, e.Message);
+                    // A size outside /16–/28: EC2's code for a block it cannot take.
+                    throw new BadParameterException("InvalidVpc.Range", $"The CIDR '{cidr}' is invalid.");
                 }
 
                 w.WriteStartElement("cidrBlockAssociation");
