@@ -140,6 +140,7 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
         "CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "DeleteNetworkInterface",
         "ModifyNetworkInterfaceAttribute", "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses",
         "DescribeNetworkInterfaces", "DescribeInstances", "DescribeSubnets", "DescribeInstanceTypes", "CreateTags",
+        "AssociateVpcCidrBlock",
     };
 
     private void Dispatch(string action, Params p, XmlWriter w)
@@ -371,6 +372,38 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
                 }
 
                 w.WriteEndElement();
+                break;
+            }
+
+            case "AssociateVpcCidrBlock":
+            {
+                // IPv4 blocks only (the simulated VPC has no IPv6); the association is complete at once.
+                var vpcId = p.Required("VpcId");
+                var text = p.Required("CidrBlock");
+                if (!IPNetwork.TryParse(text, out var cidr) || cidr.BaseAddress.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                {
+                    throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Value ({text}) for parameter cidrBlock is invalid. This is not a valid CIDR block.");
+                }
+
+                SimulatedVpcInfo info;
+                try
+                {
+                    info = vpc.AddVpcCidr(vpcId, cidr);
+                }
+                catch (ArgumentException)
+                {
+                    // A size outside /16–/28: EC2's code for a block it cannot take.
+                    throw new BadParameterException("InvalidVpc.Range", $"The CIDR '{cidr}' is invalid.");
+                }
+
+                w.WriteStartElement("cidrBlockAssociation");
+                w.WriteElementString("associationId", $"vpc-cidr-assoc-{vpcId["vpc-".Length..]}{info.Cidrs.Count - 1:x2}");
+                w.WriteElementString("cidrBlock", cidr.ToString());
+                w.WriteStartElement("cidrBlockState");
+                w.WriteElementString("state", "associated");
+                w.WriteEndElement();
+                w.WriteEndElement();
+                w.WriteElementString("vpcId", vpcId);
                 break;
             }
 

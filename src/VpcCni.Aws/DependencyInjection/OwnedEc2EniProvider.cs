@@ -14,7 +14,7 @@ namespace VpcCni.Aws;
 /// on first use, once IMDS has named the region: that lookup is asynchronous and cancellable, so it belongs to node
 /// start rather than to service resolution.
 /// </summary>
-internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IDisposable
+internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IDisposable
 {
     private readonly Ec2ProviderOptions _options;
     private readonly AWSCredentials? _credentials;
@@ -69,6 +69,10 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacityS
 
     public async ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetInstanceAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<System.Net.IPNetwork>> GetVpcIPv4CidrsAsync(CancellationToken cancellationToken) =>
+        await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetVpcIPv4CidrsAsync(cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<InstanceLimits> GetInstanceLimitsAsync(string instanceType, CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetInstanceLimitsAsync(instanceType, cancellationToken).ConfigureAwait(false);

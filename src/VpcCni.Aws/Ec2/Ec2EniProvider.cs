@@ -19,7 +19,7 @@ namespace VpcCni.Aws.Ec2;
 /// and parameters (reference §6.1), tags and description, free device index, subnet discovery, the
 /// detach-then-delete sequence, and typed <see cref="CloudException"/>s.
 /// </summary>
-internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IDisposable
+internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IDisposable
 {
     private readonly IAmazonEC2 _ec2;
     private readonly ImdsClient _imds;
@@ -104,6 +104,27 @@ internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource
         finally
         {
             _identityLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// IMDS <c>vpc-ipv4-cidr-blocks</c> of the primary MAC, read afresh on every call (the identity keeps the list of
+    /// node start); an IMDS failure, an unparsable answer or an empty list is a <see cref="CloudException"/>.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<IPNetwork>> GetVpcIPv4CidrsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // The primary MAC never changes: the identity's once read, else one more IMDS read.
+            var mac = _identity?.PrimaryMacAddress ?? await _imds.GetPrimaryMacAsync(cancellationToken).ConfigureAwait(false);
+            var cidrs = await _imds.GetVpcIPv4CidrsAsync(mac, cancellationToken).ConfigureAwait(false);
+            return cidrs.Count > 0
+                ? cidrs
+                : throw new CloudException(CloudErrorKind.Other, $"IMDS lists no vpc-ipv4-cidr-blocks for the primary MAC {mac}");
+        }
+        catch (Exception ex) when (ex is ImdsException or FormatException)
+        {
+            throw new CloudException(CloudErrorKind.Other, "could not read the VPC's CIDR blocks from IMDS: " + ex.Message, innerException: ex);
         }
     }
 

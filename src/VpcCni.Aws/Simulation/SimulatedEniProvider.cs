@@ -9,7 +9,7 @@ namespace VpcCni.Aws.Simulation;
 /// exactly as on the EC2 provider (same call sequence, tags and description, same error kinds), with no
 /// HTTP in between. Every call passes the simulation's request gate, so throttling, latency and faults apply.
 /// </summary>
-public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySource
+public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource
 {
     private const int DeleteAttempts = 12;
     private readonly SimulatedVpc _vpc;
@@ -69,6 +69,26 @@ public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySo
                 VpcId = instance.VpcId,
             };
         }, cancellationToken);
+
+    /// <summary>
+    /// What the simulated IMDS lists now under the primary MAC's <c>vpc-ipv4-cidr-blocks</c>, so a block added with
+    /// <see cref="SimulatedVpc.AddVpcCidr"/> shows at the next read. No EC2 request (upstream reads IMDS).
+    /// </summary>
+    public ValueTask<IReadOnlyList<IPNetwork>> GetVpcIPv4CidrsAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var view = _vpc.GetImdsView(_instanceId);
+            var primary = view.Interfaces.FirstOrDefault(i => i.MacAddress == view.PrimaryMacAddress)
+                ?? throw new CloudException(CloudErrorKind.Other, $"IMDS shows no primary interface {view.PrimaryMacAddress}");
+            return ValueTask.FromResult(primary.VpcCidrs);
+        }
+        catch (SimulatedEc2Exception ex)
+        {
+            throw new CloudException(CloudErrorKind.Other, ex.Message, ex.Code, ex);
+        }
+    }
 
     public ValueTask<InstanceLimits> GetInstanceLimitsAsync(string instanceType, CancellationToken cancellationToken)
     {

@@ -98,6 +98,9 @@ public sealed record DaemonSettings
     /// </summary>
     public string NetworkPolicyMode { get; init; } = "";
 
+    /// <summary>How often the VPC's CIDR blocks are read for the SNAT rules (upstream: 30 s; no variable, tests shorten it).</summary>
+    internal TimeSpan VpcCidrCheckInterval { get; init; } = VpcCidrWatcher.DefaultInterval;
+
     /// <summary>Upstream's default AWS_VPC_K8S_CNI_LOG_FILE.</summary>
     public const string DefaultLogFile = "/host/var/log/aws-routed-eni/ipamd.log";
 

@@ -136,6 +136,18 @@ public static class Introspection
     {
         w.WriteStartObject();
         w.WriteString("State", node.State);
+        if (node.Instance is { } instance)
+        {
+            // What the SNAT exemptions and AddNetwork's VPCv4CIDRs use now (followed every 30 s).
+            w.WriteStartArray("VpcCidrs");
+            foreach (var cidr in instance.VpcCidrs)
+            {
+                w.WriteStringValue(cidr.ToString());
+            }
+
+            w.WriteEndArray();
+        }
+
         if (node.IsReady)
         {
             var stats = node.Controller.Datastore.GetStats();

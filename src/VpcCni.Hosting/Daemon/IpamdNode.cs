@@ -36,6 +36,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private readonly Kubernetes.KubernetesPodReporter? _observer;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _leakedEniSweep;
+    private readonly VpcCidrWatcher? _vpcCidrs;
+    private Task? _vpcCidrWatch;
     private volatile string _state = "initialising";
     private readonly TaskCompletionSource _initialised = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _disposed;
@@ -45,9 +47,10 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     /// <summary>A node over a container's engine: <c>AddVpcCniDaemon</c> is the one way to compose it; the container owns and disposes the parts.</summary>
     internal IpamdNode(IpamEngine engine, NodeStartStep startStep, DaemonSettings settings, LeakedEniCleanup? cleanup, TimeProvider timeProvider, ILoggerFactory loggerFactory, IpamdMetrics metrics,
-        Kubernetes.KubernetesNodeAgent? kubernetes = null)
+        Kubernetes.KubernetesNodeAgent? kubernetes = null, VpcCidrWatcher? vpcCidrs = null)
     {
         _kubernetes = kubernetes;
+        _vpcCidrs = vpcCidrs;
         _observer = kubernetes?.Reporter;
         _engine = engine;
         _startStep = startStep;
@@ -68,6 +71,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     public PoolController Controller => _controller;
 
+    /// <summary>The instance as read at start, with the VPC's CIDR blocks as last seen by the VPC-CIDR watcher.</summary>
     public InstanceIdentity? Instance => _startStep.Instance;
 
     public IpamdMetrics Metrics => _metrics;
@@ -111,6 +115,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
         // Upstream's hourly leaked-ENI sweep, with the real EC2 provider only (DISABLE_LEAKED_ENI_CLEANUP turns it off).
         _leakedEniSweep = _cleanup?.StartHourlySweep(_stopping.Token);
+
+        // Upstream's 30 s VPC-CIDR watcher: the SNAT rules and AddNetwork's VPC CIDRs follow blocks added or removed later.
+        _vpcCidrWatch = _vpcCidrs?.RunAsync(_stopping.Token);
     }
 
     /// <summary>Graceful stop: no more growth, the journal is compacted; DELs are still served until disposal.</summary>
@@ -123,6 +130,11 @@ public sealed partial class IpamdNode : IAsyncDisposable
         {
             // The loop ends on its own once cancelled; a delete in flight gets the same bounded grace as the pool loop.
             await _leakedEniSweep.WaitAsync(PoolLoopStopGrace, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (_vpcCidrWatch is not null)
+        {
+            await _vpcCidrWatch.WaitAsync(PoolLoopStopGrace, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 

@@ -20,6 +20,13 @@ public interface INodeNetwork : IEniLifecycleHook
 
     /// <summary>Primary ENI, host sysctls and SNAT/connmark rules (upstream SetupHostNetwork).</summary>
     Task SetupNodeAsync(InstanceIdentity instance, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The VPC's CIDR blocks changed after <see cref="SetupNodeAsync"/>: re-applies the SNAT/connmark rules exactly as
+    /// setup does, with <paramref name="instance"/>'s <see cref="InstanceIdentity.VpcCidrs"/> (idempotent; exemptions
+    /// of blocks no longer listed are removed). Without host networking there is nothing to do.
+    /// </summary>
+    Task UpdateVpcCidrsAsync(InstanceIdentity instance, CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>No host networking (a daemon on the in-process simulated cloud, where ENIs have no links).</summary>
@@ -46,6 +53,8 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
     private readonly SnatReconciler _snat;
     private long _snatSuccesses;
     private long _snatErrors;
+    /// <summary>The primary ENI's link name once set up (the SNAT rules name it).</summary>
+    private volatile string? _primaryInterface;
 
     public LinuxNodeNetwork(DaemonSettings settings, HostNetworkDatapath host, SnatReconciler snat, PodHostState pods)
     {
@@ -75,10 +84,23 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
             ExternalSnat = _settings.ExternalSnat,
         }, cancellationToken).ConfigureAwait(false);
         _host.UpdateExternalServiceRules(_settings.ExternalServiceCidrs);
+        _primaryInterface = primary.Name;
+        ReconcileSnat(primary.Name, instance);
+    }
 
+    public Task UpdateVpcCidrsAsync(InstanceIdentity instance, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        cancellationToken.ThrowIfCancellationRequested();
+        ReconcileSnat(_primaryInterface ?? throw new InvalidOperationException("the node's host network is not set up yet"), instance);
+        return Task.CompletedTask;
+    }
+
+    private void ReconcileSnat(string primaryInterface, InstanceIdentity instance)
+    {
         try
         {
-            var result = _snat.Reconcile(new SnatConfiguration(primary.Name, instance.PrimaryIPv4, instance.VpcCidrs)
+            var result = _snat.Reconcile(new SnatConfiguration(primaryInterface, instance.PrimaryIPv4, instance.VpcCidrs)
             {
                 ExcludedCidrs = _settings.ExcludeSnatCidrs,
                 ExternalSnat = _settings.ExternalSnat,

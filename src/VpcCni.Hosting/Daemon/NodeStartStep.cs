@@ -16,6 +16,13 @@ internal sealed partial class NodeStartStep(IEniProvider cloud, INodeNetwork net
     /// <summary>The instance, once the step has run.</summary>
     public InstanceIdentity? Instance => Volatile.Read(ref _instance);
 
+    /// <summary>The VPC's CIDR blocks changed (<see cref="VpcCidrWatcher"/>): the node's identity carries the new list.</summary>
+    internal void UseVpcCidrs(IReadOnlyList<System.Net.IPNetwork> cidrs)
+    {
+        var current = Volatile.Read(ref _instance) ?? throw new InvalidOperationException("the node has not read its instance yet");
+        Volatile.Write(ref _instance, current with { VpcCidrs = cidrs });
+    }
+
     public async Task BeforeInitializeAsync(CancellationToken cancellationToken)
     {
         var instance = await cloud.GetInstanceAsync(cancellationToken).ConfigureAwait(false);

@@ -128,7 +128,8 @@ public static class DaemonServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 Loggers(sp),
                 metrics,
-                sp.GetService<KubernetesNodeAgent>());
+                sp.GetService<KubernetesNodeAgent>(),
+                VpcCidrWatcherOf(sp));
         });
         if (settings.WirePods)
         {
@@ -154,6 +155,21 @@ public static class DaemonServiceCollectionExtensions
         var settings = DaemonSettings.FromConfiguration(configuration);
         return services.AddVpcCniDaemon(configure?.Invoke(settings) ?? settings, key => configuration[key]);
     }
+
+    /// <summary>
+    /// The VPC-CIDR watcher over a registered <see cref="IVpcCidrSource"/>, else over the cloud port when it is one (both
+    /// built-in clouds are); none for an embedder's cloud port that cannot tell.
+    /// </summary>
+    private static VpcCidrWatcher? VpcCidrWatcherOf(IServiceProvider sp) =>
+        (sp.GetService<IVpcCidrSource>() ?? sp.GetService<IEniProvider>() as IVpcCidrSource) is { } source
+            ? new VpcCidrWatcher(
+                source,
+                sp.GetRequiredService<INodeNetwork>(),
+                sp.GetRequiredService<NodeStartStep>(),
+                sp.GetRequiredService<DaemonSettings>().VpcCidrCheckInterval,
+                sp.GetRequiredService<TimeProvider>(),
+                Loggers(sp).CreateLogger("VpcCni.Daemon"))
+            : null;
 
     private static ILoggerFactory Loggers(IServiceProvider services) => services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
 }
