@@ -10,6 +10,25 @@ public enum PoolPolicyKind
 
     /// <summary>Sizes the idle pool from the recent ADD rate and waiting ADDs, capped by the static targets.</summary>
     DemandAware,
+
+    /// <summary>
+    /// Upstream's static warm pool while the node warms up, then a lean pool sized from demand: waiting ADDs and the ADD
+    /// rate grow several ENIs at once, and idle addresses are given back slowly (docs/pool-policies.md).
+    /// </summary>
+    Burst,
+}
+
+/// <summary>How the pool loop is driven.</summary>
+public enum PoolLoopMode
+{
+    /// <summary>VpcCni: an ADD that finds the pool low wakes the loop at once; rounds repeat until the pool is on target.</summary>
+    EventDriven,
+
+    /// <summary>
+    /// Upstream ipamd's cadence: every <see cref="IpamOptions.PoolInterval"/> (half of it, one pool decision, the other
+    /// half, the reconcile when due), never woken by ADDs or DELs; one decision per round.
+    /// </summary>
+    FixedInterval,
 }
 
 /// <summary>
@@ -52,7 +71,7 @@ public sealed class IpamOptions
     /// this instance's <c>node.k8s.amazonaws.com/instance_id</c> tag is managed. False leaves such ENIs alone (they still use an ENI slot).</summary>
     public bool ManageUntaggedEni { get; set; } = true;
 
-    /// <summary><c>VPC_CNI_POOL_POLICY</c> (VpcCni only): <c>Upstream</c> (default) or <c>DemandAware</c>.</summary>
+    /// <summary><c>VPC_CNI_POOL_POLICY</c> (VpcCni only): <c>Upstream</c> (default), <c>DemandAware</c> or <c>Burst</c>.</summary>
     public PoolPolicyKind PoolPolicy { get; set; } = PoolPolicyKind.Upstream;
 
     /// <summary><c>VPC_CNI_ASSIGN_WAIT</c> (VpcCni only, default 3 s): how long an ADD that finds the pool empty waits for a grow.</summary>
@@ -66,6 +85,14 @@ public sealed class IpamOptions
 
     /// <summary>Pool loop period (upstream: 5 s).</summary>
     public TimeSpan PoolInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How the pool loop runs (default event-driven; <see cref="PoolLoopMode.FixedInterval"/> reproduces upstream's
+    /// timing for comparisons). No environment variable: the simulator and embedders set it.</summary>
+    public PoolLoopMode PoolLoop { get; set; } = PoolLoopMode.EventDriven;
+
+    /// <summary>At most this many new ENIs per pool round (0 = no cap; upstream creates at most one per 5 s cycle).
+    /// No environment variable: the simulator and embedders set it.</summary>
+    public int MaxEniCreatesPerRound { get; set; }
 
     /// <summary>Reconcile against the cloud's view at least this often (upstream: 60 s).</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(60);
@@ -121,6 +148,8 @@ public sealed class IpamOptions
         target.AssignWaitTimeout = AssignWaitTimeout;
         target.CountCoolingAsAvailable = CountCoolingAsAvailable;
         target.PoolInterval = PoolInterval;
+        target.PoolLoop = PoolLoop;
+        target.MaxEniCreatesPerRound = MaxEniCreatesPerRound;
         target.ReconcileInterval = ReconcileInterval;
         target.DecreaseThrottle = DecreaseThrottle;
         target.MinEniLifetime = MinEniLifetime;
@@ -225,7 +254,17 @@ public sealed class IpamOptionsValidator : IValidateOptions<IpamOptions>
 
         if (!Enum.IsDefined(options.PoolPolicy))
         {
-            errors.Add($"VPC_CNI_POOL_POLICY must be Upstream or DemandAware (got {options.PoolPolicy}).");
+            errors.Add($"VPC_CNI_POOL_POLICY must be Upstream, DemandAware or Burst (got {options.PoolPolicy}).");
+        }
+
+        if (!Enum.IsDefined(options.PoolLoop))
+        {
+            errors.Add($"pool loop mode must be EventDriven or FixedInterval (got {options.PoolLoop}).");
+        }
+
+        if (options.MaxEniCreatesPerRound < 0)
+        {
+            errors.Add($"max ENI creations per round must be 0 (no cap) or more (got {options.MaxEniCreatesPerRound}).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -24,6 +24,16 @@ public sealed class IpamOptionsValidatorTests
     }
 
     [Fact]
+    public void Validate_NegativeEniCapOrUnknownLoopMode_Fails()
+    {
+        var validator = new IpamOptionsValidator();
+
+        validator.Validate(null, new IpamOptions { MaxEniCreatesPerRound = -1 }).FailureMessage.Should().Contain("max ENI creations per round");
+        validator.Validate(null, new IpamOptions { PoolLoop = (PoolLoopMode)7 }).FailureMessage.Should().Contain("pool loop mode");
+        validator.Validate(null, new IpamOptions { PoolPolicy = PoolPolicyKind.Burst, PoolLoop = PoolLoopMode.FixedInterval, MaxEniCreatesPerRound = 1 }).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
     public void Validate_PrefixDelegationWithEveryTargetZero_FailsAsContradictory()
     {
         var result = new IpamOptionsValidator().Validate(null, new IpamOptions { EnablePrefixDelegation = true });

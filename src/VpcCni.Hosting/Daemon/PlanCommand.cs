@@ -5,7 +5,8 @@ using VpcCni.Ipam;
 namespace VpcCni.Hosting.Daemon;
 
 /// <summary>
-/// `vpc-cni-ipamd plan`: the converged pool for N pods, or a workload replay per policy. When not every pod can be
+/// `vpc-cni-ipamd plan`: the converged pool for N pods, or a workload replay per policy (upstream's timing, VpcCni's burst
+/// policy, the configuration as given, demand-aware). When not every pod can be
 /// placed it says how many were and why (max pods, ENI limit, subnet full) and exits 1; usage errors exit 2.
 /// </summary>
 internal static class PlanCommand
@@ -77,18 +78,14 @@ internal static class PlanCommand
             throw new CommandLineException($"--workload {workload}: {ex.Message}");
         }
 
-        var demandAware = new IpamOptions
-        {
-            WarmEniTarget = options.WarmEniTarget,
-            WarmIpTarget = options.WarmIpTarget,
-            MinimumIpTarget = options.MinimumIpTarget,
-            WarmPrefixTarget = options.WarmPrefixTarget,
-            EnablePrefixDelegation = options.EnablePrefixDelegation,
-            UseCustomNetworking = options.UseCustomNetworking,
-            MaxPods = options.MaxPods,
-            PoolPolicy = PoolPolicyKind.DemandAware,
-        };
-        var reports = WorkloadSimulator.Run(trace, new SimulationSettings(limits), [("configured", options), ("demand-aware", demandAware)]);
+        // Upstream's timing (5 s loop, one ENI per cycle, failed ADDs retried by the runtime) beside VpcCni's burst policy,
+        // then the node's configuration as the daemon runs it by default and the demand-aware policy (the names earlier
+        // versions printed).
+        var demandAware = new IpamOptions();
+        options.CopyTo(demandAware);
+        demandAware.PoolPolicy = PoolPolicyKind.DemandAware;
+        var reports = WorkloadSimulator.Run(trace, new SimulationSettings(limits),
+            [SimulationPolicies.Upstream(options), SimulationPolicies.VpcCni(options), ("configured", options), ("demand-aware", demandAware)]);
         if (json)
         {
             await output.WriteLineAsync("[" + string.Join(",", reports.Select(r => r.ToJson())) + "]").ConfigureAwait(false);

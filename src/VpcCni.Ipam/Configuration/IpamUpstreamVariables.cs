@@ -35,7 +35,12 @@ public static class IpamUpstreamVariables
         options.EnablePodEni = variables.Bool("ENABLE_POD_ENI", false);
         options.ManageUntaggedEni = variables.Bool("MANAGE_UNTAGGED_ENI", true);
         options.EnableSubnetDiscovery = variables.Bool("ENABLE_SUBNET_DISCOVERY", true);
-        options.PoolPolicy = variables.OneOf("VPC_CNI_POOL_POLICY", "Upstream", "Upstream", "DemandAware") == "DemandAware" ? PoolPolicyKind.DemandAware : PoolPolicyKind.Upstream;
+        options.PoolPolicy = variables.OneOf("VPC_CNI_POOL_POLICY", "Upstream", "Upstream", "DemandAware", "Burst") switch
+        {
+            "DemandAware" => PoolPolicyKind.DemandAware,
+            "Burst" => PoolPolicyKind.Burst,
+            _ => PoolPolicyKind.Upstream,
+        };
         options.AssignWaitTimeout = variables.Seconds("VPC_CNI_ASSIGN_WAIT", TimeSpan.FromSeconds(3));
         options.CountCoolingAsAvailable = variables.Bool("VPC_CNI_COUNT_COOLING_AS_AVAILABLE", false);
         // The node's pod capacity before (or without) the Kubernetes API; the Node's capacity replaces it once read.

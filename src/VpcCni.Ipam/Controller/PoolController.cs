@@ -40,6 +40,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private int _baseMaxPods;
     private int? _maxPodsOverride;
     private PoolDecision _lastDecision = PoolDecision.None;
+    private int _peakAssigned;
     private volatile bool _loopRunning;
 
     /// <param name="cloud">The cloud port.</param>
@@ -95,7 +96,12 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         _eniHook = eniHook;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         NetworkCard = networkCard;
-        _policy = policy ?? (options.PoolPolicy == PoolPolicyKind.DemandAware ? DemandAwarePoolPolicy.Instance : UpstreamPoolPolicy.Instance);
+        _policy = policy ?? options.PoolPolicy switch
+        {
+            PoolPolicyKind.DemandAware => DemandAwarePoolPolicy.Instance,
+            PoolPolicyKind.Burst => BurstPoolPolicy.Instance,
+            _ => UpstreamPoolPolicy.Instance,
+        };
         _demand = new DemandTracker(timeProvider, options.DemandWindow);
         _backoff = new ErrorBackoff(timeProvider);
         _inlineSignals = inlineSignals;
@@ -360,6 +366,12 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     private async Task RunLoopAsync(CancellationToken cancellationToken)
     {
+        if (_options.PoolLoop == PoolLoopMode.FixedInterval)
+        {
+            await RunFixedIntervalLoopAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -400,6 +412,45 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         }
     }
 
+    /// <summary>
+    /// Upstream ipamd's loop (reference §2.2): sleep half the interval, one pool decision, sleep the other half, reconcile
+    /// when due. Nothing wakes it early: an ADD that finds no address fails and the runtime retries it. A failed growth
+    /// (throttled, any error) is tried again at the next cycle, as upstream's; the capacity back-off still applies.
+    /// </summary>
+    private async Task RunFixedIntervalLoopAsync(CancellationToken cancellationToken)
+    {
+        var half = _options.PoolInterval / 2;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ClockDelay.Wait(_time, half, _inlineSignals, cancellationToken).ConfigureAwait(false);
+                await RunOneStepAsync(() => RunPoolRoundAsync(cancellationToken)).ConfigureAwait(false);
+                await ClockDelay.Wait(_time, _options.PoolInterval - half, _inlineSignals, cancellationToken).ConfigureAwait(false);
+                if (_time.GetUtcNow() - Initialized.Reconciler.LastReconcile >= _options.ReconcileInterval)
+                {
+                    await RunOneStepAsync(() => ReconcileWithCloudAsync(cancellationToken)).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task RunOneStepAsync(Func<Task> step)
+    {
+        try
+        {
+            await step().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is CloudException or DatastoreException or IOException)
+        {
+            Log.LoopFailed(_logger, ex);
+        }
+    }
+
     /// <summary>Evaluates the policy and carries out its decisions until the pool is where it should be (bounded).</summary>
     public async Task<PoolDecision> RunPoolRoundAsync(CancellationToken cancellationToken)
     {
@@ -407,9 +458,13 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         try
         {
             var decision = PoolDecision.None;
-            for (var i = 0; i < 16; i++)
+            // Upstream decides once per cycle; VpcCni repeats until the pool is on target.
+            var steps = _options.PoolLoop == PoolLoopMode.FixedInterval ? 1 : 16;
+            var createsLeft = _options.MaxEniCreatesPerRound > 0 ? _options.MaxEniCreatesPerRound : int.MaxValue;
+            for (var i = 0; i < steps; i++)
             {
-                decision = Decide();
+                decision = CapNewEnis(Decide(), createsLeft);
+                createsLeft -= decision.Grow.Count(g => g.IsNewEni);
                 _lastDecision = decision;
                 if (decision.IsEmpty || !await ExecuteAsync(decision, cancellationToken).ConfigureAwait(false))
                 {
@@ -425,16 +480,63 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         }
     }
 
+    /// <summary>Raises the peak of assigned addresses (seen at decisions; the loop runs after every ADD) if higher; returns the peak.</summary>
+    private int NotePeakAssigned(int assigned)
+    {
+        var peak = Volatile.Read(ref _peakAssigned);
+        while (assigned > peak)
+        {
+            var seen = Interlocked.CompareExchange(ref _peakAssigned, assigned, peak);
+            if (seen == peak)
+            {
+                return assigned;
+            }
+
+            peak = seen;
+        }
+
+        return peak;
+    }
+
+    /// <summary>Keeps at most <paramref name="createsLeft"/> new ENIs of the decision (the per-round ENI cap).</summary>
+    private static PoolDecision CapNewEnis(PoolDecision decision, int createsLeft)
+    {
+        if (createsLeft == int.MaxValue)
+        {
+            return decision;
+        }
+
+        var kept = new List<GrowAction>(decision.Grow.Count);
+        var creates = 0;
+        foreach (var action in decision.Grow)
+        {
+            if (!action.IsNewEni)
+            {
+                kept.Add(action);
+            }
+            else if (creates < createsLeft)
+            {
+                kept.Add(action);
+                creates++;
+            }
+        }
+
+        var fallback = creates < createsLeft ? decision.FallbackNewEniUnits : 0;
+        return kept.Count == decision.Grow.Count && fallback == decision.FallbackNewEniUnits ? decision : decision with { Grow = kept, FallbackNewEniUnits = fallback };
+    }
+
     /// <summary>The policy's decision for the current state (no side effects).</summary>
     public PoolDecision Decide()
     {
         var ds = Datastore;
-        var snapshot = new PoolSnapshot(ds.GetStats(), ds.GetEniStates(), _time.GetUtcNow())
+        var stats = ds.GetStats();
+        var snapshot = new PoolSnapshot(stats, ds.GetEniStates(), _time.GetUtcNow())
         {
             LastDecrease = Initialized.Actuator.LastDecrease,
             LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
             AddsPerSecond = _demand.AddsPerSecond(),
             WaitingAssignments = _waiters.Count,
+            PeakAssigned = NotePeakAssigned(stats.AssignedIPs),
         };
         return _policy.Decide(snapshot, Limits, _options);
     }

@@ -41,6 +41,9 @@ public sealed record PoolSnapshot(PoolStats Stats, IReadOnlyList<EniState> Enis,
 
     /// <summary>ADDs waiting for an address right now (demand-aware policy).</summary>
     public int WaitingAssignments { get; init; }
+
+    /// <summary>The most addresses assigned at once since the controller started (burst policy's warm-up).</summary>
+    public int PeakAssigned { get; init; }
 }
 
 /// <summary>Add units (addresses or prefixes) to an existing ENI, or create a new ENI with them.</summary>

@@ -238,6 +238,24 @@ public sealed class DaemonCliTests
     }
 
     [Fact]
+    public async Task Plan_WorkloadJson_ComparesUpstreamTimingWithVpcCniFirstAndKeepsTheFieldNames()
+    {
+        var trace = Path.Combine(FindRepo(), "samples", "workloads", "burst-100.json");
+
+        var (exit, output, error) = await RunAsync("plan", "--instance-type", "m5.4xlarge", "--workload", trace, "--json");
+
+        exit.Should().Be(0, error);
+        var reports = JsonNode.Parse(output)!.AsArray();
+        reports.Select(r => r!["policy"]!.GetValue<string>()).Should().Equal("upstream", "vpccni", "configured", "demand-aware");
+        var upstream = reports[0]!;
+        var vpccni = reports[1]!;
+        vpccni["waitP50Seconds"]!.GetValue<double>().Should().Be(0);
+        vpccni["waitP99Seconds"]!.GetValue<double>().Should().BeLessThan(upstream["waitP99Seconds"]!.GetValue<double>());
+        vpccni["averageIdle"]!.GetValue<double>().Should().BeLessThanOrEqualTo(0.5 * upstream["averageIdle"]!.GetValue<double>());
+        upstream.AsObject().Select(p => p.Key).Should().Contain(["ec2MutatingCalls", "ec2DescribeCalls", "peakIdle", "waitMaxSeconds", "podsStarted", "podsNeverStarted", "samples"]);
+    }
+
+    [Fact]
     public async Task Run_PassesSettingsToTheServer()
     {
         var (exit, _, _) = await RunAsync("run", "--cloud", "simulated", "--instance-type", "t3.small", "--socket", "/tmp/x.sock", "--no-host-network");

@@ -222,6 +222,7 @@ public sealed class AddVpcCniIpamTests : IDisposable
                 var t when t == typeof(TimeSpan) => TimeSpan.FromSeconds(100 + index),
                 var t when t == typeof(string) => "/tmp/record-" + index,
                 var t when t == typeof(PoolPolicyKind) => PoolPolicyKind.DemandAware,
+                var t when t == typeof(PoolLoopMode) => PoolLoopMode.FixedInterval,
                 var t => throw new InvalidOperationException($"add a value for {t} to this test"),
             };
             property.SetValue(source, value);
