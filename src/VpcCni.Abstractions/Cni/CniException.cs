@@ -28,7 +28,7 @@ public sealed record CniError(string? CniVersion, int Code, string Msg, string? 
     /// <summary>The code as the well-known enum when it is one.</summary>
     public CniErrorCode? WellKnownCode => Enum.IsDefined((CniErrorCode)Code) ? (CniErrorCode)Code : null;
 
-    public byte[] ToJsonUtf8() => CniJson.SerializeError(this);
+    public byte[] ToJsonUtf8() => CniErrorJson.Write(this);
 
-    public static CniError Parse(ReadOnlySpan<byte> json) => CniJson.DeserializeError(json);
+    public static CniError Parse(ReadOnlySpan<byte> json) => CniErrorJson.Read(json);
 }

@@ -158,7 +158,7 @@ public sealed class CniPluginRunner
         if (env.Command == CniCommand.Version)
         {
             // Echo the runtime's version (spec); an empty stdin gets the newest one we support.
-            var asked = input.Length == 0 || IsWhitespace(input) ? null : CniJson.ReadRequestVersion(input);
+            var asked = input.Length == 0 || IsWhitespace(input) ? null : CniVersionResultJson.ReadRequestVersion(input);
             var answered = asked ?? _options.SupportedVersions[^1];
             CniVersion.ParseOrThrow(answered);
             return (new CniVersionResult(answered, _options.SupportedVersions).ToJsonUtf8(), answered);
@@ -253,7 +253,7 @@ public sealed class CniPluginRunner
 
         try
         {
-            var version = CniJson.ReadRequestVersion(input);
+            var version = CniVersionResultJson.ReadRequestVersion(input);
             return CniVersion.TryParse(version, out _) ? version : null;
         }
         catch (CniException)

@@ -22,10 +22,10 @@ public sealed record CniResult
     /// Malformed input is a <see cref="CniException"/> with code 6 (code 1 for an unsupported version).
     /// </summary>
     public static CniResult Parse(ReadOnlySpan<byte> json, string defaultVersion = VpcCni.Cni.CniVersion.V0_1_0) =>
-        CniJson.DeserializeResult(json, defaultVersion);
+        CniResultJsonReader.Read(json, defaultVersion);
 
     /// <summary>The result as JSON in the shape of its own <see cref="CniVersion"/>.</summary>
-    public byte[] ToJsonUtf8() => CniJson.SerializeResult(this);
+    public byte[] ToJsonUtf8() => CniResultJsonWriter.Write(this);
 
     /// <summary>The result in another version's terms (lossless where the target can hold it).</summary>
     public CniResult ConvertTo(string targetVersion) => CniResultConverter.Convert(this, targetVersion);

@@ -248,7 +248,7 @@ public sealed class NetworkConfig
     private static CniDns? ReadDns(JsonElement root)
     {
         var dns = ReadObject(root, "dns");
-        return dns is null ? null : CniJson.FromDnsDto(CniJson.Deserialize(dns.Value.GetRawText().AsSpanUtf8(), CniJsonContext.Default.DnsDto, "dns"));
+        return dns is null ? null : CniDnsJson.Read(dns.Value, "dns", "dns");
     }
 
     private static Dictionary<string, bool> ReadCapabilities(JsonElement root)
@@ -287,7 +287,7 @@ public sealed class NetworkConfig
             return null;
         }
 
-        var parsed = CniJson.DeserializeResult(prev.Value.GetRawText().AsSpanUtf8(), configVersion);
+        var parsed = CniResultJsonReader.Read(prev.Value, configVersion);
         return parsed.CniVersion == configVersion ? parsed : parsed.ConvertTo(configVersion);
     }
 
@@ -328,9 +328,4 @@ public sealed class NetworkConfig
 
         return attachments;
     }
-}
-
-internal static class Utf8Extensions
-{
-    public static ReadOnlySpan<byte> AsSpanUtf8(this string text) => System.Text.Encoding.UTF8.GetBytes(text);
 }

@@ -3,12 +3,17 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
-namespace VpcCni.Cni;
+using VpcCni.Cni;
 
-/// <summary>Reads and writes the CNI JSON documents with the source-generated serializer only.</summary>
-internal static class CniJson
+namespace VpcCni.Tests.Cni.Oracle;
+
+/// <summary>
+/// The codec as it was on JsonSerializer (copied unchanged but for names): the oracle the JsonSerializer-free codec is
+/// compared with, byte for byte and error for error.
+/// </summary>
+internal static class OracleCniJson
 {
-    private static CniJsonContext Context => CniJsonContext.Default;
+    private static OracleCniJsonContext Context => OracleCniJsonContext.Default;
 
     public static byte[] SerializeResult(CniResult result)
     {

@@ -1,8 +1,8 @@
 using System.Text.Json.Serialization;
 
-namespace VpcCni.Cni;
+namespace VpcCni.Tests.Cni.Oracle;
 
-// Wire shapes for the source-generated serializer. They are internal: the public model is CniResult & co.
+// The codec's wire shapes before it stopped using JsonSerializer (copied unchanged): the differential tests' oracle.
 internal sealed class ResultDto
 {
     [JsonPropertyName("cniVersion")]
@@ -185,4 +185,4 @@ internal sealed class AttachmentDto
 [JsonSerializable(typeof(DnsDto))]
 [JsonSerializable(typeof(Dictionary<string, bool>))]
 [JsonSerializable(typeof(List<string>))]
-internal sealed partial class CniJsonContext : JsonSerializerContext;
+internal sealed partial class OracleCniJsonContext : JsonSerializerContext;
