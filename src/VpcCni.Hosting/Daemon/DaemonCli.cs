@@ -44,7 +44,7 @@ public static class DaemonCli
 
           fleet          [--workload scale-up|join|burst | --trace FILE] [--nodes N] [--instance-type T | T:3,U:1]
                          [--pods N (scale-up; default 23000)] [--pods-per-node N (join; default 30)]
-                         [--policies upstream,vpccni] [--seed N] [--duration 30m] [--warmup 10m] [--json] [--svg FILE]:
+                         [--policies upstream,vpccni] [--seed N] [--duration 30m] [--warmup 10m] [--full-duration] [--json] [--svg FILE]:
                          N simulated nodes (default 500) in one simulated account sharing EC2's request buckets, each
                          running the real pool controller on a virtual clock; the policies side by side (progress on
                          stderr). burst: one m5.4xlarge, 5 pods then 100 at 60 s. docs/ec2-budget.md
@@ -59,7 +59,7 @@ public static class DaemonCli
 
     private static readonly HashSet<string> Flags = new(StringComparer.Ordinal)
     {
-        "no-host-network", "skip-sysctls", "all", "prefix-delegation", "custom-networking", "json", "help",
+        "no-host-network", "skip-sysctls", "all", "prefix-delegation", "custom-networking", "json", "help", "full-duration",
     };
 
     /// <summary>Runs a command; returns the process exit code (2 for usage errors).</summary>

@@ -125,6 +125,7 @@ internal static class FleetCommand
             Seed = seed,
             DurationSeconds = duration?.TotalSeconds ?? trace?.EffectiveDuration ?? 1800,
             WarmupSeconds = warmup?.TotalSeconds ?? 600,
+            FullDuration = line.Flag("full-duration"),
             Title = kind switch
             {
                 "scale-up" => string.Create(inv, $"scale-up: {nodeCount} nodes ({typeText}), 0 → {pods ?? 23_000} pods, seed {seed}"),

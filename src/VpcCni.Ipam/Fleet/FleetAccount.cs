@@ -72,11 +72,6 @@ internal sealed class FleetAccount
         {
             b.Tokens -= 1;
             b.Accepted++;
-            if (bucket == "CreateNetworkInterface")
-            {
-                var k = second / 20;
-                CreateAccepted[k] = CreateAccepted.GetValueOrDefault(k) + 1;
-            }
 
             _perSecond[second] = (calls + 1, throttled);
             return true;
@@ -102,8 +97,6 @@ internal sealed class FleetAccount
 
         public long Rejected { get; set; }
     }
-
-    public SortedDictionary<long, int> CreateAccepted { get; } = [];
 
     /// <summary>Accepted and throttled requests per bucket (diagnostics).</summary>
     public string Describe() => string.Join(", ", _buckets.Select(b => $"{b.Key} {b.Value.Accepted}/{b.Value.Rejected}"));

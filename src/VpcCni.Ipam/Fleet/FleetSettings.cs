@@ -56,6 +56,9 @@ internal sealed record FleetSettings
     /// <summary>Seconds between the samples of the chart and the idle-address average.</summary>
     public double SampleSeconds { get; init; } = 5;
 
+    /// <summary>Run the whole duration even when every pod runs (by default the run ends 60 s after that, or later).</summary>
+    public bool FullDuration { get; init; }
+
     /// <summary>Tuning of the adaptive budget (null: its defaults).</summary>
     public AdaptiveBudgetOptions? Budget { get; init; }
 }

@@ -121,7 +121,7 @@ internal sealed class Run
             idleSum += AverageIdle();
             idleSamples++;
             Progress(t, end);
-            if (_podsRunning == _podsTotal && _podsTotal > 0 && t - _t0 >= 60 && _settings.Workload != FleetWorkloadKind.Trace)
+            if (!_settings.FullDuration && _podsRunning == _podsTotal && _podsTotal > 0 && t - _t0 >= 60 && _settings.Workload != FleetWorkloadKind.Trace)
             {
                 // Every pod runs: the rest of the run would only repeat the steady pool.
                 break;
@@ -129,10 +129,7 @@ internal sealed class Run
         }
 
         var measuredEnd = _clock.Seconds;
-        if (Environment.GetEnvironmentVariable("FLEET_DEBUG") is not null)
-        {
-            _progress?.Invoke($"{_policy.Name} t0={_t0} end={measuredEnd} warmupThrottled={warmupThrottled} buckets: {_account.Describe()} creates/20s: {string.Join(" ", _account.CreateAccepted.Select(kv => $"{kv.Key * 20}:{kv.Value}"))} running: {string.Join(" ", samples.Where((x, i) => i % 4 == 0).Select(x => $"{x.T}:{x.PodsRunning}"))}");
-        }
+        _progress?.Invoke(string.Create(CultureInfo.InvariantCulture, $"fleet {_policy.Name}: done at {measuredEnd - _t0:0} s virtual, {_clock.Fired} events; requests accepted/throttled per bucket: {_account.Describe()}"));
 
         foreach (var node in _nodes)
         {
