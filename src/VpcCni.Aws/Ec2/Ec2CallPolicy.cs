@@ -20,6 +20,7 @@ internal sealed class Ec2CallPolicy : IDisposable
 {
     private static readonly TimeSpan ReplenishPeriod = TimeSpan.FromMilliseconds(200);
     private readonly Dictionary<string, TokenBucketRateLimiter> _budget = new(StringComparer.Ordinal);
+    private readonly AdaptiveRequestBudget? _adaptive;
     private readonly ResiliencePipeline _pipeline;
     private readonly ResiliencePipeline _deletePipeline;
     private readonly ITimer? _replenish;
@@ -29,7 +30,15 @@ internal sealed class Ec2CallPolicy : IDisposable
     public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger)
     {
         _logger = logger;
-        if (options.RequestBudget)
+        if (options.RequestBudget && options.AdaptiveRequestBudget)
+        {
+            // The node learns its share of the account from EC2's answers (docs/ec2-budget.md); the share caps it.
+            _adaptive = new AdaptiveRequestBudget(
+                Ec2RequestLimits.All.Select(b => new RequestBucketLimit(b.Name, b.Capacity * options.RequestBudgetShare, b.RefillPerSecond * options.RequestBudgetShare)),
+                null,
+                time);
+        }
+        else if (options.RequestBudget)
         {
             foreach (var bucket in Ec2RequestLimits.All)
             {
@@ -112,7 +121,24 @@ internal sealed class Ec2CallPolicy : IDisposable
                 {
                     await state.Self.AcquireAsync(state.Action, state.Filtered, ctx.CancellationToken).ConfigureAwait(false);
                     Interlocked.Increment(ref state.Self._calls);
-                    return await state.Call(ctx.CancellationToken).ConfigureAwait(false);
+                    if (state.Self._adaptive is not { } adaptive)
+                    {
+                        return await state.Call(ctx.CancellationToken).ConfigureAwait(false);
+                    }
+
+                    var bucket = Ec2RequestLimits.For(state.Action, state.Filtered).Name;
+                    try
+                    {
+                        var result = await state.Call(ctx.CancellationToken).ConfigureAwait(false);
+                        adaptive.OnSuccess(bucket);
+                        return result;
+                    }
+                    catch (AmazonServiceException e) when (Ec2ErrorCodes.Classify(e.ErrorCode, (int)e.StatusCode) == CloudErrorKind.Throttled)
+                    {
+                        // EC2 says the account's bucket is empty: this node's share shrinks (and its next requests wait).
+                        adaptive.OnThrottled(bucket, RetryAfter(e));
+                        throw;
+                    }
                 },
                 context,
                 (Self: this, Action: action, Filtered: filteredOrPaginated, Call: call)).ConfigureAwait(false);
@@ -137,8 +163,22 @@ internal sealed class Ec2CallPolicy : IDisposable
         }
     }
 
+    // EC2 sends no Retry-After; a throttling answer that carries one (a proxy, the emulator) is honoured.
+    private static TimeSpan? RetryAfter(AmazonServiceException e) =>
+        e.InnerException is Amazon.Runtime.Internal.HttpErrorResponseException { Response: { } response }
+        && response.IsHeaderPresent("Retry-After")
+        && int.TryParse(response.GetHeaderValue("Retry-After"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : null;
+
     private async ValueTask AcquireAsync(string action, bool filtered, CancellationToken cancellationToken)
     {
+        if (_adaptive is not null)
+        {
+            await _adaptive.AcquireAsync(Ec2RequestLimits.For(action, filtered).Name, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         if (_budget.Count == 0)
         {
             return;

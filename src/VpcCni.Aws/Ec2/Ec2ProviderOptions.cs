@@ -38,6 +38,11 @@ public sealed class Ec2ProviderOptions
     /// <summary>VPC_CNI_EC2_BUDGET_SHARE: fraction (0–1] of the account's buckets this node may use.</summary>
     public double RequestBudgetShare { get; set; } = 1;
 
+    /// <summary>VPC_CNI_EC2_BUDGET (<c>adaptive</c>, the default, or <c>static</c>): whether the node learns its share of the
+    /// account's buckets from EC2's throttling answers (AIMD, docs/ec2-budget.md) or keeps the fixed
+    /// <see cref="RequestBudgetShare"/> of them.</summary>
+    public bool AdaptiveRequestBudget { get; set; } = true;
+
     /// <summary>Whether the hourly leaked-ENI sweep runs (DISABLE_LEAKED_ENI_CLEANUP=true turns it off).</summary>
     public bool LeakedEniCleanup { get; set; } = true;
 
@@ -109,6 +114,17 @@ public sealed class Ec2ProviderOptions
         var region = getVariable("AWS_REGION");
         region = string.IsNullOrWhiteSpace(region) ? getVariable("AWS_DEFAULT_REGION") : region;
         options.Region = string.IsNullOrWhiteSpace(region) ? null : region.Trim();
+        var mode = getVariable("VPC_CNI_EC2_BUDGET");
+        if (!string.IsNullOrWhiteSpace(mode))
+        {
+            options.AdaptiveRequestBudget = mode.Trim().ToLowerInvariant() switch
+            {
+                "adaptive" => true,
+                "static" => false,
+                _ => throw new ArgumentException($"VPC_CNI_EC2_BUDGET='{mode}' must be adaptive or static"),
+            };
+        }
+
         var share = getVariable("VPC_CNI_EC2_BUDGET_SHARE");
         if (!string.IsNullOrWhiteSpace(share))
         {

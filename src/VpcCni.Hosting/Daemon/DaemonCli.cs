@@ -12,7 +12,7 @@ using VpcCni.Ipam;
 namespace VpcCni.Hosting.Daemon;
 
 /// <summary>
-/// The vpc-cni-ipamd command line: run (the daemon), init, status, health, max-pods, plan. The executable passes in
+/// The vpc-cni-ipamd command line: run (the daemon), init, status, health, max-pods, plan, fleet. The executable passes in
 /// the server (it owns the ASP.NET Core host); everything else is here so tests can reach it.
 /// </summary>
 public static class DaemonCli
@@ -42,6 +42,13 @@ public static class DaemonCli
                          (max pods, ENI limit, subnet full) make it exit 1 with "plan: P of N pods placed: REASON" on
                          stderr; --json carries requestedPods, placedPods, maxPods and unplacedReason (null: all fit)
 
+          fleet          [--workload scale-up|join|burst | --trace FILE] [--nodes N] [--instance-type T | T:3,U:1]
+                         [--pods N (scale-up; default 23000)] [--pods-per-node N (join; default 30)]
+                         [--policies upstream,vpccni] [--seed N] [--duration 30m] [--warmup 10m] [--full-duration] [--json] [--svg FILE]:
+                         N simulated nodes (default 500) in one simulated account sharing EC2's request buckets, each
+                         running the real pool controller on a virtual clock; the policies side by side (progress on
+                         stderr). burst: one m5.4xlarge, 5 pods then 100 at 60 s. docs/ec2-budget.md
+
           rpc-load       [--socket PATH] [--callers 64] [--pairs 2000] [--warmup CALLERS]: AddNetwork+DelNetwork latency
                          and throughput after untimed warm-up pairs
 
@@ -52,7 +59,7 @@ public static class DaemonCli
 
     private static readonly HashSet<string> Flags = new(StringComparer.Ordinal)
     {
-        "no-host-network", "skip-sysctls", "all", "prefix-delegation", "custom-networking", "json", "help",
+        "no-host-network", "skip-sysctls", "all", "prefix-delegation", "custom-networking", "json", "help", "full-duration",
     };
 
     /// <summary>Runs a command; returns the process exit code (2 for usage errors).</summary>
@@ -91,6 +98,8 @@ public static class DaemonCli
                     return MaxPods(line, output);
                 case "plan":
                     return await PlanCommand.RunAsync(line, output, error, cancellationToken).ConfigureAwait(false);
+                case "fleet":
+                    return await FleetCommand.RunAsync(line, output, error, cancellationToken).ConfigureAwait(false);
                 case "rpc-load":
                     return await RpcLoadCommand.RunAsync(line, output, cancellationToken).ConfigureAwait(false);
                 default:

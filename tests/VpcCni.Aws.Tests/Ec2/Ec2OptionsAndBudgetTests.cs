@@ -54,7 +54,7 @@ public class Ec2OptionsAndBudgetTests
     public async Task CallPolicy_MutatingBudget_WaitsForRefillOnTheClock()
     {
         var time = new FakeTimeProvider();
-        using var policy = new Ec2CallPolicy(new Ec2ProviderOptions(), time, NullLogger.Instance);
+        using var policy = new Ec2CallPolicy(new Ec2ProviderOptions { AdaptiveRequestBudget = false }, time, NullLogger.Instance);
         var ct = TestContext.Current.CancellationToken;
         for (var i = 0; i < 50; i++)
         {

@@ -1,0 +1,48 @@
+namespace VpcCni.Cloud;
+
+/// <summary>
+/// Tuning of <see cref="AdaptiveRequestBudget"/>. Rates are fractions of the account bucket's refill rate, so one set of
+/// numbers fits every bucket. docs/ec2-budget.md explains the choices.
+/// </summary>
+internal sealed record AdaptiveBudgetOptions
+{
+    /// <summary>A new node's rate: the whole account refill (a lone node must not be slowed; the first throttle teaches it).</summary>
+    public double InitialShare { get; init; } = 1.0;
+
+    /// <summary>The lowest rate: 1/4096 of the refill (0.0012/s for a 5/s bucket), below any fair share of a 4,000-node account.</summary>
+    public double MinimumShare { get; init; } = 1.0 / 4096;
+
+    /// <summary>Multiplicative decrease on a throttling answer.</summary>
+    public double DecreaseFactor { get; init; } = 0.5;
+
+    /// <summary>Additive increase: this fraction of the refill per second the node spends waiting for its own budget (1/8192:
+    /// 50 busy nodes on a 10-token bucket throttle under 10 % after convergence; 1/1024 throttled 35 %).</summary>
+    public double IncreasePerSecond { get; init; } = 1.0 / 8192;
+
+    /// <summary>The node's bucket holds at most this many seconds of its rate (at least one token): a short burst only.</summary>
+    public TimeSpan BurstWindow { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Tokens a new node starts with (a lone node's first calls go out at once).</summary>
+    public double InitialTokens { get; init; } = 2;
+
+    /// <summary>The first pause after a throttle (doubles with each throttle in a row, capped by <see cref="MaxBackoff"/>).</summary>
+    public TimeSpan BaseBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest pause after throttles in a row.</summary>
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Background requests (nobody waits for them) go at this fraction of the rate.</summary>
+    public double BackgroundShare { get; init; } = 1.0 / 8;
+
+    /// <summary>After a throttle in any class, background requests wait this long (jittered): the account is crowded.</summary>
+    public TimeSpan BackgroundQuiet { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>A waiting background request asks again at least this often (it may have become urgent).</summary>
+    public TimeSpan BackgroundRecheck { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A throttle in one class caps every class at the same share of its refill (see docs/ec2-budget.md).</summary>
+    public bool CoupleClasses { get; init; }
+
+    /// <summary>Waits are stretched by a random 0 to this fraction, so nodes that were throttled together do not return together.</summary>
+    public double Jitter { get; init; } = 1.0;
+}

@@ -1,0 +1,49 @@
+namespace VpcCni.Ipam.Fleet;
+
+/// <summary>How a fleet node talks to EC2.</summary>
+internal enum FleetClientKind
+{
+    /// <summary>Upstream: no client-side limit; the AWS SDK's standard retryer (<see cref="SdkStandardRetryClient"/>).</summary>
+    SdkStandardRetries,
+
+    /// <summary>VpcCni: the node-local adaptive budget (<see cref="Cloud.AdaptiveRequestBudget"/>).</summary>
+    AdaptiveBudget,
+}
+
+/// <summary>
+/// A named policy of the fleet run: the engine settings every node's real <see cref="PoolController"/> runs with, the pool
+/// policy (null: the one the options name) and the EC2 client behaviour. The factories are called once per node.
+/// </summary>
+/// <param name="Name">Shown in the table and the JSON.</param>
+/// <param name="Options">A fresh, valid <see cref="IpamOptions"/> per node.</param>
+/// <param name="Client">How the node sends its EC2 requests.</param>
+internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, FleetClientKind Client)
+{
+    /// <summary>The pool policy per node; null lets the controller pick the one the options name. This is the seam for
+    /// upstream's timing mode (5 s loop, one ENI per cycle): set it, or the options that select it, here.</summary>
+    public Func<IPoolPolicy?>? PoolPolicy { get; init; }
+
+    /// <summary>After the start's DescribeNetworkInterfaces, the node reads its ENIs from IMDS (no EC2 request), as upstream's
+    /// reconcile does; false: every reconcile asks EC2, as VpcCni's EC2 provider does.</summary>
+    public bool ReconcileFromImds { get; init; }
+
+    /// <summary>
+    /// Upstream's behaviour: WARM_ENI_TARGET=1, an ADD that finds the pool empty fails at once (the kubelet retries), the
+    /// 5 s pool loop, and the SDK's standard retries without a client-side budget.
+    /// </summary>
+    public static FleetPolicy Upstream { get; } = new("upstream", () => new IpamOptions
+    {
+        WarmEniTarget = 1,
+        AssignWaitTimeout = TimeSpan.Zero,
+        PoolInterval = TimeSpan.FromSeconds(5),
+    }, FleetClientKind.SdkStandardRetries)
+    {
+        ReconcileFromImds = true,
+    };
+
+    /// <summary>VpcCni's defaults with the adaptive EC2 budget.</summary>
+    public static FleetPolicy VpcCni { get; } = new("vpccni", () => new IpamOptions(), FleetClientKind.AdaptiveBudget);
+
+    /// <summary>The policies `--policies` may name.</summary>
+    public static IReadOnlyList<FleetPolicy> Known { get; } = [Upstream, VpcCni];
+}
