@@ -170,8 +170,8 @@ internal static class FleetCommand
         var list = new List<FleetPolicy>();
         foreach (var name in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            var policy = FleetPolicy.Known.FirstOrDefault(p => p.Name == name)
-                ?? throw new CommandLineException($"--policies: unknown policy \"{name}\" (known: {string.Join(", ", FleetPolicy.Known.Select(p => p.Name))})");
+            var policy = FleetPolicy.All.FirstOrDefault(p => p.Name == name)
+                ?? throw new CommandLineException($"--policies: unknown policy \"{name}\" (known: {string.Join(", ", FleetPolicy.All.Select(p => p.Name))})");
             if (!list.Contains(policy))
             {
                 list.Add(policy);

@@ -28,22 +28,33 @@ internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, Fleet
     public bool ReconcileFromImds { get; init; }
 
     /// <summary>
-    /// Upstream's behaviour: WARM_ENI_TARGET=1, an ADD that finds the pool empty fails at once (the kubelet retries), the
-    /// 5 s pool loop, and the SDK's standard retries without a client-side budget.
+    /// Upstream's behaviour: <see cref="SimulationPolicies.Upstream"/> (the 5 s pool loop not woken by ADDs, one ENI per
+    /// cycle, WARM_ENI_TARGET=1, an ADD that finds the pool empty fails at once and the kubelet retries), IMDS reconcile,
+    /// and the SDK's standard retries without a client-side budget.
     /// </summary>
-    public static FleetPolicy Upstream { get; } = new("upstream", () => new IpamOptions
-    {
-        WarmEniTarget = 1,
-        AssignWaitTimeout = TimeSpan.Zero,
-        PoolInterval = TimeSpan.FromSeconds(5),
-    }, FleetClientKind.SdkStandardRetries)
+    public static FleetPolicy Upstream { get; } = new(
+        SimulationPolicies.UpstreamName, () => SimulationPolicies.Upstream().Options, FleetClientKind.SdkStandardRetries)
     {
         ReconcileFromImds = true,
     };
 
-    /// <summary>VpcCni's defaults with the adaptive EC2 budget.</summary>
-    public static FleetPolicy VpcCni { get; } = new("vpccni", () => new IpamOptions(), FleetClientKind.AdaptiveBudget);
+    /// <summary>VpcCni's daemon defaults (<see cref="IpamOptions"/> as constructed) with the adaptive EC2 budget.</summary>
+    public static FleetPolicy VpcCni { get; } = new(SimulationPolicies.VpcCniName, () => new IpamOptions(), FleetClientKind.AdaptiveBudget);
+
+    /// <summary>The event-driven controller with upstream's warm-target policy and the adaptive budget (the daemon's
+    /// previous default), for comparison.</summary>
+    public static FleetPolicy EventDriven { get; } = new(
+        SimulationPolicies.EventDrivenName, () => Named(SimulationPolicies.EventDrivenName), FleetClientKind.AdaptiveBudget);
+
+    /// <summary>The event-driven controller with the burst policy and the adaptive budget.</summary>
+    public static FleetPolicy Burst { get; } = new("burst", () => SimulationPolicies.VpcCni().Options, FleetClientKind.AdaptiveBudget);
 
     /// <summary>The policies `--policies` may name.</summary>
     public static IReadOnlyList<FleetPolicy> Known { get; } = [Upstream, VpcCni];
+
+    /// <summary>Every policy `--policies` may name: <see cref="Known"/> (the default pair) and the comparisons.</summary>
+    public static IReadOnlyList<FleetPolicy> All { get; } = [Upstream, VpcCni, EventDriven, Burst];
+
+    private static IpamOptions Named(string name) =>
+        SimulationPolicies.TryGet(name, null, out var policy) ? policy.Options : throw new ArgumentException($"unknown policy {name}", nameof(name));
 }
