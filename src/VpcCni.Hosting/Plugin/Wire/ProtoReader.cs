@@ -27,12 +27,8 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data)
             return false;
         }
 
-        var tag = ReadVarint();
-        if (tag > uint.MaxValue)
-        {
-            throw new ProtoWireException("malformed protobuf message: a tag above 2^32-1");
-        }
-
+        // Tags and lengths are 32-bit values: like Google.Protobuf (the daemon's parser), the low 32 bits of a longer varint.
+        var tag = (uint)ReadVarint();
         field = (int)(tag >> 3);
         wireType = (ProtoWireType)(tag & 7);
         if (field == 0)
@@ -99,14 +95,19 @@ internal ref struct ProtoReader(ReadOnlySpan<byte> data)
 
     public ReadOnlySpan<byte> ReadLengthDelimited()
     {
-        var length = ReadVarint();
-        if (length > (ulong)(_data.Length - _position))
+        var length = (int)(uint)ReadVarint();
+        if (length < 0)
+        {
+            throw new ProtoWireException("malformed protobuf message: a negative length");
+        }
+
+        if (length > _data.Length - _position)
         {
             throw new ProtoWireException("malformed protobuf message: a length beyond the end of the message");
         }
 
-        var value = _data.Slice(_position, (int)length);
-        _position += (int)length;
+        var value = _data.Slice(_position, length);
+        _position += length;
         return value;
     }
 
