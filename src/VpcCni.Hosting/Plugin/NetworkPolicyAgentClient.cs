@@ -1,5 +1,4 @@
-using Grpc.Core;
-using VpcCni.Hosting.Rpc;
+using VpcCni.Hosting.Plugin.Wire;
 using VpcCni.Hosting.Rpc.Http2;
 
 namespace VpcCni.Hosting.Plugin;
@@ -8,15 +7,17 @@ namespace VpcCni.Hosting.Plugin;
 internal interface INetworkPolicyAgentClient : IDisposable
 {
     /// <summary>Connects now (upstream's blocking dial).</summary>
-    /// <exception cref="RpcException">Nothing listens, or the connect took longer than <paramref name="timeout"/>.</exception>
+    /// <exception cref="GrpcCallException">Nothing listens, or the connect took longer than <paramref name="timeout"/>.</exception>
     void Dial(TimeSpan timeout);
 
+    /// <exception cref="GrpcCallException">Any status but OK.</exception>
     EnforceNpReply EnforceNpToPod(EnforceNpRequest request, CancellationToken cancellationToken);
 
+    /// <exception cref="GrpcCallException">Any status but OK.</exception>
     DeleteNpReply DeletePodNp(DeleteNpRequest request, CancellationToken cancellationToken);
 }
 
-/// <summary>rpc.NPBackend over the lean HTTP/2 client (no Grpc.Net.Client: the plugin stays small under Native AOT).</summary>
+/// <summary>rpc.NPBackend over the lean byte-level HTTP/2 client and the plugin's codec (the plugin stays small under Native AOT).</summary>
 internal sealed class GrpcNetworkPolicyAgentClient : INetworkPolicyAgentClient
 {
     /// <summary>
@@ -25,27 +26,24 @@ internal sealed class GrpcNetworkPolicyAgentClient : INetworkPolicyAgentClient
     /// </summary>
     public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly Http2UnaryCallInvoker _invoker;
-    private readonly NPBackend.NPBackendClient _client;
+    private readonly Http2UnaryClient _client;
     private readonly TimeProvider _time;
 
     public GrpcNetworkPolicyAgentClient(string address, TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
-        _invoker = Http2UnaryCallInvoker.ForAddress(address, _time);
-        _client = new NPBackend.NPBackendClient(_invoker);
+        _client = Http2UnaryClient.ForAddress(address, _time);
     }
 
-    public void Dial(TimeSpan timeout) => _invoker.Connect(timeout);
+    public void Dial(TimeSpan timeout) => _client.Connect(timeout);
 
     public EnforceNpReply EnforceNpToPod(EnforceNpRequest request, CancellationToken cancellationToken) =>
-        _client.EnforceNpToPod(request, Options(cancellationToken));
+        WireUnaryCall.Invoke<EnforceNpRequest, EnforceNpReply>(_client, WireMethod.EnforceNpToPod, request, Deadline, cancellationToken);
 
     public DeleteNpReply DeletePodNp(DeleteNpRequest request, CancellationToken cancellationToken) =>
-        _client.DeletePodNp(request, Options(cancellationToken));
+        WireUnaryCall.Invoke<DeleteNpRequest, DeleteNpReply>(_client, WireMethod.DeletePodNp, request, Deadline, cancellationToken);
 
-    public void Dispose() => _invoker.Dispose();
+    public void Dispose() => _client.Dispose();
 
-    private CallOptions Options(CancellationToken cancellationToken) =>
-        new(deadline: _time.GetUtcNow().UtcDateTime.Add(CallTimeout), cancellationToken: cancellationToken);
+    private DateTimeOffset Deadline => _time.GetUtcNow() + CallTimeout;
 }

@@ -1,95 +1,88 @@
-using Microsoft.Extensions.Logging;
+using System.Globalization;
+using System.Net;
 
 namespace VpcCni.Hosting.Plugin;
 
-internal static partial class PluginLog
+/// <summary>The plugin's log events (event ids 41xx, as the daemon numbers its own); each is formatted only when its level is on.</summary>
+internal static class PluginLog
 {
-    [LoggerMessage(EventId = 4101, Level = LogLevel.Information, Message = "ADD {ContainerId}/{IfName} pod {PodNamespace}/{PodName}: {Address} table {RouteTable} veth {HostVeth}")]
-    public static partial void Added(ILogger logger, string containerId, string ifName, string podNamespace, string podName, System.Net.IPAddress address, int routeTable, string hostVeth);
-
-    [LoggerMessage(EventId = 4102, Level = LogLevel.Warning, Message = "ADD {ContainerId}/{IfName}: wiring failed, releasing {Address}")]
-    public static partial void AddRollback(ILogger logger, Exception exception, string containerId, string ifName, string address);
-
-    [LoggerMessage(EventId = 4103, Level = LogLevel.Information, Message = "DEL {ContainerId}/{IfName}: released {Count} address(es)")]
-    public static partial void Deleted(ILogger logger, string containerId, string ifName, int count);
-
-    [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "DEL {ContainerId}/{IfName}: ipamd unreachable, tearing down from prevResult only")]
-    public static partial void DeleteWithoutDaemon(ILogger logger, Exception exception, string containerId, string ifName);
-
-    [LoggerMessage(EventId = 4105, Level = LogLevel.Warning, Message = "rollback of {ContainerId}/{IfName} could not release the address")]
-    public static partial void RollbackReleaseFailed(ILogger logger, Exception exception, string containerId, string ifName);
-
-    [LoggerMessage(EventId = 4106, Level = LogLevel.Information, Message = "GC of network {Network}: released {Count} stale attachment(s)")]
-    public static partial void GarbageCollected(ILogger logger, string network, int count);
-
-    [LoggerMessage(EventId = 4107, Level = LogLevel.Warning, Message = "teardown of {Address} for pod {PodNamespace}/{PodName} failed")]
-    public static partial void TeardownFailed(ILogger logger, Exception exception, string address, string podNamespace, string podName);
-}
-
-/// <summary>
-/// The plugin's log: a file (pluginLogFile) or stderr, never stdout. Plain lines, appended and flushed per entry,
-/// because the process lives for one CNI call.
-/// </summary>
-internal sealed class PluginLogger(TextWriter writer, LogLevel minimum, TimeProvider time) : ILogger, IDisposable
-{
-    private readonly Lock _lock = new();
-
-    public static PluginLogger Create(string? logFile, string? level, TimeProvider time)
+    public static void Added(PluginLogger logger, string containerId, string ifName, string podNamespace, string podName, IPAddress address, int routeTable, string hostVeth)
     {
-        // The installer refuses unknown names; one edited into the conflist by hand falls back to Information.
-        var minimum = Configuration.UpstreamLogLevel.TryParse(level, out var parsed) ? parsed : LogLevel.Information;
-        TextWriter writer;
-        try
+        if (logger.IsEnabled(PluginLogLevel.Information))
         {
-            if (string.IsNullOrEmpty(logFile))
-            {
-                writer = Console.Error;
-            }
-            else
-            {
-                var directory = Path.GetDirectoryName(logFile);
-                if (!string.IsNullOrEmpty(directory))
-                {
-                    Directory.CreateDirectory(directory);
-                }
-
-                writer = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete));
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // A broken log path must not break pod networking.
-            writer = Console.Error;
-        }
-
-        return new PluginLogger(writer, minimum, time);
-    }
-
-    public IDisposable? BeginScope<TState>(TState state)
-        where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (!IsEnabled(logLevel))
-        {
-            return;
-        }
-
-        var line = $"{time.GetUtcNow():O} {logLevel} [{Environment.ProcessId}] {formatter(state, exception)}{(exception is null ? "" : " | " + exception.Message)}";
-        lock (_lock)
-        {
-            writer.WriteLine(line);
-            writer.Flush();
+            logger.Write(PluginLogLevel.Information, string.Create(CultureInfo.InvariantCulture, $"ADD {containerId}/{ifName} pod {podNamespace}/{podName}: {address} table {routeTable} veth {hostVeth}"), null);
         }
     }
 
-    public void Dispose()
+    public static void AddRollback(PluginLogger logger, Exception exception, string containerId, string ifName, string address)
     {
-        if (!ReferenceEquals(writer, Console.Error))
+        if (logger.IsEnabled(PluginLogLevel.Warning))
         {
-            writer.Dispose();
+            logger.Write(PluginLogLevel.Warning, $"ADD {containerId}/{ifName}: wiring failed, releasing {address}", exception);
+        }
+    }
+
+    public static void Deleted(PluginLogger logger, string containerId, string ifName, int count)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Information))
+        {
+            logger.Write(PluginLogLevel.Information, string.Create(CultureInfo.InvariantCulture, $"DEL {containerId}/{ifName}: released {count} address(es)"), null);
+        }
+    }
+
+    public static void DeleteWithoutDaemon(PluginLogger logger, Exception exception, string containerId, string ifName)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Warning))
+        {
+            logger.Write(PluginLogLevel.Warning, $"DEL {containerId}/{ifName}: ipamd unreachable, tearing down from prevResult only", exception);
+        }
+    }
+
+    public static void RollbackReleaseFailed(PluginLogger logger, Exception exception, string containerId, string ifName)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Warning))
+        {
+            logger.Write(PluginLogLevel.Warning, $"rollback of {containerId}/{ifName} could not release the address", exception);
+        }
+    }
+
+    public static void GarbageCollected(PluginLogger logger, string network, int count)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Information))
+        {
+            logger.Write(PluginLogLevel.Information, string.Create(CultureInfo.InvariantCulture, $"GC of network {network}: released {count} stale attachment(s)"), null);
+        }
+    }
+
+    public static void TeardownFailed(PluginLogger logger, Exception exception, string address, string podNamespace, string podName)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Warning))
+        {
+            logger.Write(PluginLogLevel.Warning, $"teardown of {address} for pod {podNamespace}/{podName} failed", exception);
+        }
+    }
+
+    public static void NetworkPolicyEnforced(PluginLogger logger, string podNamespace, string podName, string mode)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Information))
+        {
+            logger.Write(PluginLogLevel.Information, $"network policy ({mode}) enforced for pod {podNamespace}/{podName}", null);
+        }
+    }
+
+    public static void NetworkPolicyEnforceFailed(PluginLogger logger, Exception? exception, string podNamespace, string podName, string mode, string address)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Error))
+        {
+            logger.Write(PluginLogLevel.Error, $"network policy ({mode}) for pod {podNamespace}/{podName} not set up by the agent at {address}", exception);
+        }
+    }
+
+    public static void NetworkPolicyDeleteFailed(PluginLogger logger, Exception? exception, string podNamespace, string podName, string reason)
+    {
+        if (logger.IsEnabled(PluginLogLevel.Warning))
+        {
+            logger.Write(PluginLogLevel.Warning, $"network policy agent did not delete the policy state of pod {podNamespace}/{podName}: {reason}", exception);
         }
     }
 }

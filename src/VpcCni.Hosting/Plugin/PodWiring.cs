@@ -87,10 +87,10 @@ internal sealed class DaemonVethRemover(IIpamdClient client, CancellationToken c
     {
         try
         {
-            var request = new Rpc.RemoveHostVethRequest { IfIndex = index, Name = name, NamespaceDevice = hostNamespace.Device, NamespaceInode = hostNamespace.Inode };
+            var request = new Wire.RemoveHostVethRequest { IfIndex = index, Name = name, NamespaceDevice = hostNamespace.Device, NamespaceInode = hostNamespace.Inode };
             return client.RemoveHostVethAsync(request, cancellationToken).GetAwaiter().GetResult().Removed;
         }
-        catch (Exception ex) when (ex is Grpc.Core.RpcException or IpamdUnreachableException)
+        catch (Exception ex) when (ex is Rpc.Http2.GrpcCallException or IpamdUnreachableException)
         {
             return false;
         }

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.NetworkInformation;
-using Microsoft.Extensions.Logging;
 using VpcCni.Cni;
-using VpcCni.Hosting.Rpc;
+using VpcCni.Hosting.Plugin.Wire;
+using VpcCni.Hosting.Rpc.Http2;
 using VpcCni.Linux.Pods;
 
 namespace VpcCni.Hosting.Plugin;
@@ -14,12 +14,12 @@ namespace VpcCni.Hosting.Plugin;
 internal sealed class VpcCniPlugin(
     Func<string, IIpamdClient> clientFactory,
     Func<VpcCniPluginConfig, IPodWiring> wiringFactory,
-    Func<VpcCniPluginConfig, ILogger> loggerFactory,
+    Func<VpcCniPluginConfig, PluginLogger> loggerFactory,
     string clientVersion,
     NetworkPolicyAgent? networkPolicyAgent = null) : ICniPlugin, IDisposable
 {
     private readonly NetworkPolicyAgent _networkPolicy = networkPolicyAgent ?? NetworkPolicyAgent.Default;
-    private ILogger? _logger;
+    private PluginLogger? _logger;
     /// <summary>The name prefix of the placeholder interface appended to ADD results (upstream's convention).</summary>
     public const string DummyInterfacePrefix = "dummy";
 
@@ -92,7 +92,7 @@ internal sealed class VpcCniPlugin(
                 NetnsInode = identity.Inode,
             }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unimplemented)
+        catch (GrpcCallException ex) when (ex.StatusCode == GrpcStatusCode.Unimplemented)
         {
             return null; // an older daemon, or upstream's ipamd
         }
@@ -100,9 +100,9 @@ internal sealed class VpcCniPlugin(
         {
             throw new CniException(CniErrorCode.TryAgainLater, "add cmd: ipamd is unreachable", ex.Message, ex);
         }
-        catch (Grpc.Core.RpcException ex)
+        catch (GrpcCallException ex)
         {
-            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Status.Detail, ex);
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Detail, ex);
         }
 
         switch (wired.Outcome)
@@ -119,8 +119,8 @@ internal sealed class VpcCniPlugin(
                     IPAddress.Parse(allocation.IPv4Addr), // the daemon wired this address, so it parsed it
                     allocation.RouteTableId,
                     wired.HostVethName,
-                    new PhysicalAddress(wired.HostVethMac.ToByteArray()),
-                    wired.ContainerMac.IsEmpty ? null : new PhysicalAddress(wired.ContainerMac.ToByteArray())) { NetworkPolicyMode = reply.NetworkPolicyMode };
+                    new PhysicalAddress(wired.HostVethMac.ToArray()),
+                    wired.ContainerMac.IsEmpty ? null : new PhysicalAddress(wired.ContainerMac.ToArray())) { NetworkPolicyMode = reply.NetworkPolicyMode };
             default:
                 return null;
         }
@@ -128,7 +128,7 @@ internal sealed class VpcCniPlugin(
 
     /// <summary>The classic ADD (upstream's): AddNetwork, then this process wires the pod, releasing the address on failure.</summary>
     private async Task<AddedPod> AddWiredHereAsync(IIpamdClient client, IPodWiring wiring, AddNetworkRequest add, CniRequest request, VpcCniPluginConfig config,
-        KubernetesPodArgs pod, ILogger logger, CancellationToken cancellationToken)
+        KubernetesPodArgs pod, PluginLogger logger, CancellationToken cancellationToken)
     {
         var env = request.Environment;
 
@@ -147,9 +147,9 @@ internal sealed class VpcCniPlugin(
         {
             throw new CniException(CniErrorCode.TryAgainLater, "add cmd: ipamd is unreachable", ex.Message, ex);
         }
-        catch (Grpc.Core.RpcException ex)
+        catch (GrpcCallException ex)
         {
-            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Status.Detail, ex);
+            throw new CniException(CniErrorCode.TryAgainLater, "add cmd: error received from AddNetwork gRPC call", ex.Detail, ex);
         }
 
         ThrowIfNotAssigned(reply);
@@ -214,7 +214,7 @@ internal sealed class VpcCniPlugin(
     /// call, or it cannot see the namespace): then this process runs the classic flow.
     /// </summary>
     private async Task<bool> DeleteByDaemonAsync(IIpamdClient client, IPodWiring wiring, CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod,
-        ILogger logger, CancellationToken cancellationToken)
+        PluginLogger logger, CancellationToken cancellationToken)
     {
         if (!config.DaemonPodWiring)
         {
@@ -237,11 +237,11 @@ internal sealed class VpcCniPlugin(
                 NetnsInode = identity?.Inode ?? 0,
             }, cancellationToken).ConfigureAwait(false);
         }
-        catch (Grpc.Core.RpcException ex) when (ex.StatusCode == Grpc.Core.StatusCode.Unimplemented)
+        catch (GrpcCallException ex) when (ex.StatusCode == GrpcStatusCode.Unimplemented)
         {
             return false; // an older daemon, or upstream's ipamd
         }
-        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is IpamdUnreachableException or GrpcCallException)
         {
             // Upstream behaviour: the pod must be deletable while ipamd is down; the address is reclaimed later
             // by GC or by the daemon's restore, which checks that the pod is gone.
@@ -282,7 +282,7 @@ internal sealed class VpcCniPlugin(
 
     /// <summary>The classic DEL (upstream's): DelNetwork, then this process tears down the wiring.</summary>
     private async Task DeleteHereAsync(IIpamdClient client, IPodWiring wiring, CniRequest request, VpcCniPluginConfig config, KubernetesPodArgs pod,
-        ILogger logger, CancellationToken cancellationToken)
+        PluginLogger logger, CancellationToken cancellationToken)
     {
         var env = request.Environment;
         DelNetworkReply reply;
@@ -290,7 +290,7 @@ internal sealed class VpcCniPlugin(
         {
             reply = await client.DelNetworkAsync(DelRequest(request, pod, "PodDeleted"), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is IpamdUnreachableException or GrpcCallException)
         {
             // Upstream behaviour: the pod must be deletable while ipamd is down; the address is reclaimed later
             // by GC or by the daemon's restore, which checks that the pod is gone.
@@ -373,7 +373,7 @@ internal sealed class VpcCniPlugin(
         {
             status = await client.GetStatusAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is IpamdUnreachableException or GrpcCallException)
         {
             throw new CniException(CniErrorCode.PluginNotAvailable, "ipamd is unreachable", ex.Message, ex);
         }
@@ -390,18 +390,18 @@ internal sealed class VpcCniPlugin(
         var config = VpcCniPluginConfig.From(request.Config);
         var logger = Logger(config);
         using var client = clientFactory(config.IpamdAddress);
-        var gc = new GarbageCollectRequest { NetworkName = request.Config.Name };
-        foreach (var attachment in request.Config.ValidAttachments ?? [])
+        var gc = new GarbageCollectRequest
         {
-            gc.ValidAttachments.Add(new Attachment { ContainerID = attachment.ContainerId, IfName = attachment.IfName });
-        }
+            NetworkName = request.Config.Name,
+            ValidAttachments = [.. (request.Config.ValidAttachments ?? []).Select(a => new Attachment { ContainerID = a.ContainerId, IfName = a.IfName })],
+        };
 
         GarbageCollectReply reply;
         try
         {
             reply = await client.GarbageCollectAsync(gc, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is IpamdUnreachableException or GrpcCallException)
         {
             throw new CniException(CniErrorCode.TryAgainLater, "gc: ipamd is unreachable", ex.Message, ex);
         }
@@ -437,7 +437,7 @@ internal sealed class VpcCniPlugin(
         }
     }
 
-    public void Dispose() => (_logger as IDisposable)?.Dispose();
+    public void Dispose() => _logger?.Dispose();
 
     /// <summary>
     /// The pod from CNI_ARGS; a runtime that is not Kubernetes sends none, and then the container id names it
@@ -451,7 +451,7 @@ internal sealed class VpcCniPlugin(
             : pod with { PodNamespace = "cni", PodName = request.Environment.ContainerId };
     }
 
-    private ILogger Logger(VpcCniPluginConfig config) => _logger ??= loggerFactory(config);
+    private PluginLogger Logger(VpcCniPluginConfig config) => _logger ??= loggerFactory(config);
 
     /// <summary>"dummy" + the host veth's hash, as upstream names it.</summary>
     internal static string DummyInterfaceName(KubernetesPodArgs pod) =>
@@ -492,7 +492,7 @@ internal sealed class VpcCniPlugin(
         {
             await client.DelNetworkAsync(DelRequest(request, pod, "SetupNSFailed"), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is IpamdUnreachableException or Grpc.Core.RpcException)
+        catch (Exception ex) when (ex is IpamdUnreachableException or GrpcCallException)
         {
             // The runtime calls DEL after a failed ADD, which releases it then.
             PluginLog.RollbackReleaseFailed(_logger!, ex, request.Environment.ContainerId, request.Environment.IfName);

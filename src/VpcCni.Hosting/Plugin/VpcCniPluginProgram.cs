@@ -7,8 +7,8 @@ namespace VpcCni.Hosting.Plugin;
 [SupportedOSPlatform("linux")]
 public static class VpcCniPluginProgram
 {
-    /// <summary>The version the plugin reports to the daemon.</summary>
-    public static string Version { get; } = typeof(VpcCniPluginProgram).Assembly.GetName().Version?.ToString() ?? "0.0.0";
+    /// <summary>The version the plugin reports to the daemon: the assembly version, as a build-time constant (no reflection).</summary>
+    public static string Version => VpcCniBuildInfo.AssemblyVersion;
 
     /// <summary>
     /// Runs one CNI invocation of the real process (environment, stdin, stdout) and returns its exit status.
@@ -17,10 +17,12 @@ public static class VpcCniPluginProgram
     public static async Task<int> RunAsync(CancellationToken cancellationToken = default)
     {
         using var plugin = new VpcCniPlugin(
-            address => new GrpcIpamdClient(address, client: PluginGrpcClientSetting.Read(Environment.GetEnvironmentVariable)),
+            address => GrpcIpamdClient.Create(address, PluginGrpcClientSetting.Read(Environment.GetEnvironmentVariable)),
             config => new LinuxPodWiring(config.VethPrefix),
             config => PluginLogger.Create(config.PluginLogFile, config.PluginLogLevel, TimeProvider.System),
             Version);
-        return await CniPluginRunner.RunProcessAsync(plugin, new CniPluginRunnerOptions { Diagnostics = Console.Error }, cancellationToken).ConfigureAwait(false);
+
+        // stderr is opened only if something is written to it (a failure's stack trace).
+        return await CniPluginRunner.RunProcessAsync(plugin, new CniPluginRunnerOptions { Diagnostics = StandardErrorWriter.Instance }, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -155,7 +155,7 @@ public sealed class DaemonGrpcFuzzTests
     private static async Task AssertStillServingAsync(DaemonGrpcServer daemon)
     {
         using var client = new VpcCni.Hosting.Plugin.GrpcIpamdClient(daemon.SocketPath);
-        var reply = await client.AddNetworkAsync(new AddNetworkRequest { NetworkName = "aws-cni", ContainerID = "after-fuzz", IfName = "eth0", K8SPODNAME = "after", K8SPODNAMESPACE = "default" }, Ct);
+        var reply = await client.AddNetworkAsync(new VpcCni.Hosting.Plugin.Wire.AddNetworkRequest { NetworkName = "aws-cni", ContainerID = "after-fuzz", IfName = "eth0", K8SPODNAME = "after", K8SPODNAMESPACE = "default" }, Ct);
         (reply.Success || reply.FailureReason.Contains("no free address", StringComparison.Ordinal)).Should().BeTrue(reply.FailureReason);
         daemon.Node.IsReady.Should().BeTrue();
     }

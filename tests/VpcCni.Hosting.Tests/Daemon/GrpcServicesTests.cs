@@ -9,6 +9,7 @@ using VpcCni.Hosting.Daemon;
 using VpcCni.Hosting.Plugin;
 using VpcCni.Hosting.Rpc;
 using VpcCni.Hosting.Rpc.Http2;
+using PluginWire = VpcCni.Hosting.Plugin.Wire;
 
 namespace VpcCni.Hosting.Tests.Daemon;
 
@@ -18,6 +19,12 @@ public sealed class GrpcServicesTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static AddNetworkRequest Add(string containerId, string clientVersion = "") => new()
+    {
+        ClientVersion = clientVersion, NetworkName = "aws-cni", ContainerID = containerId, IfName = "eth0", K8SPODNAMESPACE = "default", K8SPODNAME = containerId,
+    };
+
+    /// <summary>The same request as the plugin's client sends it.</summary>
+    private static PluginWire.AddNetworkRequest PluginAdd(string containerId, string clientVersion = "") => new()
     {
         ClientVersion = clientVersion, NetworkName = "aws-cni", ContainerID = containerId, IfName = "eth0", K8SPODNAMESPACE = "default", K8SPODNAME = containerId,
     };
@@ -36,7 +43,7 @@ public sealed class GrpcServicesTests
         using var client = new GrpcIpamdClient(daemon.SocketPath, addNetworkTimeout: TimeSpan.FromSeconds(3));
         var watch = Stopwatch.StartNew();
 
-        var reply = await client.AddNetworkAsync(Add("waiting"), Ct);
+        var reply = await client.AddNetworkAsync(PluginAdd("waiting"), Ct);
 
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(3));
         reply.Success.Should().BeFalse();
@@ -49,8 +56,8 @@ public sealed class GrpcServicesTests
         await using var server = await DeadlineRecorder.StartAsync(Ct);
         using var client = new GrpcIpamdClient(server.SocketPath);
 
-        await client.AddNetworkAsync(Add("c1"), Ct);
-        await client.DelNetworkAsync(new DelNetworkRequest { ContainerID = "c1" }, Ct);
+        await client.AddNetworkAsync(PluginAdd("c1"), Ct);
+        await client.DelNetworkAsync(new PluginWire.DelNetworkRequest { ContainerID = "c1" }, Ct);
 
         server.Backend.AddTimeLeft.Should().BeGreaterThan(Ipam.IpamOptions.MaxAssignWaitTimeout + CniBackendService.DeadlineMargin);
         server.Backend.DelTimeLeft.Should().BeLessThanOrEqualTo(GrpcIpamdClient.DefaultTimeout);
@@ -63,7 +70,7 @@ public sealed class GrpcServicesTests
         using var client = new GrpcIpamdClient(missing);
         var watch = Stopwatch.StartNew();
 
-        var act = () => client.AddNetworkAsync(Add("c1"), Ct);
+        var act = () => client.AddNetworkAsync(PluginAdd("c1"), Ct);
 
         await act.Should().ThrowAsync<IpamdUnreachableException>();
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "the long AddNetwork deadline must not delay a connection failure");
@@ -113,7 +120,7 @@ public sealed class GrpcServicesTests
         await using var daemon = await DaemonGrpcServer.StartAsync(cancellationToken: Ct);
         using var client = new GrpcIpamdClient(daemon.SocketPath);
 
-        var reply = await client.AddNetworkAsync(Add("c1", clientVersion), Ct);
+        var reply = await client.AddNetworkAsync(PluginAdd("c1", clientVersion), Ct);
 
         reply.Success.Should().BeTrue(reply.FailureReason);
     }

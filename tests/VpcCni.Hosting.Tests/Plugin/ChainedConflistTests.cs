@@ -1,9 +1,8 @@
 using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cni;
 using VpcCni.Hosting.Node;
 using VpcCni.Hosting.Plugin;
-using VpcCni.Hosting.Rpc;
+using VpcCni.Hosting.Plugin.Wire;
 
 namespace VpcCni.Hosting.Tests.Plugin;
 
@@ -24,7 +23,7 @@ public sealed class ChainedConflistTests
 
     private async Task<(int Exit, string Stdout)> RunAsync(string command, byte[] config)
     {
-        using var plugin = new VpcCniPlugin(_ => _ipamd, _ => _wiring, _ => NullLogger.Instance, "test");
+        using var plugin = new VpcCniPlugin(_ => _ipamd, _ => _wiring, _ => PluginLogger.None, "test");
         using var input = new MemoryStream(config);
         using var output = new MemoryStream();
         var exit = await new CniPluginRunner(plugin).RunAsync(new Dictionary<string, string?>(BaseEnv) { ["CNI_COMMAND"] = command }, input, output, TestContext.Current.CancellationToken);
@@ -39,9 +38,9 @@ public sealed class ChainedConflistTests
         var options = PluginInstallOptions.FromEnvironment(k => k == "VPC_CNI_CONFLIST_VERSION" ? conflistVersion : null);
         var list = NetworkConfigList.Parse(NodeInstaller.RenderConflist(options));
         var version = list.CniVersion;
-        _ipamd.AddReply = new AddNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 } } };
+        _ipamd.AddReply = new AddNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 }] };
         _ipamd.Attachment = new GetAttachmentReply { Found = true, IPv4Addr = "10.0.1.7", RouteTableId = 2 };
-        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 } } };
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 }] };
 
         var (addExit, added) = await RunAsync("ADD", list.BuildRequestConfig(0, version));
         // portmap passes the result on unchanged (checked against Debian's 1.1.1 binary); libcni caches it for CHECK and DEL.

@@ -6,10 +6,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cni;
 using VpcCni.Hosting.Plugin;
 using VpcCni.Hosting.Rpc;
+using PluginWire = VpcCni.Hosting.Plugin.Wire;
 
 namespace VpcCni.Hosting.Tests.Plugin;
 
@@ -55,7 +55,7 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
         await _server.StartAsync(Ct);
     }
 
-    private VpcCniPlugin Plugin() => new(_ => _ipamd, _ => _wiring, _ => NullLogger.Instance, "test");
+    private VpcCniPlugin Plugin() => new(_ => _ipamd, _ => _wiring, _ => PluginLogger.None, "test");
 
     private CniRequest Request(string command, string extra = "") => new(
         CniEnvironment.Parse(new Dictionary<string, string?>
@@ -68,17 +68,17 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
 
     private void DaemonAnswers(string mode)
     {
-        _ipamd.AddReply = new AddNetworkReply
+        _ipamd.AddReply = new PluginWire.AddNetworkReply
         {
             Success = true,
             NetworkPolicyMode = mode,
-            IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 } },
+            IPAllocationMetadata = [new PluginWire.IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 }],
         };
-        _ipamd.DelReply = new DelNetworkReply
+        _ipamd.DelReply = new PluginWire.DelNetworkReply
         {
             Success = true,
             NetworkPolicyMode = mode,
-            IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 } },
+            IPAllocationMetadata = [new PluginWire.IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 2, DeviceNumber = 1 }],
         };
     }
 
@@ -214,7 +214,7 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
     {
         await StartAgentAsync();
         DaemonAnswers("strict");
-        _ipamd.DelReply = new DelNetworkReply { Success = true, NetworkPolicyMode = "strict" };
+        _ipamd.DelReply = new PluginWire.DelNetworkReply { Success = true, NetworkPolicyMode = "strict" };
 
         await Plugin().DeleteAsync(Request("DEL"), Ct);
 
@@ -226,12 +226,12 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
     {
         await StartAgentAsync();
         DaemonAnswers("strict");
-        _ipamd.AddPod = _ => new AddPodNetworkReply
+        _ipamd.AddPod = _ => new PluginWire.AddPodNetworkReply
         {
-            Outcome = PodWiringOutcome.PodWiringDone,
+            Outcome = PluginWire.PodWiringOutcome.PodWiringDone,
             Reply = _ipamd.AddReply,
             HostVethName = "eni0123456789a",
-            HostVethMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x11),
+            HostVethMac = new byte[] { 2, 0, 0, 0, 0, 0x11 },
         };
 
         await Plugin().AddAsync(Request("ADD", ""","daemonPodWiring":true"""), Ct);
@@ -248,8 +248,8 @@ public sealed class NetworkPolicyAgentTests : IAsyncLifetime
     {
         await StartAgentAsync();
         DaemonAnswers("strict");
-        var reply = known ? _ipamd.DelReply : new DelNetworkReply { Success = true, NetworkPolicyMode = "strict" };
-        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = reply };
+        var reply = known ? _ipamd.DelReply : new PluginWire.DelNetworkReply { Success = true, NetworkPolicyMode = "strict" };
+        _ipamd.DelPod = _ => new PluginWire.DelPodNetworkReply { Outcome = PluginWire.PodWiringOutcome.PodWiringDone, Reply = reply };
 
         await Plugin().DeleteAsync(Request("DEL", ""","daemonPodWiring":true"""), Ct);
 

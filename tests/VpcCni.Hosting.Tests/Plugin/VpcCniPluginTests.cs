@@ -1,11 +1,10 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Text;
-using Grpc.Core;
-using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cni;
 using VpcCni.Hosting.Plugin;
-using VpcCni.Hosting.Rpc;
+using VpcCni.Hosting.Plugin.Wire;
+using VpcCni.Hosting.Rpc.Http2;
 using VpcCni.Linux.Pods;
 
 namespace VpcCni.Hosting.Tests.Plugin;
@@ -16,7 +15,7 @@ public sealed class VpcCniPluginTests
     private readonly FakeIpamd _ipamd = new();
     private readonly FakeWiring _wiring = new();
 
-    private VpcCniPlugin Plugin() => new(_ => _ipamd, _ => _wiring, _ => NullLogger.Instance, "test");
+    private VpcCniPlugin Plugin() => new(_ => _ipamd, _ => _wiring, _ => PluginLogger.None, "test");
 
     private static CniRequest Request(string command, string extra = "", string version = "0.4.0", string netns = "/run/netns/p1") => new(
         CniEnvironment.Parse(new Dictionary<string, string?>
@@ -53,14 +52,14 @@ public sealed class VpcCniPluginTests
             Outcome = PodWiringOutcome.PodWiringDone,
             Reply = Reply("10.0.1.9", table: 3, device: 2),
             HostVethName = "eni0123456789a",
-            HostVethMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x11),
-            ContainerMac = Google.Protobuf.ByteString.CopyFrom(2, 0, 0, 0, 0, 0x22),
+            HostVethMac = new byte[] { 2, 0, 0, 0, 0, 0x11 },
+            ContainerMac = new byte[] { 2, 0, 0, 0, 0, 0x22 },
         };
 
         var result = await Plugin().AddAsync(Request("ADD", extra: ""","vethPrefix":"abc","daemonPodWiring":true"""), CancellationToken.None);
 
         var sent = _ipamd.AddPods.Should().ContainSingle().Subject;
-        sent.Add.ContainerID.Should().Be("c1");
+        sent.Add!.ContainerID.Should().Be("c1");
         sent.Add.Netns.Should().Be("/run/netns/p1");
         sent.Add.K8SPODNAME.Should().Be("web-0");
         (sent.VethPrefix, sent.Mtu, sent.NetnsDevice, sent.NetnsInode).Should().Be(("abc", 1500, 3UL, 4026532000UL),
@@ -159,12 +158,12 @@ public sealed class VpcCniPluginTests
     [Fact]
     public async Task DeleteAsync_DaemonTearsDown_PluginNeitherCallsDelNetworkNorTearsDown()
     {
-        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 } } } };
+        _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringDone, Reply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 }] } };
 
         await Plugin().DeleteAsync(Request("DEL", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
         var sent = _ipamd.DelPods.Should().ContainSingle().Subject;
-        (sent.Del.Reason, sent.Del.K8SPODUID, sent.Netns, sent.NetnsInode).Should().Be(("PodDeleted", "u1", "/run/netns/p1", 4026532000UL));
+        (sent.Del!.Reason, sent.Del.K8SPODUID, sent.Netns, sent.NetnsInode).Should().Be(("PodDeleted", "u1", "/run/netns/p1", 4026532000UL));
         _ipamd.Dels.Should().BeEmpty();
         _wiring.Teardowns.Should().BeEmpty();
     }
@@ -196,7 +195,7 @@ public sealed class VpcCniPluginTests
     public async Task DeleteAsync_DaemonCannotSeeTheNamespace_FallsBackToDelNetworkAndTearsDownHere()
     {
         _ipamd.DelPod = _ => new DelPodNetworkReply { Outcome = PodWiringOutcome.PodWiringNotAttempted };
-        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 } } };
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.9", RouteTableId = 3 }] };
 
         await Plugin().DeleteAsync(Request("DEL", extra: ""","daemonPodWiring":true"""), CancellationToken.None);
 
@@ -279,7 +278,7 @@ public sealed class VpcCniPluginTests
     [Fact]
     public async Task DeleteAsync_Known_TearsDownEachReleasedAddress()
     {
-        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 }] };
 
         await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
 
@@ -291,7 +290,7 @@ public sealed class VpcCniPluginTests
     [Fact]
     public async Task DeleteAsync_Known_HandsTheHostVethToTheDaemonWithItsNamespace()
     {
-        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 }] };
 
         await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
 
@@ -302,13 +301,13 @@ public sealed class VpcCniPluginTests
     }
 
     [Theory]
-    [InlineData(StatusCode.Unimplemented)]
-    [InlineData(StatusCode.Unavailable)]
-    [InlineData(StatusCode.Internal)]
-    public async Task DeleteAsync_DaemonCannotRemoveTheVeth_LeavesItToTheWiring(StatusCode failure)
+    [InlineData(nameof(GrpcStatusCode.Unimplemented))]
+    [InlineData(nameof(GrpcStatusCode.Unavailable))]
+    [InlineData(nameof(GrpcStatusCode.Internal))]
+    public async Task DeleteAsync_DaemonCannotRemoveTheVeth_LeavesItToTheWiring(string failure)
     {
-        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
-        _ipamd.VethReply = () => throw new RpcException(new Status(failure, "older daemon or a failure"));
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 }] };
+        _ipamd.VethReply = () => throw new GrpcCallException(new GrpcCallStatus(Enum.Parse<GrpcStatusCode>(failure), "older daemon or a failure"));
 
         await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
 
@@ -318,7 +317,7 @@ public sealed class VpcCniPluginTests
     [Fact]
     public async Task DeleteAsync_DaemonRefusesTheVeth_LeavesItToTheWiring()
     {
-        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 } } };
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = "10.0.1.7", RouteTableId = 3 }] };
         _ipamd.VethReply = () => new RemoveHostVethReply { Removed = false, Reason = "the caller is in another network namespace" };
 
         await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
@@ -453,7 +452,7 @@ public sealed class VpcCniPluginTests
     {
         _ipamd.GcReply = new GarbageCollectReply
         {
-            Released = { new ReleasedAttachment { ContainerID = "old", IfName = "eth0", IPv4Addr = "10.0.1.5", PodName = "gone", PodNamespace = "default", RouteTableId = 2 } },
+            Released = [new ReleasedAttachment { ContainerID = "old", IfName = "eth0", IPv4Addr = "10.0.1.5", PodName = "gone", PodNamespace = "default", RouteTableId = 2 }],
         };
 
         await Plugin().GarbageCollectAsync(Request("GC", ""","cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"}]""", "1.1.0"), CancellationToken.None);
@@ -465,7 +464,7 @@ public sealed class VpcCniPluginTests
     [Fact]
     public async Task GarbageCollectAsync_DaemonErrors_ReportedAfterDoingTheRest()
     {
-        _ipamd.GcReply = new GarbageCollectReply { Errors = { "cannot release x" } };
+        _ipamd.GcReply = new GarbageCollectReply { Errors = ["cannot release x"] };
 
         var act = async () => await Plugin().GarbageCollectAsync(Request("GC", version: "1.1.0"), CancellationToken.None);
 
@@ -475,7 +474,7 @@ public sealed class VpcCniPluginTests
     private static AddNetworkReply Reply(string address, int table = 254, int device = 0) => new()
     {
         Success = true,
-        IPAllocationMetadata = { new IPAllocationMetadata { IPv4Addr = address, RouteTableId = table, DeviceNumber = device } },
+        IPAllocationMetadata = [new IPAllocationMetadata { IPv4Addr = address, RouteTableId = table, DeviceNumber = device }],
     };
 
     private static string PrevResultFromAdd(string address) =>
@@ -519,14 +518,14 @@ public sealed class VpcCniPluginTests
         {
             ThrowIfUnreachable();
             AddPods.Add(request);
-            return Task.FromResult(AddPod?.Invoke(request) ?? throw new RpcException(new Status(StatusCode.Unimplemented, "unknown method AddPodNetwork")));
+            return Task.FromResult(AddPod?.Invoke(request) ?? throw new GrpcCallException(new GrpcCallStatus(GrpcStatusCode.Unimplemented, "unknown method AddPodNetwork")));
         }
 
         public Task<DelPodNetworkReply> DelPodNetworkAsync(DelPodNetworkRequest request, CancellationToken cancellationToken)
         {
             ThrowIfUnreachable();
             DelPods.Add(request);
-            return Task.FromResult(DelPod?.Invoke(request) ?? throw new RpcException(new Status(StatusCode.Unimplemented, "unknown method DelPodNetwork")));
+            return Task.FromResult(DelPod?.Invoke(request) ?? throw new GrpcCallException(new GrpcCallStatus(GrpcStatusCode.Unimplemented, "unknown method DelPodNetwork")));
         }
 
         public Task<AddNetworkReply> AddNetworkAsync(AddNetworkRequest request, CancellationToken cancellationToken)
@@ -577,7 +576,7 @@ public sealed class VpcCniPluginTests
         {
             if (Unreachable)
             {
-                throw new IpamdUnreachableException("/nowhere.sock", new RpcException(new Status(StatusCode.Unavailable, "no socket")));
+                throw new IpamdUnreachableException("/nowhere.sock", new GrpcCallException(new GrpcCallStatus(GrpcStatusCode.Unavailable, "no socket")));
             }
         }
     }

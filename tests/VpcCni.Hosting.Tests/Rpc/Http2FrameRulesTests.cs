@@ -99,7 +99,7 @@ internal static class PluginFuzz
     public static VpcCniPlugin Plugin() => new(
         address => new GrpcIpamdClient(address, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)),
         _ => new NoWiring(),
-        _ => NullLogger.Instance,
+        _ => PluginLogger.None,
         "fuzz");
 
     public static CniRequest AddRequest(string socketPath, string command = "ADD") => new(

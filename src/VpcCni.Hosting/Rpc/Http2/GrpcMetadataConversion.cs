@@ -5,7 +5,7 @@ namespace VpcCni.Hosting.Rpc.Http2;
 /// <summary>Decoded header fields as gRPC <see cref="Metadata"/>: reserved and invalid keys dropped, "-bin" values base64-decoded.</summary>
 internal static class GrpcMetadataConversion
 {
-    public static Metadata ToMetadata(List<(string Name, string Value)> fields)
+    public static Metadata ToMetadata(IReadOnlyList<(string Name, string Value)> fields)
     {
         var metadata = new Metadata();
         foreach (var (name, value) in fields)
@@ -38,6 +38,23 @@ internal static class GrpcMetadataConversion
         }
 
         return metadata;
+    }
+
+    /// <summary>Request metadata as header fields: "-bin" values base64 without padding, as gRPC sends them.</summary>
+    public static List<(string Name, string Value)>? ToHeaderFields(Metadata? metadata)
+    {
+        if (metadata is null || metadata.Count == 0)
+        {
+            return null;
+        }
+
+        var fields = new List<(string Name, string Value)>(metadata.Count);
+        foreach (var entry in metadata)
+        {
+            fields.Add((entry.Key, entry.IsBinary ? Convert.ToBase64String(entry.ValueBytes).TrimEnd('=') : entry.Value));
+        }
+
+        return fields;
     }
 
     /// <summary>Grpc.Core's rule for metadata keys: lower-case letters, digits, '_', '-', '.'.</summary>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using Grpc.Core;
 
 namespace VpcCni.Hosting.Rpc.Http2;
 
@@ -10,7 +9,7 @@ internal static class GrpcRequestHeaders
     /// Writes the block; <paramref name="tableSizeUpdate"/> is a dynamic table size update to open it with (RFC 7541
     /// §4.2), owed after the peer lowered SETTINGS_HEADER_TABLE_SIZE, or null when none is owed.
     /// </summary>
-    public static void Write(IBufferWriter<byte> block, string path, string authority, Metadata? requestHeaders, TimeSpan? timeout, int? tableSizeUpdate = null)
+    public static void Write(IBufferWriter<byte> block, string path, string authority, IReadOnlyList<(string Name, string Value)>? requestHeaders, TimeSpan? timeout, int? tableSizeUpdate = null)
     {
         if (tableSizeUpdate is { } size)
         {
@@ -31,9 +30,9 @@ internal static class GrpcRequestHeaders
         HpackEncoder.WriteLiteral(block, 58, "vpc-cni-grpc/1"); // user-agent
         if (requestHeaders is not null)
         {
-            foreach (var entry in requestHeaders)
+            foreach (var (name, value) in requestHeaders)
             {
-                HpackEncoder.WriteLiteral(block, entry.Key, entry.IsBinary ? Convert.ToBase64String(entry.ValueBytes).TrimEnd('=') : entry.Value);
+                HpackEncoder.WriteLiteral(block, name, value);
             }
         }
     }

@@ -1,10 +1,9 @@
 using System.Net.Sockets;
-using Grpc.Core;
 
 namespace VpcCni.Hosting.Rpc.Http2;
 
 /// <summary>
-/// How a unary call's outcome becomes a gRPC <see cref="Status"/>, as gRPC's HTTP/2 protocol and its
+/// How a unary call's outcome becomes a gRPC status, as gRPC's HTTP/2 protocol and its
 /// http-grpc-status-mapping document say: grpc-status and grpc-message when the server sent them, the HTTP status when
 /// the call never reached a gRPC handler, the RST_STREAM error code when the server reset the stream, and the
 /// transport's failure otherwise.
@@ -15,36 +14,36 @@ internal static class GrpcStatusMapping
     /// grpc-status (a decimal code) and grpc-message (percent-encoded UTF-8); a missing or out-of-range code is
     /// INTERNAL, as the call's outcome is then unknown.
     /// </summary>
-    public static Status FromGrpcStatus(string? grpcStatus, string? grpcMessage)
+    public static GrpcCallStatus FromGrpcStatus(string? grpcStatus, string? grpcMessage)
     {
         if (grpcStatus is null || !int.TryParse(grpcStatus, out var code) || code is < 0 or > 16)
         {
-            return new Status(StatusCode.Internal, "the response has no valid grpc-status");
+            return new GrpcCallStatus(GrpcStatusCode.Internal, "the response has no valid grpc-status");
         }
 
-        return new Status((StatusCode)code, grpcMessage is null ? "" : Uri.UnescapeDataString(grpcMessage));
+        return new GrpcCallStatus((GrpcStatusCode)code, grpcMessage is null ? "" : Uri.UnescapeDataString(grpcMessage));
     }
 
     /// <summary>The status of a response without grpc-status whose HTTP status is not 200.</summary>
-    public static Status FromHttpStatus(string? httpStatus) => new(httpStatus switch
+    public static GrpcCallStatus FromHttpStatus(string? httpStatus) => new(httpStatus switch
     {
-        "400" => StatusCode.Internal,
-        "401" => StatusCode.Unauthenticated,
-        "403" => StatusCode.PermissionDenied,
-        "404" => StatusCode.Unimplemented,
-        "429" or "502" or "503" or "504" => StatusCode.Unavailable,
-        _ => StatusCode.Unknown,
+        "400" => GrpcStatusCode.Internal,
+        "401" => GrpcStatusCode.Unauthenticated,
+        "403" => GrpcStatusCode.PermissionDenied,
+        "404" => GrpcStatusCode.Unimplemented,
+        "429" or "502" or "503" or "504" => GrpcStatusCode.Unavailable,
+        _ => GrpcStatusCode.Unknown,
     }, $"HTTP status {httpStatus ?? "missing"} from the server");
 
     /// <summary>The status of a stream the server reset (gRPC's HTTP/2 protocol, "Errors").</summary>
-    public static Status FromRstStream(Http2ErrorCode code) => code switch
+    public static GrpcCallStatus FromRstStream(Http2ErrorCode code) => code switch
     {
         // REFUSED_STREAM means the server did no work: safe to call again.
-        Http2ErrorCode.RefusedStream => new Status(StatusCode.Unavailable, "the server refused the stream (REFUSED_STREAM)"),
-        Http2ErrorCode.Cancel => new Status(StatusCode.Cancelled, "the server cancelled the stream (CANCEL)"),
-        Http2ErrorCode.EnhanceYourCalm => new Status(StatusCode.ResourceExhausted, "the server reset the stream: too many requests (ENHANCE_YOUR_CALM)"),
-        Http2ErrorCode.InadequateSecurity => new Status(StatusCode.PermissionDenied, "the server reset the stream (INADEQUATE_SECURITY)"),
-        _ => new Status(StatusCode.Internal, $"the server reset the stream with HTTP/2 error {(uint)code} ({Http2ProtocolException.NameOf(code)})"),
+        Http2ErrorCode.RefusedStream => new GrpcCallStatus(GrpcStatusCode.Unavailable, "the server refused the stream (REFUSED_STREAM)"),
+        Http2ErrorCode.Cancel => new GrpcCallStatus(GrpcStatusCode.Cancelled, "the server cancelled the stream (CANCEL)"),
+        Http2ErrorCode.EnhanceYourCalm => new GrpcCallStatus(GrpcStatusCode.ResourceExhausted, "the server reset the stream: too many requests (ENHANCE_YOUR_CALM)"),
+        Http2ErrorCode.InadequateSecurity => new GrpcCallStatus(GrpcStatusCode.PermissionDenied, "the server reset the stream (INADEQUATE_SECURITY)"),
+        _ => new GrpcCallStatus(GrpcStatusCode.Internal, $"the server reset the stream with HTTP/2 error {(uint)code} ({Http2ProtocolException.NameOf(code)})"),
     };
 
     /// <summary>True for the failures <see cref="FromTransportFailure"/> maps: the connection is spent, the call failed.</summary>
@@ -55,10 +54,10 @@ internal static class GrpcStatusMapping
     /// A call that ended without a response: a deadline is DEADLINE_EXCEEDED, a broken protocol INTERNAL (retrying
     /// would meet the same server), anything else (refused, reset, GOAWAY before our stream) UNAVAILABLE.
     /// </summary>
-    public static Status FromTransportFailure(Exception ex, string address) => ex switch
+    public static GrpcCallStatus FromTransportFailure(Exception ex, string address) => ex switch
     {
-        TimeoutException => new Status(StatusCode.DeadlineExceeded, $"no reply from {address} within the deadline", ex),
-        Http2ProtocolException or HpackException => new Status(StatusCode.Internal, $"{address} broke the HTTP/2 protocol: {ex.Message}", ex),
-        _ => new Status(StatusCode.Unavailable, $"{address}: {ex.Message}", ex),
+        TimeoutException => new GrpcCallStatus(GrpcStatusCode.DeadlineExceeded, $"no reply from {address} within the deadline", ex),
+        Http2ProtocolException or HpackException => new GrpcCallStatus(GrpcStatusCode.Internal, $"{address} broke the HTTP/2 protocol: {ex.Message}", ex),
+        _ => new GrpcCallStatus(GrpcStatusCode.Unavailable, $"{address}: {ex.Message}", ex),
     };
 }

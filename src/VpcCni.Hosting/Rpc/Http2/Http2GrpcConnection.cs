@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using Grpc.Core;
 
 namespace VpcCni.Hosting.Rpc.Http2;
 
@@ -90,7 +89,7 @@ internal sealed class Http2GrpcConnection : IDisposable
     /// <see cref="HpackException"/> (after a best-effort GOAWAY naming the error); in all cases the connection is
     /// spent. gRPC errors from the server, and a reset of our stream, are a normal result.
     /// </summary>
-    public UnaryCallResult Call(string path, string authority, ReadOnlySpan<byte> message, Metadata? requestHeaders,
+    public UnaryCallResult Call(string path, string authority, ReadOnlySpan<byte> message, IReadOnlyList<(string Name, string Value)>? requestHeaders,
         TimeSpan? timeout, int maxResponseBytes, CancellationToken cancellationToken)
     {
         if (!IsUsable)
@@ -136,7 +135,7 @@ internal sealed class Http2GrpcConnection : IDisposable
 
     public void Dispose() => _socket.Dispose();
 
-    private void WriteRequest(int streamId, string path, string authority, ReadOnlySpan<byte> message, Metadata? requestHeaders, TimeSpan? timeout)
+    private void WriteRequest(int streamId, string path, string authority, ReadOnlySpan<byte> message, IReadOnlyList<(string Name, string Value)>? requestHeaders, TimeSpan? timeout)
     {
         _output.ResetWrittenCount();
         if (!_prefaceSent)
