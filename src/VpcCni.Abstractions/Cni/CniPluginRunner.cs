@@ -1,3 +1,5 @@
+using VpcCni.IO;
+
 namespace VpcCni.Cni;
 
 /// <summary>One invocation's validated inputs.</summary>
@@ -63,7 +65,8 @@ public sealed class CniPluginRunner
         var variables = CniEnvironment.ReadProcessVariables();
         // Console.Out is not read (nor restored from a saved copy): on Unix its first use initialises the terminal
         // (termios probes and a signal-handling thread), a cost a process that lives for one call should not pay.
-        Console.SetOut(Console.Error);
+        // Console.Error is not touched either unless something is written (its writer's set-up is start-up cost).
+        Console.SetOut(options?.Diagnostics ?? new LazyTextWriter(static () => Console.Error));
         try
         {
             // Blocking I/O straight on file descriptors 0 and 1: the console streams initialise the terminal on first
@@ -78,7 +81,7 @@ public sealed class CniPluginRunner
         }
         finally
         {
-            Console.SetOut(new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true });
+            Console.SetOut(new LazyTextWriter(static () => new StreamWriter(Console.OpenStandardOutput()) { AutoFlush = true }));
         }
     }
 

@@ -156,7 +156,7 @@ public sealed class RtNetlinkClient : IDisposable
     public void SetLinkHardwareAddress(int index, PhysicalAddress mac)
     {
         ArgumentNullException.ThrowIfNull(mac);
-        Execute(Rtm.NewLink, 0, $"RTM_NEWLINK #{index} address {mac}", (index, mac), static (ref NetlinkWriter w, (int Index, PhysicalAddress Mac) s) =>
+        Execute(Rtm.NewLink, 0, new NetlinkOperation((index, mac), static s => { var (i, m) = ((int, PhysicalAddress))s!; return $"RTM_NEWLINK #{i} address {m}"; }), (index, mac), static (ref NetlinkWriter w, (int Index, PhysicalAddress Mac) s) =>
         {
             w.WriteHeader(new IfInfoMsg { Index = s.Index });
             RtCodecs.WriteHardwareAddress(ref w, s.Mac);
@@ -192,7 +192,7 @@ public sealed class RtNetlinkClient : IDisposable
     private void ExecuteAddress(ushort type, ushort flags, InterfaceAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
-        Execute(type, flags, $"{Name(type)} {address}", address, static (ref NetlinkWriter w, InterfaceAddress a) => RtCodecs.WriteAddress(ref w, a));
+        Execute(type, flags, new NetlinkOperation((type, address), static s => { var (t, a) = ((ushort, InterfaceAddress))s!; return $"{Name(t)} {a}"; }), address, static (ref NetlinkWriter w, InterfaceAddress a) => RtCodecs.WriteAddress(ref w, a));
     }
 
     // ---------------- routes ----------------
@@ -219,7 +219,7 @@ public sealed class RtNetlinkClient : IDisposable
     private void ExecuteRoute(ushort type, ushort flags, Route route)
     {
         ArgumentNullException.ThrowIfNull(route);
-        Execute(type, flags, $"{Name(type)} {route}", (route, type == Rtm.DelRoute),
+        Execute(type, flags, new NetlinkOperation((type, route), static s => { var (t, r) = ((ushort, Route))s!; return $"{Name(t)} {r}"; }), (route, type == Rtm.DelRoute),
             static (ref NetlinkWriter w, (Route Route, bool Delete) s) => RtCodecs.WriteRoute(ref w, s.Route, s.Delete));
     }
 
@@ -235,7 +235,7 @@ public sealed class RtNetlinkClient : IDisposable
     private void ExecuteRule(ushort type, ushort flags, RoutingRule rule)
     {
         ArgumentNullException.ThrowIfNull(rule);
-        Execute(type, flags, $"{Name(type)} {rule}", rule, static (ref NetlinkWriter w, RoutingRule r) => RtCodecs.WriteRule(ref w, r));
+        Execute(type, flags, new NetlinkOperation((type, rule), static s => { var (t, r) = ((ushort, RoutingRule))s!; return $"{Name(t)} {r}"; }), rule, static (ref NetlinkWriter w, RoutingRule r) => RtCodecs.WriteRule(ref w, r));
     }
 
     // ---------------- neighbours ----------------
@@ -255,7 +255,7 @@ public sealed class RtNetlinkClient : IDisposable
     private void ExecuteNeighbor(ushort type, ushort flags, Neighbor neighbor)
     {
         ArgumentNullException.ThrowIfNull(neighbor);
-        Execute(type, flags, $"{Name(type)} {neighbor.Address} dev #{neighbor.LinkIndex}", neighbor, static (ref NetlinkWriter w, Neighbor n) => RtCodecs.WriteNeighbor(ref w, n));
+        Execute(type, flags, new NetlinkOperation((type, neighbor), static s => { var (t, n) = ((ushort, Neighbor))s!; return $"{Name(t)} {n.Address} dev #{n.LinkIndex}"; }), neighbor, static (ref NetlinkWriter w, Neighbor n) => RtCodecs.WriteNeighbor(ref w, n));
     }
 
     // ---------------- plumbing ----------------
@@ -266,7 +266,7 @@ public sealed class RtNetlinkClient : IDisposable
 
     internal delegate T? MessageParser<T>(in NetlinkMessage message) where T : class;
 
-    private void Execute<TState>(ushort type, ushort flags, string operation, TState state, RequestBuilder<TState> build)
+    private void Execute<TState>(ushort type, ushort flags, NetlinkOperation operation, TState state, RequestBuilder<TState> build)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(RequestBufferSize);
         try
@@ -282,7 +282,7 @@ public sealed class RtNetlinkClient : IDisposable
         }
     }
 
-    private List<T> Dump<T>(ushort type, string operation, DumpRequestBuilder build, MessageParser<T> parse) where T : class
+    private List<T> Dump<T>(ushort type, NetlinkOperation operation, DumpRequestBuilder build, MessageParser<T> parse) where T : class
     {
         Span<byte> buffer = stackalloc byte[64];
         for (var attempt = 1; ; attempt++)

@@ -43,6 +43,60 @@ internal sealed class Http2GrpcConnection : IDisposable
     /// <summary>False once the peer sent GOAWAY, the transport failed or stream ids ran out; make a new connection.</summary>
     public bool IsUsable => !_broken && _goAwayLastStreamId is null && _nextStreamId < int.MaxValue - 2;
 
+    /// <summary>
+    /// connect(2) with a time limit, without the socket's async engine: ConnectAsync would start its epoll thread (and a
+    /// timer) in a process that lives for one call. A non-blocking connect either completes at once, is in progress (TCP:
+    /// wait for writability with poll(2), then read SO_ERROR), or finds a Unix socket's backlog full (EAGAIN: retry).
+    /// </summary>
+    internal static void ConnectWithin(Socket socket, EndPoint endpoint, TimeSpan limit)
+    {
+        var deadline = Environment.TickCount64 + (long)Math.Ceiling(limit.TotalMilliseconds);
+        socket.Blocking = false;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    socket.Connect(endpoint);
+                    return;
+                }
+                catch (SocketException ex) when (ex.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress or SocketError.AlreadyInProgress)
+                {
+                    var left = deadline - Environment.TickCount64;
+                    if (left <= 0)
+                    {
+                        throw new TimeoutException($"connect did not complete within {limit.TotalSeconds:0.###} s", ex);
+                    }
+
+                    if (endpoint is UnixDomainSocketEndPoint)
+                    {
+                        // EAGAIN: the listener's backlog is full and nothing will signal room; try again shortly.
+                        Thread.Sleep((int)Math.Min(left, 5));
+                        continue;
+                    }
+
+                    if (!socket.Poll(TimeSpan.FromMilliseconds(left), SelectMode.SelectWrite))
+                    {
+                        throw new TimeoutException($"connect did not complete within {limit.TotalSeconds:0.###} s", ex);
+                    }
+
+                    var error = (SocketError)(int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+                    if (error != SocketError.Success)
+                    {
+                        throw new SocketException((int)error);
+                    }
+
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            socket.Blocking = true;
+        }
+    }
+
     /// <summary>Connects (blocking) to a Unix socket or TCP endpoint.</summary>
     /// <exception cref="SocketException">Nothing listens there.</exception>
     /// <exception cref="TimeoutException">A <paramref name="timeout"/> was given and the connect took longer.</exception>
@@ -55,16 +109,7 @@ internal sealed class Http2GrpcConnection : IDisposable
         {
             if (timeout is { } limit)
             {
-                // connect(2) has no timeout of its own (a Unix socket's full backlog blocks it): wait for the async form.
-                using var cancel = new CancellationTokenSource(limit);
-                try
-                {
-                    socket.ConnectAsync(endpoint, cancel.Token).AsTask().GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException ex)
-                {
-                    throw new TimeoutException($"connect did not complete within {limit.TotalSeconds:0.###} s", ex);
-                }
+                ConnectWithin(socket, endpoint, limit);
             }
             else
             {

@@ -92,7 +92,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     /// Sends one request (header seq/pid are filled here) and reads replies until the ack or NLMSG_DONE.
     /// Data messages go to <paramref name="handler"/>. Throws <see cref="NetlinkException"/> on an error ack.
     /// </summary>
-    public void Execute<TState>(Span<byte> request, string operation, ref TState state, NetlinkMessageHandler<TState>? handler)
+    public void Execute<TState>(Span<byte> request, NetlinkOperation operation, ref TState state, NetlinkMessageHandler<TState>? handler)
     {
         lock (_lock)
         {
@@ -111,12 +111,12 @@ internal sealed unsafe class NetlinkSocket : IDisposable
 
             if (progress.Interrupted)
             {
-                throw new NetlinkDumpInterruptedException(operation);
+                throw new NetlinkDumpInterruptedException(operation.ToString());
             }
         }
     }
 
-    private void Send(ReadOnlySpan<byte> request, string operation)
+    private void Send(ReadOnlySpan<byte> request, NetlinkOperation operation)
     {
         var kernel = new Libc.SockAddrNetlink { Family = Libc.AF_NETLINK };
         fixed (byte* pointer = request)
@@ -132,26 +132,26 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                 var errno = Marshal.GetLastPInvokeError();
                 if (errno != Libc.EINTR)
                 {
-                    throw new NetlinkException(operation + " (send)", errno, null);
+                    throw new NetlinkException(operation.ToString() + " (send)", errno, null);
                 }
             }
         }
     }
 
-    private int Receive(string operation)
+    private int Receive(NetlinkOperation operation)
     {
         var received = ReceiveFromKernel();
         if (received < 0)
         {
             // A timeout or overrun mid-exchange leaves the socket out of step: it cannot be resynchronised.
             Dispose();
-            throw new NetlinkException(operation + " (receive)", (int)-received, null);
+            throw new NetlinkException(operation.ToString() + " (receive)", (int)-received, null);
         }
 
         if (received > _receiveBuffer!.Length)
         {
             Dispose();
-            throw new NetlinkException(operation + " (receive: datagram truncated)", 0, null);
+            throw new NetlinkException(operation.ToString() + " (receive: datagram truncated)", 0, null);
         }
 
         return (int)received;
@@ -231,7 +231,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     internal static void ProcessDatagram<TState>(
         ReadOnlySpan<byte> datagram,
         uint sequence,
-        string operation,
+        NetlinkOperation operation,
         ref ReplyProgress progress,
         ref TState state,
         NetlinkMessageHandler<TState>? handler)
@@ -258,7 +258,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                     var errno = ParseError(message, out var ack);
                     if (errno != 0)
                     {
-                        throw new NetlinkException(operation, errno, ack);
+                        throw new NetlinkException(operation.ToString(), errno, ack);
                     }
 
                     return;
@@ -270,7 +270,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                         var status = MemoryMarshal.Read<int>(message.Payload);
                         if (status < 0)
                         {
-                            throw new NetlinkException(operation, -status, ParseAck(message, message.Payload[4..]));
+                            throw new NetlinkException(operation.ToString(), -status, ParseAck(message, message.Payload[4..]));
                         }
                     }
 
@@ -283,7 +283,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
 
         if (reader.IsMalformed)
         {
-            throw new NetlinkException(operation, 0, "malformed netlink message");
+            throw new NetlinkException(operation.ToString(), 0, "malformed netlink message");
         }
     }
 
