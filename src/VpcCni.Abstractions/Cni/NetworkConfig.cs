@@ -153,14 +153,24 @@ public sealed class NetworkConfig
     {
         try
         {
-            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
-            var root = document.RootElement;
+            // JsonElement.ParseValue builds an element that needs no disposal (no pooled arrays, no Clone): a plugin that
+            // parses one document per process skips the pool's first return (the runtime's processor-id speed check).
+            var span = bytes.Span;
+            if (span.StartsWith("\uFEFF"u8))
+            {
+                span = span[3..]; // JsonDocument.Parse skips a UTF-8 BOM; the reader does not.
+            }
+
+            var reader = new Utf8JsonReader(span, new JsonReaderOptions { MaxDepth = 64 });
+            var root = JsonElement.ParseValue(ref reader);
+            // Only whitespace may follow the value; the reader throws on anything else, as JsonDocument.Parse does.
+            _ = reader.Read();
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw new CniException(CniErrorCode.DecodingFailure, $"failed to decode {what}", $"expected a JSON object, found {root.ValueKind}");
             }
 
-            return root.Clone();
+            return root;
         }
         catch (JsonException ex)
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -268,18 +267,12 @@ public sealed class RtNetlinkClient : IDisposable
 
     private void Execute<TState>(ushort type, ushort flags, NetlinkOperation operation, TState state, RequestBuilder<TState> build)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(RequestBufferSize);
-        try
-        {
-            var writer = new NetlinkWriter(buffer, type, (ushort)(Nl.FlagRequest | Nl.FlagAck | flags));
-            build(ref writer, state);
-            var none = 0;
-            _socket.Execute<int>(writer.Complete(), operation, ref none, null);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        // On the stack, not from ArrayPool.Shared: see NetlinkSocket's receive buffer.
+        Span<byte> buffer = stackalloc byte[RequestBufferSize];
+        var writer = new NetlinkWriter(buffer, type, (ushort)(Nl.FlagRequest | Nl.FlagAck | flags));
+        build(ref writer, state);
+        var none = 0;
+        _socket.Execute<int>(writer.Complete(), operation, ref none, null);
     }
 
     private List<T> Dump<T>(ushort type, NetlinkOperation operation, DumpRequestBuilder build, MessageParser<T> parse) where T : class

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using VpcCni.Linux.Interop;
@@ -25,7 +24,9 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     {
         _fd = fd;
         PortId = portId;
-        _receiveBuffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+        // Not from ArrayPool.Shared: a socket lives long in the daemon, and in the plugin the pool's first per-core use runs
+        // the runtime's processor-id speed check and a zeroed 64 KB array; the kernel overwrites what a receive reads.
+        _receiveBuffer = GC.AllocateUninitializedArray<byte>(ReceiveBufferSize);
         _sequence = (uint)Environment.TickCount;
     }
 
@@ -339,7 +340,6 @@ internal sealed unsafe class NetlinkSocket : IDisposable
 
             Libc.Close(_fd);
             _fd = -1;
-            ArrayPool<byte>.Shared.Return(_receiveBuffer);
             _receiveBuffer = null;
         }
     }
