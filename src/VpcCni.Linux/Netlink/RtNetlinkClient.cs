@@ -138,7 +138,7 @@ public sealed class RtNetlinkClient : IDisposable
     public void SetLinkDown(int index) => SetLinkFlags(index, LinkFlags.None, LinkFlags.Up);
 
     private void SetLinkFlags(int index, LinkFlags flags, LinkFlags change) =>
-        Execute(Rtm.NewLink, 0, $"RTM_NEWLINK #{index} flags={flags}", (index, flags, change),
+        Execute(Rtm.NewLink, 0, new NetlinkOperation((index, flags), static s => { var (i, f) = ((int, LinkFlags))s!; return $"RTM_NEWLINK #{i} flags={f}"; }), (index, flags, change),
             static (ref NetlinkWriter w, (int Index, LinkFlags Flags, LinkFlags Change) s) =>
                 w.WriteHeader(new IfInfoMsg { Index = s.Index, Flags = (uint)s.Flags, Change = (uint)s.Change }));
 
