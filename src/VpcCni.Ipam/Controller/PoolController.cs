@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cloud;
@@ -119,6 +120,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     /// <summary>The IPv6 address store when ENABLE_IPv6 (null in IPv4 mode, and before <see cref="InitializeAsync"/>).</summary>
     public IPv6AddressStore? IPv6 => _ipv6;
+
+    /// <summary>The VPC's IPv6 CIDR blocks read at the IPv6 start (AddNetwork's VPCv6CIDRs); empty in IPv4 mode.</summary>
+    public IReadOnlyList<IPNetwork> IPv6VpcCidrs { get; private set; } = [];
 
     /// <summary>
     /// The cloud's IPv6 calls (ENABLE_IPv6); the cloud port itself when it implements them. Set it when the port given
@@ -777,6 +781,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
             throw new CloudException(CloudErrorKind.Other, $"ENI {primary.Id} has no IPv6 prefix after AssignIpv6Addresses");
         }
 
+        IPv6VpcCidrs = await cloud.GetVpcIPv6CidrsAsync(cancellationToken).ConfigureAwait(false);
         var store = new IPv6AddressStore(_options.IpCooldownPeriod, _time);
         store.AddPrefix(primary.Id, 0, prefixes[0]);
         int restored = 0, dropped = 0;
