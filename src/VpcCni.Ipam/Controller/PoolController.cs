@@ -180,6 +180,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <summary>The durable record, or null when allocations are kept in memory only.</summary>
     internal DurableAllocationStore? Store => _store;
 
+    /// <summary>IPv6 mode: the checkpoint rewritten on every assign and release (null without a backing store).</summary>
+    internal string? IPv6CheckpointPath => _ipv6 is null ? null : _options.BackingStorePath;
+
     /// <summary>ADDs currently waiting for the pool to grow.</summary>
     public int WaitingAssignments => _waiters.Count;
 
