@@ -145,6 +145,25 @@ public sealed class IpamdNodeIPv6Tests : IDisposable
     }
 
     [Fact]
+    public async Task GetNetworkPolicyConfigs_IPv6_NodeIPv6IsThePrimaryEnisAddress()
+    {
+        var settings = IPv6Settings();
+        var services = new ServiceCollection();
+        services.AddSingleton(SimulatedCluster.Create("m5.large", 1, 20, new SimulatedVpcOptions { AssignIpv6AddressOnCreation = true }));
+        await using var provider = services.AddVpcCniDaemon(settings).BuildServiceProvider();
+        var cluster = provider.GetRequiredService<SimulatedCluster>();
+        var node = provider.GetRequiredService<IpamdNode>();
+        await node.StartAsync(Ct);
+
+        var reply = node.GetNetworkPolicyConfigs();
+
+        var expected = cluster.Vpc.GetInstanceView(cluster.Nodes[0].InstanceId).NetworkInterfaces[0].IPv6Addresses.Should().ContainSingle().Subject;
+        reply.NodeIPv6.Should().Be(expected.ToString());
+        reply.NodeIPv4.Should().Be(cluster.Nodes[0].PrivateIPv4.ToString());
+        await node.StopAsync(Ct);
+    }
+
+    [Fact]
     public void FromEnvironment_IPv6Cluster_Bound()
     {
         var settings = DaemonSettings.FromEnvironment(EnvironmentReader.From(new Dictionary<string, string>
