@@ -84,8 +84,17 @@ internal sealed class DaemonGrpcServer : IAsyncDisposable
 }
 
 /// <summary>A cloud whose growth calls (create, assign) wait, while <see cref="Hold"/> is on, until released or cancelled.</summary>
-internal sealed class GatedEniProvider(IEniProvider inner) : IEniProvider
+internal sealed class GatedEniProvider(IEniProvider inner) : IEniProvider, IIPv6PrefixProvider
 {
+    // IPv6 calls pass straight through (no growth to gate in IPv6 mode).
+    private IIPv6PrefixProvider IPv6 => inner as IIPv6PrefixProvider ?? throw new NotSupportedException("the inner cloud has no IPv6 calls");
+
+    public ValueTask<IReadOnlyList<IPNetwork>> EnsureIPv6PrefixAsync(string eniId, CancellationToken cancellationToken) => IPv6.EnsureIPv6PrefixAsync(eniId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<IPNetwork>> GetIPv6PrefixesAsync(string eniId, CancellationToken cancellationToken) => IPv6.GetIPv6PrefixesAsync(eniId, cancellationToken);
+
+    public ValueTask<IReadOnlyList<IPNetwork>> GetVpcIPv6CidrsAsync(CancellationToken cancellationToken) => IPv6.GetVpcIPv6CidrsAsync(cancellationToken);
+
     private volatile TaskCompletionSource _gate = Open();
 
     public void Hold() => _gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

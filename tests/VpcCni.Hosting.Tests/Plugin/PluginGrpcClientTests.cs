@@ -19,6 +19,32 @@ public sealed class PluginGrpcClientTests
     [Theory]
     [InlineData("Http2")]
     [InlineData("GrpcNet")]
+    public async Task GrpcIpamdClient_EitherClient_IPv6ClusterGetsIPv6AddrAndVpcV6Cidrs(string kind)
+    {
+        await using var daemon = await DaemonGrpcServer.StartAsync(o =>
+        {
+            o.EnableIPv6 = true;
+            o.EnablePrefixDelegation = true;
+            o.WarmPrefixTarget = 1;
+        }, Ct);
+        using var client = GrpcIpamdClient.Create(daemon.SocketPath, Enum.Parse<PluginGrpcClient>(kind));
+
+        var added = await client.AddNetworkAsync(Add("c1"), Ct);
+        var deleted = await client.DelNetworkAsync(new DelNetworkRequest { ContainerID = "c1", IfName = "eth0", NetworkName = "aws-cni", K8SPODNAME = "c1", K8SPODNAMESPACE = "default" }, Ct);
+
+        added.Success.Should().BeTrue(added.FailureReason);
+        var allocation = added.IPAllocationMetadata.Should().ContainSingle().Subject;
+        allocation.IPv4Addr.Should().BeEmpty();
+        System.Net.IPAddress.Parse(allocation.IPv6Addr).AddressFamily.Should().Be(System.Net.Sockets.AddressFamily.InterNetworkV6);
+        added.VPCv6CIDRs.Should().ContainSingle().Which.Should().EndWith("/56");
+        added.VPCv4CIDRs.Should().BeEmpty();
+        added.UseExternalSNAT.Should().BeFalse();
+        deleted.IPAllocationMetadata.Should().ContainSingle().Which.IPv6Addr.Should().Be(allocation.IPv6Addr);
+    }
+
+    [Theory]
+    [InlineData("Http2")]
+    [InlineData("GrpcNet")]
     public async Task GrpcIpamdClient_EitherClient_AddsAndDeletesThroughTheDaemonsGrpcServer(string kind)
     {
         await using var daemon = await DaemonGrpcServer.StartAsync(o => o.AssignWaitTimeout = TimeSpan.FromSeconds(5), Ct);
