@@ -212,6 +212,10 @@ public static class DaemonCli
         }
 
         output.WriteLine($"installed {NodeInstaller.InstallPlugin(source, binDir, options.PluginType)}");
+        if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
+        {
+            output.WriteLine($"installed {egress}");
+        }
         InstallChainedPlugins(options, chainedDir, binDir, output);
         if (confDir is not null)
         {
