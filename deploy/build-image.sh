@@ -29,7 +29,7 @@ work=artifacts/image
 mkdir -p "$work"
 
 # 1. Root filesystem. Documentation, manuals and locales are left out, and of the reference plugins only the ones the
-# conflist chains (portmap, bandwidth) plus loopback; the merged-usr hook instead of the usrmerge package keeps perl out.
+# conflist chains (portmap, bandwidth) plus loopback and host-local (egress-cni's IPAM); the merged-usr hook instead of the usrmerge package keeps perl out.
 rootfs_args=(--variant=essential --format=tar --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   --include=iptables,nftables,ca-certificates,containernetworking-plugins
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*'
@@ -37,6 +37,7 @@ rootfs_args=(--variant=essential --format=tar --hook-dir=/usr/share/mmdebstrap/h
   --dpkgopt='path-include=/usr/share/doc/*/copyright'
   --dpkgopt='path-exclude=/usr/lib/cni/*' --dpkgopt='path-include=/usr/lib/cni/portmap'
   --dpkgopt='path-include=/usr/lib/cni/bandwidth' --dpkgopt='path-include=/usr/lib/cni/loopback'
+  --dpkgopt='path-include=/usr/lib/cni/host-local'
   "$suite")
 key=$(printf '%s\n' "${rootfs_args[@]}" | sha256sum | cut -c1-16)
 rootfs="$work/rootfs-$suite-$key.tar"
@@ -54,11 +55,12 @@ fi
 bin="${VPC_CNI_BIN_DIR:-}"
 if [ -z "$bin" ]; then
   bin=artifacts/lab-bin
-  log "publishing samples/VpcCni.CniPlugin and samples/VpcCni.Daemon (Native AOT) to $bin"
+  log "publishing samples/VpcCni.CniPlugin, samples/VpcCni.EgressPlugin and samples/VpcCni.Daemon (Native AOT) to $bin"
   dotnet publish samples/VpcCni.CniPlugin -c Release -nologo -v:q -o "$bin" >&2
+  dotnet publish samples/VpcCni.EgressPlugin -c Release -nologo -v:q -o "$bin" >&2
   dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o "$bin" >&2
 fi
-for exe in vpc-cni vpc-cni-ipamd; do
+for exe in vpc-cni egress-cni vpc-cni-ipamd; do
   [ -x "$bin/$exe" ] || { log "$bin/$exe is missing"; exit 1; }
 done
 
@@ -67,7 +69,7 @@ context="$work/context"
 rm -rf "$context"
 mkdir -p "$context"
 ln "$rootfs" "$context/rootfs.tar" 2>/dev/null || cp "$rootfs" "$context/rootfs.tar"
-cp "$bin/vpc-cni" "$bin/vpc-cni-ipamd" "$context/"
+cp "$bin/vpc-cni" "$bin/egress-cni" "$bin/vpc-cni-ipamd" "$context/"
 
 revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || revision="$revision-dirty"

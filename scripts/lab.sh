@@ -17,8 +17,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-echo "lab.sh: building the plugin, the daemon (Native AOT) and the lab..." >&2
+echo "lab.sh: building the plugins, the daemon (Native AOT) and the lab..." >&2
 dotnet publish samples/VpcCni.CniPlugin -c Release -nologo -v:q -o artifacts/lab-bin >&2
+dotnet publish samples/VpcCni.EgressPlugin -c Release -nologo -v:q -o artifacts/lab-bin >&2
 dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o artifacts/lab-bin >&2
 dotnet build samples/VpcCni.Lab -c Release -nologo -v:q -o artifacts/lab >&2
 bash tools/cnidriver/build.sh >/dev/null

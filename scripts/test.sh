@@ -40,8 +40,9 @@ echo "== AOT gate (tests/VpcCni.AotSmoke: Native AOT publish, trim/AOT warnings 
 dotnet publish tests/VpcCni.AotSmoke/VpcCni.AotSmoke.csproj -c Release -nologo -v:q -o artifacts/aot-smoke || exit 1
 artifacts/aot-smoke/VpcCni.AotSmoke || { echo "AOT smoke binary failed"; exit 1; }
 
-echo "== executables for the end-to-end tests (Native AOT plugin and daemon, lab)"
+echo "== executables for the end-to-end tests (Native AOT plugins and daemon, lab)"
 dotnet publish samples/VpcCni.CniPlugin -c Release -nologo -v:q -o artifacts/lab-bin || exit 1
+dotnet publish samples/VpcCni.EgressPlugin -c Release -nologo -v:q -o artifacts/lab-bin || exit 1
 dotnet publish samples/VpcCni.Daemon -c Release -nologo -v:q -o artifacts/lab-bin || exit 1
 dotnet build samples/VpcCni.Lab -c Release -nologo -v:q -o artifacts/lab || exit 1
 dotnet build samples/VpcCni.CloudEmulator -c Release -nologo -v:q -o artifacts/cloud || exit 1

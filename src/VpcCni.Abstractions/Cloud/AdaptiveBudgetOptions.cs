@@ -45,4 +45,16 @@ internal sealed record AdaptiveBudgetOptions
 
     /// <summary>Waits are stretched by a random 0 to this fraction, so nodes that were throttled together do not return together.</summary>
     public double Jitter { get; init; } = 1.0;
+
+    /// <summary>
+    /// How many nodes share the account (the Kubernetes node count; 1: this node is alone). Above 1 the budget paces: each
+    /// class starts at the fair share refill / (<see cref="FleetSize"/> × (1 + <see cref="FleetMargin"/>)) and sends only
+    /// on its own grid of slots (a random phase, one slot per period, unused slots lost), so a fleet that wants to send
+    /// at the same moment is spread over one period instead of emptying the account's bucket (docs/ec2-budget.md).
+    /// </summary>
+    public int FleetSize { get; init; } = 1;
+
+    /// <summary>The fraction of the account's refill a paced fleet leaves unused: the headroom that absorbs the randomness
+    /// of the nodes' phases (with 1,000 nodes the busiest window holds ~2 % more slots than the average).</summary>
+    public double FleetMargin { get; init; } = 0.05;
 }

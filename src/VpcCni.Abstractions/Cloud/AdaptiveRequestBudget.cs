@@ -18,6 +18,7 @@ internal sealed class AdaptiveRequestBudget
     private readonly AdaptiveBudgetOptions _options;
     private readonly TimeProvider _time;
     private readonly Random _random;
+    private readonly bool _paced;
     private long _throttles;
     private long _backgroundQuietUntil;
 
@@ -34,16 +35,39 @@ internal sealed class AdaptiveRequestBudget
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(_options.DecreaseFactor, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_options.MinimumShare, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(_options.MinimumShare, _options.InitialShare);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.FleetSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.FleetMargin);
         _time = time;
         _random = seed is { } s ? new Random(s) : new Random();
+        _paced = _options.FleetSize > 1;
         var now = time.GetTimestamp();
         foreach (var bucket in buckets)
         {
             ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(bucket.RefillPerSecond, 0);
             var max = bucket.RefillPerSecond;
-            _classes[bucket.Name] = new ClassState(max * _options.MinimumShare, max, Math.Min(max, max * _options.InitialShare), _options.InitialTokens, now);
+            var rate = Math.Min(max, max * _options.InitialShare);
+            if (_paced)
+            {
+                // The fair share, with headroom for the randomness of the phases: a fleet that starts at once stays
+                // under the account's refill instead of learning it from throttles.
+                rate /= _options.FleetSize * (1 + _options.FleetMargin);
+            }
+
+            var state = new ClassState(Math.Min(max * _options.MinimumShare, rate / 4), max, rate, _options.InitialTokens, now);
+            if (_paced)
+            {
+                // A random phase, drawn now (the seed decides it) and applied at the class's first request: the grid
+                // starts when the node first needs the class, so what the fleet sends first is spread over one period
+                // after the moments its nodes first need it, whenever those are.
+                state.Phase = _random.NextDouble();
+            }
+
+            _classes[bucket.Name] = state;
         }
     }
+
+    /// <summary>Whether the budget paces a fleet (<see cref="AdaptiveBudgetOptions.FleetSize"/> above 1).</summary>
+    public bool IsPaced => _paced;
 
     /// <summary>Throttling answers heard (every one, also those that did not lower the rate).</summary>
     public long Throttles => Interlocked.Read(ref _throttles);
@@ -68,7 +92,16 @@ internal sealed class AdaptiveRequestBudget
     /// <param name="background">A request nobody waits for (topping up a warm pool): it goes at
     /// <see cref="AdaptiveBudgetOptions.BackgroundShare"/> of the rate, so the account's tokens go first to nodes whose
     /// pods wait; it does not raise the rate.</param>
-    public TimeSpan TryAcquire(string bucket, bool background = false)
+    /// <param name="followUp">A request that completes an operation whose first request was paced (Attach and Modify
+    /// after Create, Delete after Detach): in a paced fleet it goes at once, on its leader's slot, so that an operation is
+    /// paced once (its arrivals at the account are the leader's, shifted by the leader's latency). Outside a fleet it is
+    /// an ordinary request.</param>
+    public TimeSpan TryAcquire(string bucket, bool background = false, bool followUp = false) => TryAcquire(bucket, background, followUp, deferrable: false);
+
+    /// <summary>As <see cref="TryAcquire(string, bool, bool)"/>; a <paramref name="deferrable"/> request (a periodic
+    /// reconcile: its caller gives up and asks again later rather than wait) books the node's next slot, which it may
+    /// then use late, once, so that a caller asking every few seconds does not miss its slots.</summary>
+    public TimeSpan TryAcquire(string bucket, bool background, bool followUp, bool deferrable)
     {
         lock (_lock)
         {
@@ -83,6 +116,18 @@ internal sealed class AdaptiveRequestBudget
                 }
 
                 return Stretch(_time.GetElapsedTime(now, c.PausedUntil));
+            }
+
+            if (_paced)
+            {
+                if (followUp)
+                {
+                    return TimeSpan.Zero;
+                }
+
+                var paced = Paced(c, now, background);
+                c.Booked |= deferrable && paced > TimeSpan.Zero;
+                return paced;
             }
 
             if (background)
@@ -125,11 +170,18 @@ internal sealed class AdaptiveRequestBudget
     }
 
     /// <summary>Waits (on the <see cref="TimeProvider"/>) until a token of <paramref name="bucket"/> is taken.</summary>
-    public async ValueTask AcquireAsync(string bucket, CancellationToken cancellationToken)
+    public ValueTask AcquireAsync(string bucket, CancellationToken cancellationToken) => AcquireAsync(bucket, null, false, cancellationToken);
+
+    /// <summary>Waits (on the <see cref="TimeProvider"/>) until a token of <paramref name="bucket"/> is taken.</summary>
+    /// <param name="bucket">The request's bucket.</param>
+    /// <param name="background">Asked before each try: true while nobody waits for the request (null: always urgent).</param>
+    /// <param name="followUp">See <see cref="TryAcquire(string, bool, bool)"/>.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    public async ValueTask AcquireAsync(string bucket, Func<bool>? background, bool followUp, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var wait = TryAcquire(bucket);
+            var wait = TryAcquire(bucket, background?.Invoke() ?? false, followUp);
             if (wait <= TimeSpan.Zero)
             {
                 return;
@@ -190,6 +242,64 @@ internal sealed class AdaptiveRequestBudget
         }
     }
 
+    // A paced fleet: each class sends only on its own grid (one slot per period at a random phase; a slot nobody used
+    // is lost, so an idle node holds no credit that a whole fleet could spend at the same instant). A waiting urgent
+    // request keeps the slot from background requests. docs/ec2-budget.md has the argument.
+    private TimeSpan Paced(ClassState c, long now, bool background)
+    {
+        var period = PeriodOf(c);
+        var grace = Math.Min(period / 2, _time.TimestampFrequency);
+        if (c.Phase is { } phase)
+        {
+            c.NextSlot = now + (long)(phase * period);
+            c.Phase = null;
+        }
+
+        if (c.Booked && now > c.NextSlot + period)
+        {
+            // A deferred request booked the slot: it may use the latest slot that passed, once.
+            c.NextSlot += (long)Math.Floor((double)(now - c.NextSlot) / period) * period;
+        }
+        else if (!c.Booked && now > c.NextSlot + grace)
+        {
+            c.NextSlot += (long)Math.Ceiling((double)(now - c.NextSlot) / period) * period;
+        }
+
+        if (now >= c.NextSlot)
+        {
+            if (background)
+            {
+                // The slot is this node's own: background work may use it unless an urgent request of the node waits
+                // (or the account was heard crowded lately).
+                if (c.WaitingSince is not null || now < _backgroundQuietUntil)
+                {
+                    return Min(_time.GetElapsedTime(now, now + Math.Max(period, _backgroundQuietUntil - now)), _options.BackgroundRecheck);
+                }
+            }
+            else if (c.WaitingSince is { } since)
+            {
+                // Additive increase, scaled to the fleet: the sum over all nodes grows as one node's would alone.
+                var waited = _time.GetElapsedTime(since, now).TotalSeconds;
+                c.Rate = Math.Min(c.MaxRate, c.Rate + (c.MaxRate * _options.IncreasePerSecond * waited / _options.FleetSize));
+                c.WaitingSince = null;
+            }
+
+            c.Booked = false;
+            c.NextSlot = c.NextSlot + period > now ? c.NextSlot + period : now + period;
+            return TimeSpan.Zero;
+        }
+
+        if (!background)
+        {
+            c.WaitingSince ??= now;
+            return _time.GetElapsedTime(now, c.NextSlot);
+        }
+
+        return Min(_time.GetElapsedTime(now, c.NextSlot), _options.BackgroundRecheck);
+    }
+
+    private long PeriodOf(ClassState c) => Math.Max(1, (long)(_time.TimestampFrequency / c.Rate));
+
     private ClassState Get(string bucket) =>
         _classes.TryGetValue(bucket, out var c) ? c : throw new ArgumentException($"unknown request bucket \"{bucket}\"", nameof(bucket));
 
@@ -225,6 +335,15 @@ internal sealed class AdaptiveRequestBudget
         public long? WaitingSince { get; set; }
 
         public long BackgroundNextAt { get; set; }
+
+        /// <summary>Paced fleet: the next slot of this class's grid.</summary>
+        public long NextSlot { get; set; }
+
+        /// <summary>Paced fleet: a deferred request waits for the next slot (it may use it late, once).</summary>
+        public bool Booked { get; set; }
+
+        /// <summary>Paced fleet: the grid's random phase (a fraction of a period) until the class's first request places it.</summary>
+        public double? Phase { get; set; }
 
         public int Streak { get; set; }
     }

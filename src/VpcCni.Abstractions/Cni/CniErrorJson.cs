@@ -11,7 +11,7 @@ internal static class CniErrorJson
     public static byte[] Write(CniError error)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, CniJsonEncoder.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteOptionalString("cniVersion"u8, error.CniVersion);

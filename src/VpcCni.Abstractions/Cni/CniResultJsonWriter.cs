@@ -5,7 +5,8 @@ namespace VpcCni.Cni;
 
 /// <summary>
 /// Writes a result in the shape of its own version: keys in the spec's order, absent members and empty lists
-/// omitted, strings escaped by <see cref="Utf8JsonWriter"/>'s default encoder (the bytes the codec has always written).
+/// omitted, strings escaped as <see cref="Utf8JsonWriter"/>'s default encoder does (<see cref="CniJsonEncoder"/>: the
+/// bytes the codec has always written).
 /// </summary>
 internal static class CniResultJsonWriter
 {
@@ -13,7 +14,7 @@ internal static class CniResultJsonWriter
     {
         var shape = CniVersion.ShapeOf(result.CniVersion);
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, CniJsonEncoder.WriterOptions))
         {
             if (shape == ResultShape.Legacy)
             {

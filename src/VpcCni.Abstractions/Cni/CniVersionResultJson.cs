@@ -11,7 +11,7 @@ internal static class CniVersionResultJson
     public static byte[] Write(CniVersionResult version)
     {
         var buffer = new ArrayBufferWriter<byte>(128);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, CniJsonEncoder.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteOptionalString("cniVersion"u8, version.CniVersion);

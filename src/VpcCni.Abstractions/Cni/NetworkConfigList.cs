@@ -125,7 +125,7 @@ public sealed class NetworkConfigList
         }
 
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, CniJsonEncoder.WriterOptions))
         {
             writer.WriteStartObject();
             writer.WriteString("cniVersion", version);

@@ -26,6 +26,7 @@ internal sealed class Ec2CallPolicy : IDisposable
     private readonly ITimer? _replenish;
     private readonly ILogger _logger;
     private long _calls;
+    private bool _described;
 
     public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger)
     {
@@ -35,7 +36,7 @@ internal sealed class Ec2CallPolicy : IDisposable
             // The node learns its share of the account from EC2's answers (docs/ec2-budget.md); the share caps it.
             _adaptive = new AdaptiveRequestBudget(
                 Ec2RequestLimits.All.Select(b => new RequestBucketLimit(b.Name, b.Capacity * options.RequestBudgetShare, b.RefillPerSecond * options.RequestBudgetShare)),
-                null,
+                new AdaptiveBudgetOptions { FleetSize = options.FleetSize },
                 time);
         }
         else if (options.RequestBudget)
@@ -175,7 +176,26 @@ internal sealed class Ec2CallPolicy : IDisposable
     {
         if (_adaptive is not null)
         {
-            await _adaptive.AcquireAsync(Ec2RequestLimits.For(action, filtered).Name, cancellationToken).ConfigureAwait(false);
+            var bucket = Ec2RequestLimits.For(action, filtered).Name;
+            var followUp = action is "AttachNetworkInterface" or "ModifyNetworkInterfaceAttribute" or "DeleteNetworkInterface";
+            if (_adaptive.IsPaced && action == "DescribeNetworkInterfaces" && Volatile.Read(ref _described))
+            {
+                // A paced fleet: after the start, describing the instance's ENIs is a reconcile, which gives way rather
+                // than hold the pool loop for the next slot; it books the slot and is tried again on the next loop.
+                if (_adaptive.TryAcquire(bucket, background: true, followUp: false, deferrable: true) > TimeSpan.Zero)
+                {
+                    throw new CloudException(CloudErrorKind.Throttled, $"EC2 {action} deferred: no slot of the node's budget now", "ClientBudgetDeferred");
+                }
+
+                return;
+            }
+
+            await _adaptive.AcquireAsync(bucket, null, followUp, cancellationToken).ConfigureAwait(false);
+            if (action == "DescribeNetworkInterfaces")
+            {
+                Volatile.Write(ref _described, true);
+            }
+
             return;
         }
 

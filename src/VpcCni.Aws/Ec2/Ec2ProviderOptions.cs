@@ -43,6 +43,11 @@ public sealed class Ec2ProviderOptions
     /// <see cref="RequestBudgetShare"/> of them.</summary>
     public bool AdaptiveRequestBudget { get; set; } = true;
 
+    /// <summary>VPC_CNI_EC2_FLEET_SIZE: how many nodes share the account (the cluster's node count, or more; 1, the default:
+    /// this node is alone). Above 1 the adaptive budget paces each class at refill / fleet size on its own random grid, so
+    /// a whole fleet starting at once is not throttled (docs/ec2-budget.md).</summary>
+    public int FleetSize { get; set; } = 1;
+
     /// <summary>Whether the hourly leaked-ENI sweep runs (DISABLE_LEAKED_ENI_CLEANUP=true turns it off).</summary>
     public bool LeakedEniCleanup { get; set; } = true;
 
@@ -123,6 +128,14 @@ public sealed class Ec2ProviderOptions
                 "static" => false,
                 _ => throw new ArgumentException($"VPC_CNI_EC2_BUDGET='{mode}' must be adaptive or static"),
             };
+        }
+
+        var fleet = getVariable("VPC_CNI_EC2_FLEET_SIZE");
+        if (!string.IsNullOrWhiteSpace(fleet))
+        {
+            options.FleetSize = int.TryParse(fleet.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1
+                ? n
+                : throw new ArgumentException($"VPC_CNI_EC2_FLEET_SIZE='{fleet}' must be a whole number of at least 1");
         }
 
         var share = getVariable("VPC_CNI_EC2_BUDGET_SHARE");

@@ -214,11 +214,15 @@ public static class DaemonCli
         }
 
         output.WriteLine($"installed {NodeInstaller.InstallPlugin(source, binDir, options.PluginType)}");
-        if (options.Egress is not null)
+        if (egressSource is not null || options.Egress is not null)
         {
-            // Upstream's entrypoint installs egress-cni beside aws-cni; ours ships next to the plugin unless told.
-            egressSource ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".", Node.EgressPluginOptions.PluginType);
-            output.WriteLine($"installed {NodeInstaller.InstallPlugin(egressSource, binDir, Node.EgressPluginOptions.PluginType)}");
+            // The conflist names egress-cni (IPv6 clusters, ENABLE_V6_EGRESS) or a source was given: it must be installed.
+            egressSource ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".", NodeInstaller.EgressPluginType);
+            output.WriteLine($"installed {NodeInstaller.InstallPlugin(egressSource, binDir, NodeInstaller.EgressPluginType)}");
+        }
+        else if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
+        {
+            output.WriteLine($"installed {egress}");
         }
 
         if (options.Egress is not null && confDir is not null)

@@ -77,6 +77,7 @@ internal static class FleetCommand
 
         var types = ParseInstanceTypes(line.Get("instance-type") ?? (kind is "burst" ? "m5.4xlarge" : "m5.xlarge"));
         var seed = line.Int("seed", 0, int.MaxValue) ?? 1;
+        var fleetSizeHint = line.Int("fleet-size-hint", 1, 1_000_000);
         var duration = line.Duration("duration");
         if (duration is { } d && (d <= TimeSpan.Zero || d > TimeSpan.FromDays(1)))
         {
@@ -126,6 +127,7 @@ internal static class FleetCommand
             DurationSeconds = duration?.TotalSeconds ?? trace?.EffectiveDuration ?? 1800,
             WarmupSeconds = warmup?.TotalSeconds ?? 600,
             FullDuration = line.Flag("full-duration"),
+            FleetSizeHint = fleetSizeHint,
             Title = kind switch
             {
                 "scale-up" => string.Create(inv, $"scale-up: {nodeCount} nodes ({typeText}), 0 → {pods ?? 23_000} pods, seed {seed}"),

@@ -26,6 +26,19 @@ public static class NodeInstaller
         return destination;
     }
 
+    /// <summary>upstream's second plugin (egress-cni), published next to ours; its conflist "type".</summary>
+    internal const string EgressPluginType = "egress-cni";
+
+    /// <summary>
+    /// Installs egress-cni from the directory of <paramref name="pluginSource"/>, as upstream's entrypoint installs both
+    /// plugins; returns the destination, or null when that directory has none (an image built without it).
+    /// </summary>
+    internal static string? InstallEgressPlugin(string pluginSource, string cniBinDirectory)
+    {
+        var source = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pluginSource)) ?? ".", EgressPluginType);
+        return File.Exists(source) ? InstallPlugin(source, cniBinDirectory, EgressPluginType) : null;
+    }
+
     /// <summary>
     /// Debian's containernetworking-plugins directory, where the node image carries the reference plugins the conflist
     /// chains (upstream's init image ships its own copies and installs them the same way).

@@ -25,10 +25,12 @@ internal interface IPodWiring : IDisposable
 [SupportedOSPlatform("linux")]
 internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
 {
-    // Opened on first use: an ADD or DEL the daemon wires never needs the plugin's own netlink socket.
+    // Opened on first use: an ADD or DEL the daemon wires never needs the plugin's own netlink socket. The pod's
+    // namespace is entered on the plugin's own thread: a worker thread per call costs more than the whole switch.
     private PodNetworkDatapath? _datapath;
 
-    private PodNetworkDatapath Datapath => _datapath ??= new(NetworkNamespace.Open("/proc/self/ns/net"), new PodNetworkOptions { VethPrefix = vethPrefix });
+    private PodNetworkDatapath Datapath => _datapath ??= new(
+        NetworkNamespace.Open("/proc/self/ns/net"), new PodNetworkOptions { VethPrefix = vethPrefix }, NetworkNamespaceExecutor.CallingThread);
 
     public PodNetworkSetupResult Setup(PodNetworkRequest request) => Datapath.Setup(request);
 
@@ -67,7 +69,7 @@ internal sealed class LinuxPodWiring(string vethPrefix) : IPodWiring
         }
 
         using (ns)
-        using (var client = VpcCni.Linux.Netlink.RtNetlinkClient.Open(ns))
+        using (var client = VpcCni.Linux.Netlink.RtNetlinkClient.Open(ns, NetworkNamespaceExecutor.CallingThread))
         {
             return client.FindLinkByName(interfaceName) is not null;
         }

@@ -410,9 +410,13 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         {
             try
             {
-                if (_time.GetUtcNow() - Initialized.Reconciler.LastReconcile >= _options.ReconcileInterval)
+                // While ADDs wait, growth goes first: a reconcile's DescribeNetworkInterfaces may itself wait for the EC2
+                // budget (a paced fleet), and the pods need addresses, not a fresh view. Overdue by a whole interval, it runs.
+                var sinceReconcile = _time.GetUtcNow() - Initialized.Reconciler.LastReconcile;
+                if (sinceReconcile >= _options.ReconcileInterval && (WaitingAssignments == 0 || sinceReconcile >= 2 * _options.ReconcileInterval))
                 {
-                    await ReconcileWithCloudAsync(cancellationToken).ConfigureAwait(false);
+                    // A reconcile that fails (or that the EC2 budget defers) does not cost the round: it is tried again next time.
+                    await RunOneStepAsync(() => ReconcileWithCloudAsync(cancellationToken)).ConfigureAwait(false);
                 }
 
                 await RunPoolRoundAsync(cancellationToken).ConfigureAwait(false);

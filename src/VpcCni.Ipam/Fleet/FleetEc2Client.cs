@@ -15,7 +15,8 @@ internal abstract class FleetEc2Client(FleetAccount account, TimeProvider time)
 
     /// <summary>Sends one EC2 action until it succeeds or the client gives up.</summary>
     /// <param name="background">Asked again before each attempt: true while nobody waits for the result (a warm-pool top-up).</param>
-    public abstract Task CallAsync(RequestBucketLimit bucket, string action, TimeSpan latency, Func<bool> background, CancellationToken cancellationToken);
+    /// <param name="deferrable">The caller would rather fail at once than wait for the client's budget (a periodic reconcile).</param>
+    public abstract Task CallAsync(RequestBucketLimit bucket, string action, TimeSpan latency, Func<bool> background, CancellationToken cancellationToken, bool deferrable = false);
 
     /// <summary>One request: the account decides on arrival, the answer comes back after the latency.</summary>
     protected async Task<bool> AttemptAsync(RequestBucketLimit bucket, TimeSpan latency, CancellationToken cancellationToken)
@@ -43,7 +44,7 @@ internal sealed class SdkStandardRetryClient(FleetAccount account, TimeProvider 
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(20);
     private int _quota = QuotaCapacity;
 
-    public override async Task CallAsync(RequestBucketLimit bucket, string action, TimeSpan latency, Func<bool> background, CancellationToken cancellationToken)
+    public override async Task CallAsync(RequestBucketLimit bucket, string action, TimeSpan latency, Func<bool> background, CancellationToken cancellationToken, bool deferrable = false)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -76,13 +77,19 @@ internal sealed class AdaptiveBudgetClient(FleetAccount account, TimeProvider ti
 
     public AdaptiveRequestBudget Budget => budget;
 
-    public override async Task CallAsync(RequestBucketLimit bucket, string action, TimeSpan latency, Func<bool> background, CancellationToken cancellationToken)
+    public override async Task CallAsync(RequestBucketLimit bucket, string action, TimeSpan latency, Func<bool> background, CancellationToken cancellationToken, bool deferrable = false)
     {
         ArgumentNullException.ThrowIfNull(background);
+        var followUp = IsFollowUp(action);
         for (var attempt = 1; ; attempt++)
         {
-            for (var wait = budget.TryAcquire(bucket.Name, background()); wait > TimeSpan.Zero; wait = budget.TryAcquire(bucket.Name, background()))
+            for (var wait = budget.TryAcquire(bucket.Name, background(), followUp, deferrable); wait > TimeSpan.Zero; wait = budget.TryAcquire(bucket.Name, background(), followUp, deferrable))
             {
+                if (deferrable && budget.IsPaced)
+                {
+                    throw new CloudException(CloudErrorKind.Throttled, $"EC2 {action} deferred: no slot of the node's budget now", "ClientBudgetDeferred");
+                }
+
                 await DelayAsync(wait, cancellationToken).ConfigureAwait(false);
             }
 
@@ -99,4 +106,8 @@ internal sealed class AdaptiveBudgetClient(FleetAccount account, TimeProvider ti
             }
         }
     }
+
+    /// <summary>The actions that complete an operation begun by a paced request (as the EC2 provider's call policy names them).</summary>
+    internal static bool IsFollowUp(string action) =>
+        action is "AttachNetworkInterface" or "ModifyNetworkInterfaceAttribute" or "DeleteNetworkInterface";
 }

@@ -47,9 +47,9 @@ internal sealed class Node
         MaxPods = MaxPodsCalculator.Default(limits, false, false);
         _instance = new InMemoryPlanningCloud(limits, (limits.MaxEnis * limits.IPv4PerEni) + 16);
         FleetEc2Client client = run.Policy.Client == FleetClientKind.AdaptiveBudget
-            ? new AdaptiveBudgetClient(run.Account, run.Clock, new AdaptiveRequestBudget(FleetAccount.Buckets, run.Settings.Budget, run.Clock, seed))
+            ? new AdaptiveBudgetClient(run.Account, run.Clock, new AdaptiveRequestBudget(FleetAccount.Buckets, run.Settings.NodeBudget(run.Policy.Paced), run.Clock, seed))
             : new SdkStandardRetryClient(run.Account, run.Clock, new Random(seed));
-        _cloud = new FleetNodeCloud(_instance, client, run.Settings.Latencies, run.Clock, ScheduleAddressCheck, IsBackground, run.Policy.ReconcileFromImds);
+        _cloud = new FleetNodeCloud(_instance, client, run.Settings.Latencies, run.Clock, ScheduleAddressCheck, IsBackground, run.Policy.ReconcileFromImds, run.Policy.Paced);
     }
 
     public double StartedAt { get; }

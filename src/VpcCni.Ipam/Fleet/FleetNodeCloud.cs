@@ -11,9 +11,10 @@ namespace VpcCni.Ipam.Fleet;
 /// of an operation succeeded. A failure after the ENI was created deletes it, as the real provider does. Requests are
 /// background while no pod on the node waits for an address (the daemon's own signal: a waiting or failed ADD).
 /// </summary>
-internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client client, FleetLatencies latencies, TimeProvider time, Action addressesChanged, Func<bool> background, bool reconcileFromImds) : IEniProvider
+internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client client, FleetLatencies latencies, TimeProvider time, Action addressesChanged, Func<bool> background, bool reconcileFromImds, bool paced = false) : IEniProvider
 {
     private static readonly TimeSpan ImdsLatency = TimeSpan.FromMilliseconds(10);
+    private static readonly Func<bool> Always = () => true;
     private bool _described;
 
     public ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken) => inner.GetInstanceAsync(cancellationToken);
@@ -29,7 +30,8 @@ internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client
         }
         else
         {
-            await client.CallAsync(FleetAccount.NonMutating, "DescribeNetworkInterfaces", latencies.Describe, background, cancellationToken).ConfigureAwait(false);
+            // After the start, a describe is a reconcile: nobody waits for it, and it gives way rather than wait for the budget.
+            await client.CallAsync(FleetAccount.NonMutating, "DescribeNetworkInterfaces", latencies.Describe, _described && paced ? Always : background, cancellationToken, deferrable: _described && paced).ConfigureAwait(false);
             _described = true;
         }
 

@@ -27,6 +27,9 @@ internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, Fleet
     /// reconcile does; false: every reconcile asks EC2, as VpcCni's EC2 provider does.</summary>
     public bool ReconcileFromImds { get; init; }
 
+    /// <summary>The node's budget is told the fleet's size (VPC_CNI_EC2_FLEET_SIZE) and paces (docs/ec2-budget.md).</summary>
+    public bool Paced { get; init; }
+
     /// <summary>
     /// Upstream's behaviour: <see cref="SimulationPolicies.Upstream"/> (the 5 s pool loop not woken by ADDs, one ENI per
     /// cycle, WARM_ENI_TARGET=1, an ADD that finds the pool empty fails at once and the kubelet retries), IMDS reconcile,
@@ -49,11 +52,14 @@ internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, Fleet
     /// <summary>The event-driven controller with the burst policy and the adaptive budget.</summary>
     public static FleetPolicy Burst { get; } = new("burst", () => SimulationPolicies.VpcCni().Options, FleetClientKind.AdaptiveBudget);
 
+    /// <summary>VpcCni's defaults with VPC_CNI_EC2_FLEET_SIZE set to the fleet's node count: the paced budget.</summary>
+    public static FleetPolicy VpcCniPaced { get; } = new("paced", () => new IpamOptions(), FleetClientKind.AdaptiveBudget) { Paced = true };
+
     /// <summary>The policies `--policies` may name.</summary>
     public static IReadOnlyList<FleetPolicy> Known { get; } = [Upstream, VpcCni];
 
     /// <summary>Every policy `--policies` may name: <see cref="Known"/> (the default pair) and the comparisons.</summary>
-    public static IReadOnlyList<FleetPolicy> All { get; } = [Upstream, VpcCni, EventDriven, Burst];
+    public static IReadOnlyList<FleetPolicy> All { get; } = [Upstream, VpcCni, VpcCniPaced, EventDriven, Burst];
 
     private static IpamOptions Named(string name) =>
         SimulationPolicies.TryGet(name, null, out var policy) ? policy.Options : throw new ArgumentException($"unknown policy {name}", nameof(name));

@@ -61,4 +61,13 @@ internal sealed record FleetSettings
 
     /// <summary>Tuning of the adaptive budget (null: its defaults).</summary>
     public AdaptiveBudgetOptions? Budget { get; init; }
+
+    /// <summary>The node count each adaptive budget is told (<see cref="AdaptiveBudgetOptions.FleetSize"/>, what the daemon
+    /// reads from the Kubernetes API); null: <see cref="Nodes"/>, 1: every node believes it is alone.</summary>
+    public int? FleetSizeHint { get; init; }
+
+    /// <summary>The budget options a node runs with: <see cref="Budget"/>, told the fleet's size when the policy paces.</summary>
+    internal AdaptiveBudgetOptions NodeBudget(bool paced) => paced
+        ? (Budget ?? new AdaptiveBudgetOptions()) with { FleetSize = FleetSizeHint ?? Nodes }
+        : Budget ?? new AdaptiveBudgetOptions();
 }

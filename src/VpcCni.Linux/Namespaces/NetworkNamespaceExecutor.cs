@@ -6,7 +6,7 @@ namespace VpcCni.Linux.Namespaces;
 /// Runs synchronous work inside a network namespace: inline when the calling thread is already in it, else on a
 /// dedicated thread (never a pool thread). The worker switches in, runs, and switches back; if switching back fails the worker is poisoned and
 /// exits, and a fresh worker takes over. Only synchronous delegates are accepted: an await would resume
-/// on another thread in the wrong namespace.
+/// on another thread in the wrong namespace. <see cref="CallingThread"/> switches the caller's own thread instead.
 /// </summary>
 public sealed class NetworkNamespaceExecutor : IDisposable
 {
@@ -14,10 +14,25 @@ public sealed class NetworkNamespaceExecutor : IDisposable
     private readonly Lock _lock = new();
     private int _workerCount;
     private Thread? _worker;
+    private readonly bool _onCallingThread;
     private bool _disposed;
+
+    public NetworkNamespaceExecutor()
+    {
+    }
+
+    private NetworkNamespaceExecutor(bool onCallingThread) => _onCallingThread = onCallingThread;
 
     /// <summary>A process-wide executor.</summary>
     public static NetworkNamespaceExecutor Shared { get; } = new();
+
+    /// <summary>
+    /// Switches the calling thread itself into the namespace for the call and back after it: no worker thread and no
+    /// hand-off, for a process that lives for one short task (a CNI plugin), where starting a thread is a measurable
+    /// share of the whole run. If the thread cannot switch back, the process is ended: it must not go on in the
+    /// wrong namespace, and unlike a worker the calling thread cannot simply be abandoned.
+    /// </summary>
+    public static NetworkNamespaceExecutor CallingThread { get; } = new(onCallingThread: true);
 
     /// <summary>Number of worker threads started so far (a poisoned worker is replaced).</summary>
     public int WorkersStarted => Volatile.Read(ref _workerCount);
@@ -31,6 +46,11 @@ public sealed class NetworkNamespaceExecutor : IDisposable
         {
             // Already there (host-side work, usually): run here, with no thread hand-off and no setns round trip.
             return work(state);
+        }
+
+        if (_onCallingThread)
+        {
+            return InvokeOnCallingThread(target, work, state);
         }
 
         var item = new WorkItem<TState, TResult>(target, work, state);
@@ -48,6 +68,27 @@ public sealed class NetworkNamespaceExecutor : IDisposable
     /// <summary>Runs <paramref name="work"/> inside <paramref name="target"/>.</summary>
     public void Invoke(NetworkNamespace target, Action work) =>
         Invoke(target, static w => { w(); return 0; }, work);
+
+    private static TResult InvokeOnCallingThread<TState, TResult>(NetworkNamespace target, Func<TState, TResult> work, TState state)
+    {
+        using var home = NetworkNamespace.OpenCurrentThread();
+        target.EnterOnCurrentThread();
+        try
+        {
+            return work(state);
+        }
+        finally
+        {
+            try
+            {
+                home.EnterOnCurrentThread();
+            }
+            catch (IOException ex)
+            {
+                Environment.FailFast($"Could not return the calling thread to its network namespace: {ex.Message}", ex);
+            }
+        }
+    }
 
     private void Enqueue(WorkItem item)
     {

@@ -51,6 +51,12 @@ public sealed record NetfilterTools
 
     public string IptablesRestore { get; init; } = "iptables-restore";
 
+    /// <summary>IPv6 egress (egress-cni) only.</summary>
+    public string Ip6tables { get; init; } = "ip6tables";
+
+    /// <summary>IPv6 egress (egress-cni) only.</summary>
+    public string Ip6tablesRestore { get; init; } = "ip6tables-restore";
+
     public string Nft { get; init; } = "nft";
 }
 

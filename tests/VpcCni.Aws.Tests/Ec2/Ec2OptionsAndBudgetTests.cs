@@ -13,6 +13,9 @@ public class Ec2OptionsAndBudgetTests
     [InlineData("ENABLE_SUBNET_DISCOVERY", "maybe")]
     [InlineData("AWS_ENDPOINT_URL_EC2", "not a url")]
     [InlineData("VPC_CNI_EC2_BUDGET_SHARE", "2")]
+    [InlineData("VPC_CNI_EC2_FLEET_SIZE", "0")]
+    [InlineData("VPC_CNI_EC2_FLEET_SIZE", "-3")]
+    [InlineData("VPC_CNI_EC2_FLEET_SIZE", "many")]
     [InlineData("CLUSTER_NAME", "has space")]
     public void FromEnvironment_BadValue_ErrorNamesVariable(string variable, string value)
     {
@@ -20,6 +23,13 @@ public class Ec2OptionsAndBudgetTests
 
         act.Should().Throw<ArgumentException>().Which.Message.Should().Contain(variable);
     }
+
+    [Theory]
+    [InlineData(null, 1)]
+    [InlineData("1000", 1000)]
+    [InlineData(" 50 ", 50)]
+    public void FromEnvironment_FleetSize_BindsOrDefaultsToOne(string? value, int expected) =>
+        Ec2ProviderOptions.FromEnvironment(name => name == "VPC_CNI_EC2_FLEET_SIZE" ? value : null).FleetSize.Should().Be(expected);
 
     [Fact]
     public void FromEnvironment_Valid_Binds()

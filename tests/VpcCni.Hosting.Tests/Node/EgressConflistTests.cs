@@ -105,6 +105,22 @@ public sealed class EgressConflistTests
     }
 
     [Fact]
+    public async Task RenderConflist_IPv6Cluster_TheEgressPluginReadsItsEntry()
+    {
+        var options = await NodeInstaller.ResolveEgressNodeIPAsync(FromEnv(("ENABLE_IPv6", "true"), ("POD_MTU", "1500")),
+            _ => Task.FromResult(IPAddress.Parse("10.0.3.4")), _ => Task.FromResult<IPAddress?>(null), null, Ct);
+        var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(options));
+
+        var config = VpcCni.Linux.Egress.EgressPluginConfig.Parse(NetworkConfig.Parse(conflist.BuildRequestConfig(1, "1.0.0")));
+
+        config.Enabled.Should().BeTrue();
+        config.IpamType.Should().Be("host-local");
+        config.IpamRoutes.Should().Equal(IPNetwork.Parse("0.0.0.0/0"));
+        config.NodeIPText.Should().Be("10.0.3.4");
+        config.MtuText.Should().Be("1500");
+    }
+
+    [Fact]
     public void RenderConflist_IPv6Cluster_ParsesAsAConflistTheRuntimeCanChain()
     {
         var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(FromEnv(("ENABLE_IPv6", "true"))));

@@ -83,6 +83,32 @@ public sealed class NetworkNamespaceTests
     }
 
     [Fact]
+    public void CallingThread_Invoke_RunsOnCallerInsideTargetAndSwitchesBack()
+    {
+        Privileged.Require();
+        using var ns = new TestNamespace("ct");
+        var callerNs = Inode("/proc/thread-self/ns/net");
+        var callerThread = Environment.CurrentManagedThreadId;
+        var (inside, thread) = NetworkNamespaceExecutor.CallingThread.Invoke(
+            ns.Handle, static h => (h.IsCurrentThreadNamespace(), Environment.CurrentManagedThreadId), ns.Handle);
+        inside.Should().BeTrue("work must run inside the target namespace");
+        thread.Should().Be(callerThread, "no worker thread is involved");
+        Inode("/proc/thread-self/ns/net").Should().Be(callerNs, "the calling thread is switched back");
+        NetworkNamespaceExecutor.CallingThread.WorkersStarted.Should().Be(0);
+    }
+
+    [Fact]
+    public void CallingThread_WorkThrows_ExceptionPropagatesAndThreadIsBackHome()
+    {
+        Privileged.Require();
+        using var ns = new TestNamespace("ct");
+        var callerNs = Inode("/proc/thread-self/ns/net");
+        var act = () => NetworkNamespaceExecutor.CallingThread.Invoke<int, int>(ns.Handle, static _ => throw new InvalidOperationException("boom"), 0);
+        act.Should().Throw<InvalidOperationException>().WithMessage("boom");
+        Inode("/proc/thread-self/ns/net").Should().Be(callerNs);
+    }
+
+    [Fact]
     public void RtNetlinkClient_OpenedInNamespace_UsableFromOtherThreads()
     {
         Privileged.Require();

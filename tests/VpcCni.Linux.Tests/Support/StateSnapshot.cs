@@ -3,17 +3,21 @@ using VpcCni.Linux.Netlink;
 
 namespace VpcCni.Linux.Tests.Support;
 
-/// <summary>A comparable dump of a namespace's links, addresses, routes (all tables), rules and permanent neighbours.</summary>
+/// <summary>
+/// A comparable dump of a namespace's links, addresses, routes (all tables), rules and permanent neighbours.
+/// IPv6 link-local addresses and their routes are left out: the kernel adds them by itself once duplicate address
+/// detection ends, which on a loaded machine can fall between a "before" and an "after" capture.
+/// </summary>
 internal static class StateSnapshot
 {
     public static List<string> Capture(RtNetlinkClient client, TestNamespace? forChains = null)
     {
         var lines = new List<string>();
         lines.AddRange(client.GetLinks().Select(l => $"link {l.Index} {l.Name} {l.Kind} mtu {l.Mtu} {l.HardwareAddress} up={l.IsUp}"));
-        lines.AddRange(client.GetAddresses().Select(a => $"addr {a}"));
+        lines.AddRange(client.GetAddresses().Where(a => !a.Address.IsIPv6LinkLocal).Select(a => $"addr {a}"));
         foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
         {
-            lines.AddRange(client.GetRoutes(new RouteFilter { Family = family }).Select(r => $"route {r} proto {r.Protocol} type {r.Type}"));
+            lines.AddRange(client.GetRoutes(new RouteFilter { Family = family }).Where(r => !r.Destination.BaseAddress.IsIPv6LinkLocal).Select(r => $"route {r} proto {r.Protocol} type {r.Type}"));
             lines.AddRange(client.GetRules(family).Select(r => $"rule {r}"));
             lines.AddRange(client.GetNeighbors(family).Where(n => (n.State & NeighborState.Permanent) != 0).Select(n => $"neigh {n.Address} {n.LinkIndex} {n.LinkLayerAddress}"));
         }
