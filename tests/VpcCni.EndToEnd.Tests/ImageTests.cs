@@ -41,7 +41,9 @@ public sealed class ImageTests(NodeImage image) : IClassFixture<NodeImage>
             stdout.Should().Contain("installed /host/opt/cni/bin/portmap");
 
             var bin = Path.Combine(host, "opt", "cni", "bin");
-            Directory.GetFiles(bin).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "portmap");
+            // egress-cni as upstream's entrypoint copies it; the conflist of an IPv4 cluster without ENABLE_V6_EGRESS
+            // does not name it (upstream-differences V6-4), and host-local (its IPAM) is installed only with an entry.
+            Directory.GetFiles(bin).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "portmap");
             var conflist = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(host, "etc", "cni", "net.d", "10-aws.conflist")))!;
             conflist["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>()).Should().Equal("vpc-cni", "portmap");
 

@@ -45,11 +45,19 @@ public static class NodeInstaller
     /// </summary>
     internal const string DefaultChainedPluginsDirectory = "/usr/lib/cni";
 
-    /// <summary>The reference plugins the conflist chains after ours, in order: portmap, then bandwidth when enabled.</summary>
+    /// <summary>
+    /// The reference plugins the conflist needs besides ours, in order: host-local when it has an egress entry (that
+    /// entry's IPAM, as upstream's init copies it), portmap, then bandwidth when enabled.
+    /// </summary>
     internal static IReadOnlyList<string> ChainedPluginTypes(PluginInstallOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var types = new List<string>(2);
+        var types = new List<string>(3);
+        if (options.Egress is not null)
+        {
+            types.Add("host-local");
+        }
+
         if (options.EnablePortmap)
         {
             types.Add("portmap");

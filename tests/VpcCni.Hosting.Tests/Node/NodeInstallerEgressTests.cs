@@ -30,4 +30,15 @@ public sealed class NodeInstallerEgressTests : IDisposable
         NodeInstaller.InstallEgressPlugin(Path.Combine(_dir, "vpc-cni"), Path.Combine(_dir, "bin")).Should().BeNull();
         Directory.Exists(Path.Combine(_dir, "bin")).Should().BeFalse();
     }
+
+    [Theory]
+    [InlineData("ENABLE_IPv6", "true", new[] { "host-local", "portmap" })]
+    [InlineData("ENABLE_V6_EGRESS", "true", new[] { "host-local", "portmap" })]
+    [InlineData("ENABLE_V6_EGRESS", "false", new[] { "portmap" })]
+    public void ChainedPluginTypes_EgressEntry_AddsItsIpamHostLocal(string variable, string value, string[] expected)
+    {
+        var options = PluginInstallOptions.FromEnvironment(name => name == variable ? value : null);
+
+        NodeInstaller.ChainedPluginTypes(options).Should().Equal(expected);
+    }
 }
