@@ -140,7 +140,7 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
         "CreateNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface", "DeleteNetworkInterface",
         "ModifyNetworkInterfaceAttribute", "AssignPrivateIpAddresses", "UnassignPrivateIpAddresses",
         "DescribeNetworkInterfaces", "DescribeInstances", "DescribeSubnets", "DescribeInstanceTypes", "CreateTags",
-        "AssociateVpcCidrBlock",
+        "AssociateVpcCidrBlock", "AssignIpv6Addresses", "UnassignIpv6Addresses", "DescribeVpcs",
     };
 
     private void Dispatch(string action, Params p, XmlWriter w)
@@ -246,6 +246,86 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
                 break;
             }
 
+            case "AssignIpv6Addresses":
+            {
+                var eniId = p.Required("NetworkInterfaceId");
+                if (p.List("Ipv6Addresses").Count > 0 || p.List("Ipv6Prefix").Count > 0)
+                {
+                    // Named addresses or prefixes are not modelled; ipamd only asks by count.
+                    throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, "Specific IPv6 addresses or prefixes are not supported by the emulator; use Ipv6PrefixCount");
+                }
+
+                var assigned = vpc.AssignIpv6Addresses(eniId, p.Int("Ipv6AddressCount") ?? 0, p.Int("Ipv6PrefixCount") ?? 0);
+                w.WriteStartElement("assignedIpv6Addresses");
+                w.WriteEndElement();
+                w.WriteStartElement("assignedIpv6PrefixSet");
+                foreach (var prefix in assigned)
+                {
+                    w.WriteElementString("item", prefix.ToString());
+                }
+
+                w.WriteEndElement();
+                w.WriteElementString("networkInterfaceId", eniId);
+                break;
+            }
+
+            case "UnassignIpv6Addresses":
+            {
+                var eniId = p.Required("NetworkInterfaceId");
+                if (p.List("Ipv6Addresses").Count > 0)
+                {
+                    throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, "Specific IPv6 addresses are not supported by the emulator; unassign Ipv6Prefix.N");
+                }
+
+                var prefixes = p.List("Ipv6Prefix").Select(c => Params.ParseIpv6Prefix(c, "Ipv6Prefix")).ToList();
+                vpc.UnassignIpv6Addresses(eniId, prefixes);
+                w.WriteElementString("networkInterfaceId", eniId);
+                w.WriteStartElement("unassignedIpv6Addresses");
+                w.WriteEndElement();
+                w.WriteStartElement("unassignedIpv6PrefixSet");
+                foreach (var prefix in prefixes)
+                {
+                    w.WriteElementString("item", prefix.ToString());
+                }
+
+                w.WriteEndElement();
+                break;
+            }
+
+            case "DescribeVpcs":
+            {
+                var ids = p.List("VpcId");
+                var vpcs = ids.Count > 0 ? ids.Select(vpc.DescribeVpc).ToList() : vpc.DescribeVpcs();
+                w.WriteStartElement("vpcSet");
+                foreach (var v in vpcs)
+                {
+                    w.WriteStartElement("item");
+                    w.WriteElementString("vpcId", v.VpcId);
+                    w.WriteElementString("ownerId", OwnerId);
+                    w.WriteElementString("state", "available");
+                    w.WriteElementString("cidrBlock", v.Cidrs[0].ToString());
+                    w.WriteStartElement("cidrBlockAssociationSet");
+                    for (var i = 0; i < v.Cidrs.Count; i++)
+                    {
+                        w.WriteStartElement("item");
+                        w.WriteElementString("associationId", $"vpc-cidr-assoc-{v.VpcId["vpc-".Length..]}{i:x2}");
+                        w.WriteElementString("cidrBlock", v.Cidrs[i].ToString());
+                        w.WriteStartElement("cidrBlockState");
+                        w.WriteElementString("state", "associated");
+                        w.WriteEndElement();
+                        w.WriteEndElement();
+                    }
+
+                    w.WriteEndElement();
+                    WriteIpv6Blocks(w, "vpc-cidr-assoc-v6-" + v.VpcId["vpc-".Length..], v.Ipv6Cidrs);
+                    w.WriteElementString("isDefault", "false");
+                    w.WriteEndElement();
+                }
+
+                w.WriteEndElement();
+                break;
+            }
+
             case "CreateTags":
             {
                 var resources = p.List("ResourceId");
@@ -339,6 +419,7 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
                     w.WriteElementString("cidrBlock", s.Cidr.ToString());
                     w.WriteElementString("availableIpAddressCount", s.AvailableIpAddressCount.ToString(CultureInfo.InvariantCulture));
                     w.WriteElementString("availabilityZone", s.AvailabilityZone);
+                    WriteIpv6Blocks(w, "subnet-cidr-assoc-" + s.SubnetId["subnet-".Length..], s.Ipv6Cidr is { } v6 ? [v6] : []);
 
                     // EC2 reports no free /28 count; the emulator adds it as a tag only it sets (FragmentedSubnets).
                     WriteTags(w, new Dictionary<string, string>(s.Tags, StringComparer.Ordinal)
@@ -469,6 +550,43 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
         {
             w.WriteStartElement("item");
             w.WriteElementString("ipv4Prefix", prefix.ToString());
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+        w.WriteStartElement("ipv6AddressesSet");
+        foreach (var address in eni.IPv6Addresses)
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("ipv6Address", address.ToString());
+            w.WriteElementString("isPrimaryIpv6", "false");
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+        w.WriteStartElement("ipv6PrefixSet");
+        foreach (var prefix in eni.IPv6Prefixes)
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("ipv6Prefix", prefix.ToString());
+            w.WriteEndElement();
+        }
+
+        w.WriteEndElement();
+    }
+
+    /// <summary>EC2's <c>ipv6CidrBlockAssociationSet</c> of a VPC or subnet (every block associated).</summary>
+    private static void WriteIpv6Blocks(XmlWriter w, string associationPrefix, IReadOnlyList<IPNetwork> blocks)
+    {
+        w.WriteStartElement("ipv6CidrBlockAssociationSet");
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            w.WriteStartElement("item");
+            w.WriteElementString("associationId", string.Create(CultureInfo.InvariantCulture, $"{associationPrefix}{i:x2}"));
+            w.WriteElementString("ipv6CidrBlock", blocks[i].ToString());
+            w.WriteStartElement("ipv6CidrBlockState");
+            w.WriteElementString("state", "associated");
+            w.WriteEndElement();
             w.WriteEndElement();
         }
 
@@ -629,6 +747,11 @@ internal sealed class Ec2QueryApi(SimulatedVpc vpc)
 
         public static IPAddress ParseAddress(string text, string name) =>
             IPAddress.TryParse(text, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? a
+                : throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Invalid value '{text}' for {name}");
+
+        /// <summary>An IPv6 prefix in canonical network form (EC2 refuses host bits and IPv4 here).</summary>
+        public static IPNetwork ParseIpv6Prefix(string text, string name) =>
+            IPNetwork.TryParse(text, out var c) && c.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? c
                 : throw new BadParameterException(Ec2ErrorCodes.InvalidParameterValue, $"Invalid value '{text}' for {name}");
 
         public static IPNetwork ParseCidr(string text, string name) =>

@@ -86,7 +86,12 @@ internal sealed class ImdsApi(SimulatedVpc vpc)
         switch (rest)
         {
             case "":
-                return "instance-id\ninstance-type\nlocal-ipv4\nmac\nnetwork/\nplacement/";
+                return view.IPv6 is null
+                    ? "instance-id\ninstance-type\nlocal-ipv4\nmac\nnetwork/\nplacement/"
+                    : "instance-id\ninstance-type\nipv6\nlocal-ipv4\nmac\nnetwork/\nplacement/";
+            case "ipv6":
+                // 404 when the primary ENI has no IPv6 address, as IMDS.
+                return view.IPv6?.ToString();
             case "instance-id":
                 return view.InstanceId;
             case "instance-type":
@@ -140,6 +145,10 @@ internal sealed class ImdsApi(SimulatedVpc vpc)
             "security-group-ids" => string.Join('\n', eni.SecurityGroupIds),
             "local-ipv4s" => string.Join('\n', eni.LocalIPv4s),
             "ipv4-prefix" when eni.IPv4Prefixes.Count > 0 => string.Join('\n', eni.IPv4Prefixes),
+            "ipv6s" when eni.IPv6s.Count > 0 => string.Join('\n', eni.IPv6s),
+            "ipv6-prefix" when eni.IPv6Prefixes.Count > 0 => string.Join('\n', eni.IPv6Prefixes),
+            "subnet-ipv6-cidr-blocks" when eni.SubnetIpv6Cidrs.Count > 0 => string.Join('\n', eni.SubnetIpv6Cidrs),
+            "vpc-ipv6-cidr-blocks" when eni.VpcIpv6Cidrs.Count > 0 => string.Join('\n', eni.VpcIpv6Cidrs),
             _ => null,
         };
     }
@@ -150,6 +159,27 @@ internal sealed class ImdsApi(SimulatedVpc vpc)
         if (eni.IPv4Prefixes.Count > 0)
         {
             sb.Append("\nipv4-prefix");
+        }
+
+        // Listed only when present: the IMDS client (as upstream) decides from this list whether to read them.
+        if (eni.IPv6s.Count > 0)
+        {
+            sb.Append("\nipv6s");
+        }
+
+        if (eni.IPv6Prefixes.Count > 0)
+        {
+            sb.Append("\nipv6-prefix");
+        }
+
+        if (eni.SubnetIpv6Cidrs.Count > 0)
+        {
+            sb.Append("\nsubnet-ipv6-cidr-blocks");
+        }
+
+        if (eni.VpcIpv6Cidrs.Count > 0)
+        {
+            sb.Append("\nvpc-ipv6-cidr-blocks");
         }
 
         return sb.ToString();

@@ -52,6 +52,11 @@ public sealed class IpamOptions
     /// <summary><c>ENABLE_PREFIX_DELEGATION</c> (default false): hand out addresses from /28 prefixes.</summary>
     public bool EnablePrefixDelegation { get; set; }
 
+    /// <summary><c>ENABLE_IPv6</c> (default false): an IPv6 cluster. Pods get /128 addresses from the primary ENI's /80
+    /// prefix; no warm pool, no ENIs beyond the primary. Needs prefix delegation and no
+    /// custom networking (<see cref="IpamUpstreamVariables"/>), and a Nitro or bare-metal instance (checked at start).</summary>
+    public bool EnableIPv6 { get; set; }
+
     /// <summary><c>MAX_ENI</c> (default -1 = the instance limit): at most this many ENIs.</summary>
     public int MaxEni { get; set; } = -1;
 
@@ -137,6 +142,7 @@ public sealed class IpamOptions
         target.MinimumIpTarget = MinimumIpTarget;
         target.WarmPrefixTarget = WarmPrefixTarget;
         target.EnablePrefixDelegation = EnablePrefixDelegation;
+        target.EnableIPv6 = EnableIPv6;
         target.MaxEni = MaxEni;
         target.IpCooldownPeriod = IpCooldownPeriod;
         target.MaxPods = MaxPods;

@@ -73,6 +73,12 @@ internal static partial class Log
 
     [LoggerMessage(1027, LogLevel.Information, "Growth on ENI {EniId} failed ({Kind}); subnet discovery is on, so trying {Next}")]
     public static partial void GrowthFallThrough(ILogger logger, string eniId, Cloud.CloudErrorKind kind, string next);
+
+    [LoggerMessage(1040, LogLevel.Information, "IPv6 mode: ENI {EniId} serves pods from {Prefix}; {Restored} allocation(s) restored, {Dropped} dropped")]
+    public static partial void IPv6Initialized(ILogger logger, string eniId, string prefix, int restored, int dropped);
+
+    [LoggerMessage(1041, LogLevel.Warning, "IPv6 mode: {Problem}")]
+    public static partial void IPv6RestoreProblem(ILogger logger, string problem);
 }
 
 /// <summary>Names for log output.</summary>

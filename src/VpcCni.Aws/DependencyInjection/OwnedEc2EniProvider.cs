@@ -14,7 +14,7 @@ namespace VpcCni.Aws;
 /// on first use, once IMDS has named the region: that lookup is asynchronous and cancellable, so it belongs to node
 /// start rather than to service resolution.
 /// </summary>
-internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IDisposable
+internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
 {
     private readonly Ec2ProviderOptions _options;
     private readonly AWSCredentials? _credentials;
@@ -73,6 +73,18 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacityS
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<System.Net.IPNetwork>> GetVpcIPv4CidrsAsync(CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetVpcIPv4CidrsAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<System.Net.IPNetwork>> EnsureIPv6PrefixAsync(string eniId, CancellationToken cancellationToken) =>
+        await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).EnsureIPv6PrefixAsync(eniId, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<System.Net.IPNetwork>> GetIPv6PrefixesAsync(string eniId, CancellationToken cancellationToken) =>
+        await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetIPv6PrefixesAsync(eniId, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<System.Net.IPNetwork>> GetVpcIPv6CidrsAsync(CancellationToken cancellationToken) =>
+        await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetVpcIPv6CidrsAsync(cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<InstanceLimits> GetInstanceLimitsAsync(string instanceType, CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).GetInstanceLimitsAsync(instanceType, cancellationToken).ConfigureAwait(false);

@@ -19,7 +19,7 @@ namespace VpcCni.Aws.Ec2;
 /// and parameters (reference §6.1), tags and description, free device index, subnet discovery, the
 /// detach-then-delete sequence, and typed <see cref="CloudException"/>s.
 /// </summary>
-internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IDisposable
+internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
 {
     private readonly IAmazonEC2 _ec2;
     private readonly ImdsClient _imds;
@@ -663,6 +663,48 @@ internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource
         return unit == AddressUnit.IPv4Prefix
             ? [.. (response.AssignedIpv4Prefixes ?? []).Select(p => IPNetwork.Parse(p.Ipv4Prefix))]
             : [.. (response.AssignedPrivateIpAddresses ?? []).Select(a => new IPNetwork(IPAddress.Parse(a.PrivateIpAddress), 32))];
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<IPNetwork>> EnsureIPv6PrefixAsync(string eniId, CancellationToken cancellationToken)
+    {
+        var existing = await GetIPv6PrefixesAsync(eniId, cancellationToken).ConfigureAwait(false);
+        if (existing.Count > 0)
+        {
+            return existing;
+        }
+
+        var response = await CallAsync("AssignIpv6Addresses", ct => _ec2.AssignIpv6AddressesAsync(
+            new AssignIpv6AddressesRequest { NetworkInterfaceId = eniId, Ipv6PrefixCount = 1 }, ct), cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<IPNetwork> assigned = [.. (response.AssignedIpv6Prefixes ?? []).Select(p => IPNetwork.Parse(p))];
+        return assigned.Count > 0
+            ? assigned
+            : throw new CloudException(CloudErrorKind.Other, $"AssignIpv6Addresses on {eniId} returned no IPv6 prefix");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<IPNetwork>> GetIPv6PrefixesAsync(string eniId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eniId);
+        var response = await CallAsync("DescribeNetworkInterfaces", ct => _ec2.DescribeNetworkInterfacesAsync(
+            new DescribeNetworkInterfacesRequest { NetworkInterfaceIds = [eniId] }, ct), cancellationToken).ConfigureAwait(false);
+        var eni = (response.NetworkInterfaces ?? []).FirstOrDefault(e => e.NetworkInterfaceId == eniId)
+            ?? throw new CloudException(CloudErrorKind.NotFound, $"EC2 does not list {eniId}");
+        return [.. (eni.Ipv6Prefixes ?? []).Select(p => IPNetwork.Parse(p.Ipv6Prefix))];
+    }
+
+    /// <summary>IMDS <c>vpc-ipv6-cidr-blocks</c> of the primary MAC, read afresh; an IMDS failure is a <see cref="CloudException"/>.</summary>
+    public async ValueTask<IReadOnlyList<IPNetwork>> GetVpcIPv6CidrsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var mac = _identity?.PrimaryMacAddress ?? await _imds.GetPrimaryMacAsync(cancellationToken).ConfigureAwait(false);
+            return await _imds.GetVpcIPv6CidrsAsync(mac, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ImdsException or FormatException)
+        {
+            throw new CloudException(CloudErrorKind.Other, "could not read the VPC's IPv6 CIDR blocks from IMDS: " + ex.Message, innerException: ex);
+        }
     }
 
     public async ValueTask UnassignAsync(string eniId, IReadOnlyList<IPNetwork> cidrs, CancellationToken cancellationToken)

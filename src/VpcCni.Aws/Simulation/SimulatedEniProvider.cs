@@ -9,7 +9,7 @@ namespace VpcCni.Aws.Simulation;
 /// exactly as on the EC2 provider (same call sequence, tags and description, same error kinds), with no
 /// HTTP in between. Every call passes the simulation's request gate, so throttling, latency and faults apply.
 /// </summary>
-public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource
+public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider
 {
     private const int DeleteAttempts = 12;
     private readonly SimulatedVpc _vpc;
@@ -288,6 +288,39 @@ public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySo
             unit == AddressUnit.IPv4Prefix ? count : 0), cancellationToken);
     }
 
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<IPNetwork>> EnsureIPv6PrefixAsync(string eniId, CancellationToken cancellationToken)
+    {
+        var existing = await GetIPv6PrefixesAsync(eniId, cancellationToken).ConfigureAwait(false);
+        return existing.Count > 0
+            ? existing
+            : await CallAsync("AssignIpv6Addresses", true, () => _vpc.AssignIpv6Addresses(eniId, 0, 1), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<IPNetwork>> GetIPv6PrefixesAsync(string eniId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(eniId);
+        return CallAsync("DescribeNetworkInterfaces", true, () => _vpc.DescribeNetworkInterfaces([eniId]).Items[0].IPv6Prefixes, cancellationToken);
+    }
+
+    /// <summary>What the simulated IMDS lists now under the primary MAC's <c>vpc-ipv6-cidr-blocks</c> (no EC2 request).</summary>
+    public ValueTask<IReadOnlyList<IPNetwork>> GetVpcIPv6CidrsAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var view = _vpc.GetImdsView(_instanceId);
+            var primary = view.Interfaces.FirstOrDefault(i => i.MacAddress == view.PrimaryMacAddress)
+                ?? throw new CloudException(CloudErrorKind.Other, $"IMDS shows no primary interface {view.PrimaryMacAddress}");
+            return ValueTask.FromResult(primary.VpcIpv6Cidrs);
+        }
+        catch (SimulatedEc2Exception ex)
+        {
+            throw new CloudException(CloudErrorKind.Other, ex.Message, ex.Code, ex);
+        }
+    }
+
     public async ValueTask UnassignAsync(string eniId, IReadOnlyList<IPNetwork> cidrs, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cidrs);
@@ -384,6 +417,8 @@ public sealed class SimulatedEniProvider : IEniProvider, ISubnetPrefixCapacitySo
             Tags = eni.Tags,
             Kind = EniTags.KindOf(eni.InterfaceType),
             IsExcludedForPodIPs = SubnetDiscovery && Ec2.Ec2EniProvider.IsSubnetExcluded(subnet.Tags, _clusterName),
+            IPv6Addresses = eni.IPv6Addresses,
+            IPv6Prefixes = eni.IPv6Prefixes,
         };
     }
 

@@ -5,10 +5,16 @@ namespace VpcCni.Aws.Simulation;
 
 public sealed partial class SimulatedVpc
 {
-    private sealed class VpcState(string id, IPNetwork cidr)
+    private sealed class VpcState(string id, IPNetwork cidr, IPNetwork? ipv6Cidr)
     {
         public string Id { get; } = id;
         public List<IPNetwork> Cidrs { get; } = [cidr];
+
+        /// <summary>The /56 (null when the pool is exhausted).</summary>
+        public IPNetwork? Ipv6Cidr { get; } = ipv6Cidr;
+
+        /// <summary>/64s handed to subnets so far.</summary>
+        public int Ipv6SubnetsCut { get; set; }
     }
 
     private sealed class SubnetState
@@ -47,6 +53,15 @@ public sealed partial class SimulatedVpc
         public int OffsetOf(IPAddress address) => (int)(ToUInt(address) - Base);
 
         public bool Contains(IPAddress address) => address.AddressFamily == AddressFamily.InterNetwork && Cidr.Contains(address);
+
+        /// <summary>The subnet's IPv6 /64; /80 number 0 of it holds the ENIs' own IPv6 addresses, prefixes come from 1 up.</summary>
+        public IPNetwork? Ipv6Cidr { get; init; }
+
+        /// <summary>/80 numbers (0–65535) within the /64 delegated to ENIs.</summary>
+        public HashSet<int> UsedIpv6Prefixes { get; } = [0];
+
+        /// <summary>Host numbers within /80 number 0 given to ENIs as their own IPv6 address.</summary>
+        public int Ipv6AddressesGiven { get; set; }
     }
 
     private sealed class AttachmentState
@@ -92,6 +107,14 @@ public sealed partial class SimulatedVpc
         public List<string> Groups { get; set; } = [];
         public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
         public List<AddressRecord> Addresses { get; } = [];
+
+        /// <summary>Delegated IPv6 /80 prefixes (kept apart: they take no IPv4 slot).</summary>
+        public List<AddressRecord> Ipv6Prefixes { get; } = [];
+
+        /// <summary>The ENI's own IPv6 address (subnet attribute AssignIpv6AddressOnCreation).</summary>
+        public IPAddress? PrimaryIPv6 { get; init; }
+
+        public IEnumerable<AddressRecord> LiveIpv6Prefixes => Ipv6Prefixes.Where(a => a.RemovedAt is null);
         public AttachmentState? Attachment { get; set; }
         public bool Deleted { get; set; }
 
@@ -119,6 +142,27 @@ public sealed partial class SimulatedVpc
         public string State { get; set; } = "running";
         public IEnumerable<EniState> AttachedEnis(IEnumerable<EniState> all) =>
             all.Where(e => e.Attachment?.Instance == this);
+    }
+
+    /// <summary>The <paramref name="index"/>-th network of length <paramref name="length"/> inside <paramref name="outer"/>.</summary>
+    internal static IPNetwork Ipv6Subnet(IPNetwork outer, int length, int index)
+    {
+        var value = ToUInt128(outer.BaseAddress) | ((UInt128)(uint)index << (128 - length));
+        return new IPNetwork(FromUInt128(value), length);
+    }
+
+    internal static UInt128 ToUInt128(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    internal static IPAddress FromUInt128(UInt128 value)
+    {
+        var bytes = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, value);
+        return new IPAddress(bytes);
     }
 
     internal static uint ToUInt(IPAddress address)

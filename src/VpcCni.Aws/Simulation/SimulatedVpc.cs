@@ -55,9 +55,15 @@ public sealed partial class SimulatedVpc
     {
         lock (_gate)
         {
-            var vpc = new VpcState(NewId("vpc"), cidr);
+            // The n-th VPC takes the n-th /56 of the pool (none when the pool is smaller or used up).
+            var pool = _options.Ipv6Pool;
+            IPNetwork? ipv6 = pool.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && pool.PrefixLength <= 56
+                && (56 - pool.PrefixLength >= 31 || _vpcs.Count < 1 << (56 - pool.PrefixLength))
+                ? Ipv6Subnet(pool, 56, _vpcs.Count)
+                : null;
+            var vpc = new VpcState(NewId("vpc"), cidr, ipv6);
             _vpcs.Add(vpc.Id, vpc);
-            return new SimulatedVpcInfo(vpc.Id, [.. vpc.Cidrs]);
+            return Info(vpc);
         }
     }
 
@@ -87,7 +93,7 @@ public sealed partial class SimulatedVpc
             }
 
             vpc.Cidrs.Add(cidr);
-            return new SimulatedVpcInfo(vpc.Id, [.. vpc.Cidrs]);
+            return Info(vpc);
         }
     }
 
@@ -112,7 +118,9 @@ public sealed partial class SimulatedVpc
                 throw new SimulatedEc2Exception("InvalidSubnet.Conflict", $"The CIDR '{cidr}' conflicts with another subnet");
             }
 
-            var subnet = new SubnetState(NewId("subnet"), vpcId, availabilityZone, cidr, tags ?? new Dictionary<string, string>());
+            // Each subnet takes the next /64 of the VPC's /56 (256 of them).
+            IPNetwork? ipv6 = vpc.Ipv6Cidr is { } block && vpc.Ipv6SubnetsCut < 256 ? Ipv6Subnet(block, 64, vpc.Ipv6SubnetsCut++) : null;
+            var subnet = new SubnetState(NewId("subnet"), vpcId, availabilityZone, cidr, tags ?? new Dictionary<string, string>()) { Ipv6Cidr = ipv6 };
             _subnets.Add(subnet.Id, subnet);
             return Snapshot(subnet);
         }
@@ -673,6 +681,106 @@ public sealed partial class SimulatedVpc
         Raise([change]);
     }
 
+    /// <summary>
+    /// AssignIpv6Addresses by prefix count: /80 prefixes carved from the ENI's subnet /64. An ENI holds at most as many
+    /// IPv6 addresses and prefixes together as its instance type has IPv4 addresses per interface (EC2's
+    /// Ipv6AddressesPerInterface equals it for the types modelled). Returns the new prefixes.
+    /// </summary>
+    public IReadOnlyList<IPNetwork> AssignIpv6Addresses(string networkInterfaceId, int ipv6AddressCount, int ipv6PrefixCount)
+    {
+        if (ipv6AddressCount > 0 && ipv6PrefixCount > 0)
+        {
+            throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterCombination,
+                "The parameters Ipv6AddressCount and Ipv6PrefixCount cannot be used together");
+        }
+
+        if (ipv6AddressCount != 0)
+        {
+            // Individual IPv6 addresses are not modelled (ipamd asks for prefixes only).
+            throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterValue, "Ipv6AddressCount is not supported by the simulated VPC; use Ipv6PrefixCount");
+        }
+
+        if (ipv6PrefixCount < 1)
+        {
+            throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterValue,
+                $"Value ({ipv6PrefixCount}) for parameter ipv6PrefixCount is invalid. Expected a positive number");
+        }
+
+        lock (_gate)
+        {
+            var eni = GetEni(networkInterfaceId);
+            var subnet = eni.Subnet;
+            if (subnet.Ipv6Cidr is not { } block)
+            {
+                throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterValue,
+                    $"The subnet {subnet.Id} of {eni.Id} has no IPv6 CIDR block");
+            }
+
+            if (eni.Attachment is { } a && !a.Instance.Limits.SupportsPrefixDelegation)
+            {
+                throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterValue,
+                    $"Prefix delegation is not supported for instance type {a.Instance.InstanceType}");
+            }
+
+            var limit = eni.Attachment?.Instance.Limits.IPv4PerEni ?? _options.UnattachedEniAddressLimit;
+            var used = eni.LiveIpv6Prefixes.Count() + (eni.PrimaryIPv6 is null ? 0 : 1);
+            if (used + ipv6PrefixCount > limit)
+            {
+                throw new SimulatedEc2Exception(Ec2ErrorCodes.PrivateIpAddressLimitExceeded,
+                    $"Number of IPv6 addresses and prefixes will exceed limit of {limit} on {eni.Id}.");
+            }
+
+            var free = Enumerable.Range(1, 65535).Where(i => !subnet.UsedIpv6Prefixes.Contains(i)).Take(ipv6PrefixCount).ToList();
+            if (free.Count < ipv6PrefixCount)
+            {
+                throw new SimulatedEc2Exception(Ec2ErrorCodes.InsufficientCidrBlocks, $"There are not enough free IPv6 prefixes in subnet '{subnet.Id}' to satisfy the request.");
+            }
+
+            var now = _time.GetUtcNow();
+            var assigned = new List<IPNetwork>();
+            foreach (var index in free)
+            {
+                subnet.UsedIpv6Prefixes.Add(index);
+                var prefix = Ipv6Subnet(block, 80, index);
+                assigned.Add(prefix);
+                eni.Ipv6Prefixes.Add(new AddressRecord(prefix, now, _options.ImdsLag));
+            }
+
+            return assigned;
+        }
+    }
+
+    /// <summary>UnassignIpv6Addresses of /80 prefixes; every one must be on the ENI.</summary>
+    public void UnassignIpv6Addresses(string networkInterfaceId, IReadOnlyList<IPNetwork> prefixes)
+    {
+        ArgumentNullException.ThrowIfNull(prefixes);
+        if (prefixes.Count == 0)
+        {
+            throw new SimulatedEc2Exception(Ec2ErrorCodes.MissingParameter, "The request must contain the parameter Ipv6Addresses or Ipv6Prefixes");
+        }
+
+        lock (_gate)
+        {
+            var eni = GetEni(networkInterfaceId);
+            var records = new List<AddressRecord>();
+            foreach (var prefix in prefixes)
+            {
+                records.Add(eni.LiveIpv6Prefixes.FirstOrDefault(r => r.Cidr == prefix)
+                    ?? throw new SimulatedEc2Exception(Ec2ErrorCodes.InvalidParameterValue,
+                        $"Some of the specified IPv6 prefixes are not assigned to interface {eni.Id}: {prefix}"));
+            }
+
+            var now = _time.GetUtcNow();
+            foreach (var record in records)
+            {
+                record.Remove(now, _options.ImdsLag);
+                ReleaseIpv6Prefix(eni.Subnet, record.Cidr);
+            }
+
+            eni.Ipv6Prefixes.RemoveAll(a => a.ImdsHiddenFrom is { } hidden && hidden <= now);
+        }
+    }
+
     /// <summary>CreateTags on ENIs (other resource ids are accepted if they exist).</summary>
     public void CreateTags(IReadOnlyList<string> resourceIds, IReadOnlyDictionary<string, string> tags)
     {
@@ -886,6 +994,10 @@ public sealed partial class SimulatedVpc
                 var shown = eni.Addresses
                     .Where(a => a.ImdsVisibleFrom <= now && (a.ImdsHiddenFrom is null || a.ImdsHiddenFrom > now))
                     .ToList();
+                var shownV6 = eni.Ipv6Prefixes
+                    .Where(a => a.ImdsVisibleFrom <= now && (a.ImdsHiddenFrom is null || a.ImdsHiddenFrom > now))
+                    .Select(a => a.Cidr)
+                    .ToList();
                 interfaces.Add(new ImdsInterfaceView(
                     eni.Mac,
                     eni.Id,
@@ -897,7 +1009,13 @@ public sealed partial class SimulatedVpc
                     [.. vpc.Cidrs],
                     [.. eni.Groups],
                     [eni.Primary, .. shown.Where(a => !a.IsPrefix).Select(a => a.Cidr.BaseAddress)],
-                    [.. shown.Where(a => a.IsPrefix).Select(a => a.Cidr)]));
+                    [.. shown.Where(a => a.IsPrefix).Select(a => a.Cidr)])
+                {
+                    IPv6s = eni.PrimaryIPv6 is { } v6 ? [v6] : [],
+                    IPv6Prefixes = shownV6,
+                    SubnetIpv6Cidrs = eni.Subnet.Ipv6Cidr is { } subnetV6 ? [subnetV6] : [],
+                    VpcIpv6Cidrs = vpc.Ipv6Cidr is { } vpcV6 ? [vpcV6] : [],
+                });
             }
 
             return new ImdsInstanceView(
@@ -907,7 +1025,10 @@ public sealed partial class SimulatedVpc
                 _options.Region,
                 instance.Primary.Mac,
                 instance.Primary.Primary,
-                interfaces);
+                interfaces)
+            {
+                IPv6 = instance.Primary.PrimaryIPv6,
+            };
         }
     }
 
@@ -949,8 +1070,16 @@ public sealed partial class SimulatedVpc
     {
         lock (_gate)
         {
-            var vpc = GetVpc(vpcId);
-            return new SimulatedVpcInfo(vpc.Id, [.. vpc.Cidrs]);
+            return Info(GetVpc(vpcId));
+        }
+    }
+
+    /// <summary>Every VPC, in id order (DescribeVpcs without ids).</summary>
+    public IReadOnlyList<SimulatedVpcInfo> DescribeVpcs()
+    {
+        lock (_gate)
+        {
+            return [.. _vpcs.Values.OrderBy(v => v.Id, StringComparer.Ordinal).Select(Info)];
         }
     }
 
@@ -1028,6 +1157,9 @@ public sealed partial class SimulatedVpc
             Primary = TakeAddress(subnet),
             CreatedAt = _time.GetUtcNow(),
             Groups = [.. groups],
+            PrimaryIPv6 = _options.AssignIpv6AddressOnCreation && subnet.Ipv6Cidr is { } v6
+                ? FromUInt128(ToUInt128(v6.BaseAddress) + (UInt128)(uint)++subnet.Ipv6AddressesGiven)
+                : null,
         };
         foreach (var (key, value) in tags)
         {
@@ -1048,9 +1180,26 @@ public sealed partial class SimulatedVpc
         }
 
         Release(eni.Subnet, new IPNetwork(eni.Primary, 32));
+        foreach (var record in eni.LiveIpv6Prefixes.ToList())
+        {
+            record.Remove(now, _options.ImdsLag);
+            ReleaseIpv6Prefix(eni.Subnet, record.Cidr);
+        }
+
         eni.Deleted = true;
         _enis.Remove(eni.Id);
     }
+
+    private static void ReleaseIpv6Prefix(SubnetState subnet, IPNetwork prefix)
+    {
+        if (subnet.Ipv6Cidr is { } block)
+        {
+            subnet.UsedIpv6Prefixes.Remove((int)((ToUInt128(prefix.BaseAddress) - ToUInt128(block.BaseAddress)) >> 48));
+        }
+    }
+
+    private static SimulatedVpcInfo Info(VpcState vpc) =>
+        new(vpc.Id, [.. vpc.Cidrs]) { Ipv6Cidrs = vpc.Ipv6Cidr is { } v6 ? [v6] : [] };
 
     private static void PruneAddresses(EniState eni, DateTimeOffset now) =>
         eni.Addresses.RemoveAll(a => a.ImdsHiddenFrom is { } hidden && hidden <= now);
@@ -1233,6 +1382,7 @@ public sealed partial class SimulatedVpc
         new(s.Id, s.VpcId, s.AvailabilityZone, s.Cidr, s.Free, new Dictionary<string, string>(s.Tags, StringComparer.Ordinal))
         {
             FreePrefixBlocks = FreeBlocks(s).Count(),
+            Ipv6Cidr = s.Ipv6Cidr,
         };
 
     private SimulatedEni Snapshot(EniState e) => new(
@@ -1252,7 +1402,11 @@ public sealed partial class SimulatedVpc
             ? new SimulatedAttachment(a.Id, a.Instance.Id, a.DeviceIndex, a.NetworkCardIndex, a.Status, a.DeleteOnTermination, a.AttachTime)
             : null,
         e.InterfaceType,
-        e.CreatedAt);
+        e.CreatedAt)
+    {
+        IPv6Addresses = e.PrimaryIPv6 is { } v6 ? [v6] : [],
+        IPv6Prefixes = [.. e.LiveIpv6Prefixes.Select(a => a.Cidr)],
+    };
 
     private SimulatedInstance Snapshot(InstanceState i) => new(
         i.Id,

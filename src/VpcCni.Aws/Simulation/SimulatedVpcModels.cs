@@ -20,7 +20,11 @@ internal sealed class SimulatedEc2Exception : Exception
 }
 
 /// <summary>A VPC of the simulation.</summary>
-public sealed record SimulatedVpcInfo(string VpcId, IReadOnlyList<IPNetwork> Cidrs);
+public sealed record SimulatedVpcInfo(string VpcId, IReadOnlyList<IPNetwork> Cidrs)
+{
+    /// <summary>The VPC's IPv6 block (a /56 out of <see cref="SimulatedVpcOptions.Ipv6Pool"/>).</summary>
+    public IReadOnlyList<IPNetwork> Ipv6Cidrs { get; init; } = [];
+}
 
 /// <summary>A subnet as DescribeSubnets reports it.</summary>
 public sealed record SimulatedSubnet(
@@ -31,6 +35,9 @@ public sealed record SimulatedSubnet(
     int AvailableIpAddressCount,
     IReadOnlyDictionary<string, string> Tags)
 {
+    /// <summary>The subnet's IPv6 /64 (the VPC's /56 cut in order of creation); null when the VPC has none left.</summary>
+    public IPNetwork? Ipv6Cidr { get; init; }
+
     /// <summary>Completely free aligned /28 blocks (prefix-delegation headroom); EC2's DescribeSubnets has no such field.</summary>
     public int FreePrefixBlocks { get; init; }
 }
@@ -61,7 +68,14 @@ public sealed record SimulatedEni(
     string Status,
     SimulatedAttachment? Attachment,
     string InterfaceType,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>IPv6 addresses of the ENI (its primary IPv6 when the subnet assigns one on creation).</summary>
+    public IReadOnlyList<IPAddress> IPv6Addresses { get; init; } = [];
+
+    /// <summary>Delegated IPv6 /80 prefixes.</summary>
+    public IReadOnlyList<IPNetwork> IPv6Prefixes { get; init; } = [];
+}
 
 /// <summary>An instance as DescribeInstances reports it.</summary>
 public sealed record SimulatedInstance(
@@ -87,7 +101,16 @@ internal sealed record ImdsInterfaceView(
     IReadOnlyList<IPNetwork> VpcCidrs,
     IReadOnlyList<string> SecurityGroupIds,
     IReadOnlyList<IPAddress> LocalIPv4s,
-    IReadOnlyList<IPNetwork> IPv4Prefixes);
+    IReadOnlyList<IPNetwork> IPv4Prefixes)
+{
+    public IReadOnlyList<IPAddress> IPv6s { get; init; } = [];
+
+    public IReadOnlyList<IPNetwork> IPv6Prefixes { get; init; } = [];
+
+    public IReadOnlyList<IPNetwork> SubnetIpv6Cidrs { get; init; } = [];
+
+    public IReadOnlyList<IPNetwork> VpcIpv6Cidrs { get; init; } = [];
+}
 
 /// <summary>What IMDS shows one instance right now.</summary>
 internal sealed record ImdsInstanceView(
@@ -97,7 +120,11 @@ internal sealed record ImdsInstanceView(
     string Region,
     string PrimaryMacAddress,
     IPAddress LocalIPv4,
-    IReadOnlyList<ImdsInterfaceView> Interfaces);
+    IReadOnlyList<ImdsInterfaceView> Interfaces)
+{
+    /// <summary>The primary ENI's first IPv6 address (IMDS <c>ipv6</c>); null when it has none.</summary>
+    public IPAddress? IPv6 { get; init; }
+}
 
 /// <summary>A filter of a Describe call: name and accepted values (any matches).</summary>
 internal sealed record Ec2Filter(string Name, IReadOnlyList<string> Values);

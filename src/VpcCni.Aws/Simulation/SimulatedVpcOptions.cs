@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace VpcCni.Aws.Simulation;
 
 /// <summary>Timing, limits and faults of a simulated VPC.</summary>
@@ -27,6 +29,16 @@ public sealed class SimulatedVpcOptions
 
     /// <summary>Seed of the random choices (address picking, fault injection): same seed, same run.</summary>
     public int Seed { get; set; } = 1;
+
+    /// <summary>
+    /// Where the VPCs' IPv6 blocks come from: the n-th VPC takes the n-th /56 of it, and its subnets the /64s of that in
+    /// order of creation (unique-local by default, so nothing simulated looks routable; EC2 hands out global blocks).
+    /// </summary>
+    public IPNetwork Ipv6Pool { get; set; } = IPNetwork.Parse("fd00:ec2::/32");
+
+    /// <summary>EC2's subnet attribute AssignIpv6AddressOnCreation for every subnet: a new ENI (the instances' primary ENIs
+    /// too) gets one IPv6 address of its subnet's /64 (IMDS <c>ipv6</c>, <c>ipv6s</c>).</summary>
+    public bool AssignIpv6AddressOnCreation { get; set; }
 
     /// <summary>Address limit of an ENI that is not attached (EC2 checks the instance type's limit on attach).</summary>
     public int UnattachedEniAddressLimit { get; set; } = 50;

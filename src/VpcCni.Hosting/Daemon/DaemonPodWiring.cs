@@ -79,10 +79,11 @@ public sealed partial class DaemonPodWiring : IDisposable
             }
 
             var allocation = reply.IPAllocationMetadata[0];
-            if (!IPAddress.TryParse(allocation.IPv4Addr, out var address))
+            var addressText = AddressOf(allocation);
+            if (!IPAddress.TryParse(addressText, out var address))
             {
                 await ReleaseAsync(add, cancellationToken).ConfigureAwait(false);
-                return Failed(reply, $"ipamd returned an invalid address {allocation.IPv4Addr}");
+                return Failed(reply, $"ipamd returned an invalid address {addressText}");
             }
 
             var wiring = new PodNetworkRequest(add.Netns, add.K8SPODNAMESPACE, add.K8SPODNAME, add.IfName, address, allocation.RouteTableId) { Mtu = request.Mtu };
@@ -96,14 +97,14 @@ public sealed partial class DaemonPodWiring : IDisposable
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                Log.WiringFailed(_logger, ex, add.ContainerID, add.IfName, allocation.IPv4Addr);
+                Log.WiringFailed(_logger, ex, add.ContainerID, add.IfName, addressText);
                 datapath.Lock.Release();
                 await ReleaseAsync(add, cancellationToken).ConfigureAwait(false);
                 return Failed(reply, ex.Message);
             }
 
             datapath.Lock.Release();
-            Log.Wired(_logger, add.ContainerID, add.IfName, allocation.IPv4Addr, wired.HostVethName);
+            Log.Wired(_logger, add.ContainerID, add.IfName, addressText, wired.HostVethName);
             return new AddPodNetworkReply
             {
                 Outcome = PodWiringOutcome.PodWiringDone,
@@ -156,7 +157,7 @@ public sealed partial class DaemonPodWiring : IDisposable
             {
                 foreach (var released in reply.IPAllocationMetadata)
                 {
-                    if (!IPAddress.TryParse(released.IPv4Addr, out var address) || del.K8SPODNAME.Length == 0)
+                    if (!IPAddress.TryParse(AddressOf(released), out var address) || del.K8SPODNAME.Length == 0)
                     {
                         continue;
                     }
@@ -171,7 +172,7 @@ public sealed partial class DaemonPodWiring : IDisposable
                     catch (Exception ex)
 #pragma warning restore CA1031
                     {
-                        errors.Add($"{released.IPv4Addr}: {ex.Message}");
+                        errors.Add($"{AddressOf(released)}: {ex.Message}");
                     }
                 }
             }
@@ -272,4 +273,8 @@ public sealed partial class DaemonPodWiring : IDisposable
         [LoggerMessage(EventId = 4301, Level = LogLevel.Warning, Message = "pod wiring of {ContainerId}/{IfName} ({Address}) failed; released the address")]
         public static partial void WiringFailed(ILogger logger, Exception exception, string containerId, string ifName, string address);
     }
+
+    /// <summary>The allocation's address: IPv4, or IPv6 in an IPv6 cluster.</summary>
+    private static string AddressOf(IPAllocationMetadata allocation) =>
+        allocation.IPv4Addr.Length > 0 ? allocation.IPv4Addr : allocation.IPv6Addr;
 }

@@ -114,7 +114,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         // Upstream's hourly leaked-ENI sweep, with the real EC2 provider only (DISABLE_LEAKED_ENI_CLEANUP turns it off).
-        _leakedEniSweep = _cleanup?.StartHourlySweep(_stopping.Token);
+        // Upstream forces it off in IPv6 mode (only the primary ENI is used, nothing is ever created).
+        _leakedEniSweep = _settings.Ipam.EnableIPv6 ? null : _cleanup?.StartHourlySweep(_stopping.Token);
 
         // Upstream's 30 s VPC-CIDR watcher: the SNAT rules and AddNetwork's VPC CIDRs follow blocks added or removed later.
         _vpcCidrWatch = _vpcCidrs?.RunAsync(_stopping.Token);
@@ -189,6 +190,11 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
         var started = _time.GetTimestamp();
         var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
+        if (_controller.IPv6 is not null)
+        {
+            return await AddIPv6Async(request, key, started, cancellationToken).ConfigureAwait(false);
+        }
+
         var result = await _controller.AssignAsync(key, new PodMetadata(request.K8SPODNAMESPACE, request.K8SPODNAME), maxWait, cancellationToken).ConfigureAwait(false);
         _metrics.AssignWait.Record(_time.GetElapsedTime(started).TotalSeconds);
         if (!result.Succeeded)
@@ -250,6 +256,11 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
+        if (_controller.IPv6 is not null)
+        {
+            return await DelIPv6Async(request, key, cancellationToken).ConfigureAwait(false);
+        }
+
         UnassignResult result;
         try
         {
@@ -281,6 +292,68 @@ public sealed partial class IpamdNode : IAsyncDisposable
     }
 
     /// <summary>How long a DEL that arrives while the node initialises waits for it before asking to be retried.</summary>
+    /// <summary>
+    /// IPv6 ADD (upstream §4.5, §5.1): the pod's /128 from the primary ENI's /80 in <c>IPv6Addr</c>, the VPC's IPv6 blocks
+    /// in <c>VPCv6CIDRs</c>; <c>UseExternalSNAT</c> is never set (no SNAT in IPv6 mode) and no IPv4 is given.
+    /// </summary>
+    private async Task<AddNetworkReply> AddIPv6Async(AddNetworkRequest request, AttachmentKey key, long started, CancellationToken cancellationToken)
+    {
+        var result = await _controller.AssignIPv6Async(key, new PodMetadata(request.K8SPODNAMESPACE, request.K8SPODNAME), cancellationToken).ConfigureAwait(false);
+        _metrics.AssignWait.Record(_time.GetElapsedTime(started).TotalSeconds);
+        if (!result.Succeeded)
+        {
+            _metrics.NoAvailableAddresses.Add(1);
+            LogAssignFailed(_logger, key, result.Failure, result.Detail ?? "");
+            _observer?.OnAssignFailed(request.K8SPODNAMESPACE, request.K8SPODNAME, result.Failure, result.Detail ?? "");
+            return new AddNetworkReply { Success = false, FailureReason = $"{result.Failure}: {result.Detail}" };
+        }
+
+        var allocation = result.Allocation!;
+        var address = allocation.Address.ToString();
+        var reply = new AddNetworkReply { Success = true, NetworkPolicyMode = _settings.NetworkPolicyMode };
+        reply.IPAllocationMetadata.Add(new IPAllocationMetadata
+        {
+            IPv6Addr = address,
+            DeviceNumber = allocation.DeviceNumber,
+            // The primary ENI's pods use the main table in IPv6 mode too.
+            RouteTableId = RouteTableOf(0),
+        });
+        foreach (var cidr in _controller.IPv6VpcCidrs)
+        {
+            reply.VPCv6CIDRs.Add(cidr.ToString());
+        }
+
+        LogAssigned(_logger, key, address, result.Reused);
+        _observer?.OnAssigned(request.K8SPODNAMESPACE, request.K8SPODNAME, address);
+        return reply;
+    }
+
+    /// <summary>IPv6 DEL: releases the key's /128 (cooldown starts) and reports it; an unknown key is a success with no address.</summary>
+    private async Task<DelNetworkReply> DelIPv6Async(DelNetworkRequest request, AttachmentKey key, CancellationToken cancellationToken)
+    {
+        IPv6Allocation? released;
+        try
+        {
+            released = await _controller.UnassignIPv6Async(key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is DurableRecordException or IOException)
+        {
+            LogDelNotRecorded(_logger, key, ex.Message);
+            return new DelNetworkReply { Success = false };
+        }
+
+        var reply = new DelNetworkReply { Success = true, NetworkPolicyMode = _settings.NetworkPolicyMode };
+        if (released is not null)
+        {
+            var address = released.Address.ToString();
+            reply.IPAllocationMetadata.Add(new IPAllocationMetadata { IPv6Addr = address, DeviceNumber = released.DeviceNumber, RouteTableId = RouteTableOf(0) });
+            LogReleased(_logger, key, address);
+            _observer?.OnReleased(request.K8SPODNAMESPACE, request.K8SPODNAME, address);
+        }
+
+        return reply;
+    }
+
     internal static readonly TimeSpan DelWaitForInitialisation = TimeSpan.FromSeconds(5);
 
     private async Task<bool> WaitUntilReadyAsync(TimeSpan limit, CancellationToken cancellationToken)
@@ -309,7 +382,7 @@ public sealed partial class IpamdNode : IAsyncDisposable
             // ENABLE_MULTI_NIC=true is refused, so only card 0 is ever managed.
             MultiNICEnabled = false,
             NodeIPv4 = instance?.PrimaryIPv4.ToString() ?? "",
-            // IPv4 clusters only (ENABLE_IPv6=true is refused): upstream leaves NodeIPv6 empty in IPv4 mode.
+            // Upstream fills NodeIPv6 in IPv6 mode from IMDS ipv6; the identity does not carry it yet (docs/upstream-differences.md V6).
             NodeIPv6 = "",
             InstanceID = instance?.InstanceId ?? "",
             Region = instance is null ? "" : RegionOf(instance.AvailabilityZone),
@@ -345,6 +418,22 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         var key = new AttachmentKey(request.NetworkName, request.ContainerID, request.IfName);
+        if (_controller.IPv6 is { } v6)
+        {
+            // VpcCni's own message has one address field: it carries the pod's address of either family.
+            return v6.Find(key) is { } held
+                ? new GetAttachmentReply
+                {
+                    Found = true,
+                    IPv4Addr = held.Address.ToString(),
+                    DeviceNumber = held.DeviceNumber,
+                    RouteTableId = RouteTableOf(0),
+                    PodNamespace = held.Metadata.Namespace ?? "",
+                    PodName = held.Metadata.Name ?? "",
+                }
+                : new GetAttachmentReply { Found = false };
+        }
+
         if (!_controller.Datastore.TryGetAssignment(key, out var record, out var device, out var table))
         {
             return new GetAttachmentReply { Found = false };
@@ -367,6 +456,13 @@ public sealed partial class IpamdNode : IAsyncDisposable
         if (!IsReady)
         {
             return new GetStatusReply { Ready = false, Reason = $"ipamd is {_state}", LimitedConnectivity = _state.StartsWith("failed", StringComparison.Ordinal) };
+        }
+
+        if (_controller.IPv6 is { } store)
+        {
+            // A /80 never runs out in practice; the node is ready once it has its prefix.
+            var free = store.Capacity - (UInt128)(store.AssignedCount + store.CoolingCount);
+            return new GetStatusReply { Ready = true, AvailableIPs = free > int.MaxValue ? int.MaxValue : (int)free, AssignedIPs = store.AssignedCount, CanGrow = false };
         }
 
         var stats = _controller.Datastore.GetStats();
@@ -395,6 +491,39 @@ public sealed partial class IpamdNode : IAsyncDisposable
         }
 
         var valid = request.ValidAttachments.Select(a => (a.ContainerID, a.IfName)).ToHashSet();
+        if (_controller.IPv6 is { } v6)
+        {
+            foreach (var held in v6.Allocations)
+            {
+                if (held.Key.NetworkName != request.NetworkName || valid.Contains((held.Key.ContainerId, held.Key.IfName)))
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (await _controller.UnassignIPv6Async(held.Key, cancellationToken).ConfigureAwait(false) is { } released)
+                    {
+                        reply.Released.Add(new ReleasedAttachment
+                        {
+                            ContainerID = held.Key.ContainerId,
+                            IfName = held.Key.IfName,
+                            IPv4Addr = released.Address.ToString(), // the pod's address of either family
+                            RouteTableId = RouteTableOf(0),
+                            PodNamespace = held.Metadata.Namespace ?? "",
+                            PodName = held.Metadata.Name ?? "",
+                        });
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or DurableRecordException)
+                {
+                    reply.Errors.Add($"{held.Key}: {ex.Message}");
+                }
+            }
+
+            return reply;
+        }
+
         foreach (var record in _controller.Datastore.GetAllocations())
         {
             if (record.Key.NetworkName != request.NetworkName || valid.Contains((record.Key.ContainerId, record.Key.IfName)))

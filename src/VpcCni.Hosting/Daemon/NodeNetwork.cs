@@ -82,17 +82,28 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
             ConnectionMark = _settings.ConnectionMark,
             NodePortSupport = _settings.NodePortSupport,
             ExternalSnat = _settings.ExternalSnat,
+            // IPv6 cluster: the IPv6 sysctls (forwarding, accept_ra=2) and the fwmark rule in the IPv6 family, as upstream.
+            EnableIPv6 = _settings.Ipam.EnableIPv6,
         }, cancellationToken).ConfigureAwait(false);
         _host.UpdateExternalServiceRules(_settings.ExternalServiceCidrs);
         _primaryInterface = primary.Name;
-        ReconcileSnat(primary.Name, instance);
+        if (!_settings.Ipam.EnableIPv6)
+        {
+            // No SNAT and no connmark chains in IPv6 mode (upstream §4.5): pods' addresses are routable as they are.
+            ReconcileSnat(primary.Name, instance);
+        }
     }
 
     public Task UpdateVpcCidrsAsync(InstanceIdentity instance, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(instance);
         cancellationToken.ThrowIfCancellationRequested();
-        ReconcileSnat(_primaryInterface ?? throw new InvalidOperationException("the node's host network is not set up yet"), instance);
+        var primaryInterface = _primaryInterface ?? throw new InvalidOperationException("the node's host network is not set up yet");
+        if (!_settings.Ipam.EnableIPv6)
+        {
+            ReconcileSnat(primaryInterface, instance);
+        }
+
         return Task.CompletedTask;
     }
 

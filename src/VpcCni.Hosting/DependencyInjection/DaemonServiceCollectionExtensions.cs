@@ -98,7 +98,8 @@ public static class DaemonServiceCollectionExtensions
         services.TryAddSingleton(sp => new NodeStartStep(
             sp.GetRequiredService<IEniProvider>(),
             sp.GetRequiredService<INodeNetwork>(),
-            sp.GetService<LeakedEniCleanup>(),
+            // Upstream disables the leaked-ENI cleanup in IPv6 mode.
+            settings.Ipam.EnableIPv6 ? null : sp.GetService<LeakedEniCleanup>(),
             Loggers(sp).CreateLogger("VpcCni.Daemon")));
         if (firstDaemon)
         {

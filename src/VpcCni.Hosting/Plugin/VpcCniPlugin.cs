@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.NetworkInformation;
 using VpcCni.Cni;
 using VpcCni.Hosting.Plugin.Wire;
@@ -60,7 +61,8 @@ internal sealed class VpcCniPlugin(
                 // Marks the result as ours for DEL from prevResult; a host-side name, so no sandbox (spec-valid).
                 new CniInterface(DummyInterfaceName(pod)) { Mac = "0" },
             ],
-            Ips = [new CniIPConfig(new IPAddressAndPrefix(added.Address, 32)) { Interface = 1 }],
+            // IPv6 clusters: the pod's /128 and no IPv4 (the egress plugin chained after adds its own).
+            Ips = [new CniIPConfig(new IPAddressAndPrefix(added.Address, added.Address.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32)) { Interface = 1 }],
         };
 
         _networkPolicy.Enforce(added.NetworkPolicyMode, config.NetworkPolicyAgentAddress, pod, interfaceCount: 1, logger, cancellationToken);
@@ -116,7 +118,7 @@ internal sealed class VpcCniPlugin(
                 ThrowIfNotAssigned(reply);
                 var allocation = reply.IPAllocationMetadata[0];
                 return new AddedPod(
-                    IPAddress.Parse(allocation.IPv4Addr), // the daemon wired this address, so it parsed it
+                    IPAddress.Parse(AddressOf(allocation)), // the daemon wired this address, so it parsed it
                     allocation.RouteTableId,
                     wired.HostVethName,
                     new PhysicalAddress(wired.HostVethMac.ToArray()),
@@ -154,10 +156,10 @@ internal sealed class VpcCniPlugin(
 
         ThrowIfNotAssigned(reply);
         var allocation = reply.IPAllocationMetadata[0];
-        if (!IPAddress.TryParse(allocation.IPv4Addr, out var address))
+        if (!IPAddress.TryParse(AddressOf(allocation), out var address))
         {
             await ReleaseAfterFailureAsync(client, request, pod, cancellationToken).ConfigureAwait(false);
-            throw new CniException(CniErrorCode.Internal, "add cmd: ipamd returned an invalid address", allocation.IPv4Addr);
+            throw new CniException(CniErrorCode.Internal, "add cmd: ipamd returned an invalid address", AddressOf(allocation));
         }
 
         var wiringRequest = new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, address, allocation.RouteTableId) { Mtu = config.Mtu };
@@ -170,7 +172,7 @@ internal sealed class VpcCniPlugin(
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            PluginLog.AddRollback(logger, ex, env.ContainerId, env.IfName, allocation.IPv4Addr);
+            PluginLog.AddRollback(logger, ex, env.ContainerId, env.IfName, AddressOf(allocation));
             await ReleaseAfterFailureAsync(client, request, pod, cancellationToken).ConfigureAwait(false);
             throw new CniException(CniErrorCode.Internal, "add command: failed to setup network", ex.Message, ex);
         }
@@ -314,7 +316,7 @@ internal sealed class VpcCniPlugin(
         var remover = new DaemonVethRemover(client, cancellationToken);
         foreach (var released in reply.IPAllocationMetadata)
         {
-            if (IPAddress.TryParse(released.IPv4Addr, out var address) && pod.PodName.Length > 0)
+            if (IPAddress.TryParse(AddressOf(released), out var address) && pod.PodName.Length > 0)
             {
                 wiring.Teardown(new PodNetworkRequest(env.NetNs, pod.PodNamespace, pod.PodName, env.IfName, address, released.RouteTableId) { Mtu = config.Mtu }, remover);
             }
@@ -533,4 +535,8 @@ internal sealed class VpcCniPlugin(
             }
         }
     }
+
+    /// <summary>The allocation's address: IPv4, or IPv6 in an IPv6 cluster.</summary>
+    private static string AddressOf(IPAllocationMetadata allocation) =>
+        allocation.IPv4Addr.Length > 0 ? allocation.IPv4Addr : allocation.IPv6Addr;
 }

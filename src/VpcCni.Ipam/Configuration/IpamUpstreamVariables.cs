@@ -14,16 +14,6 @@ public static class IpamUpstreamVariables
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(variables);
-        if (variables.Bool("ENABLE_IPv6", false))
-        {
-            throw new InvalidSettingException("ENABLE_IPv6", "true", "IPv6 clusters are not supported by this version; set ENABLE_IPv6=false");
-        }
-
-        if (!variables.Bool("ENABLE_IPv4", true))
-        {
-            throw new InvalidSettingException("ENABLE_IPv4", "false", "exactly one of ENABLE_IPv4/ENABLE_IPv6 must be true, and only IPv4 is supported");
-        }
-
         options.WarmEniTarget = variables.Int("WARM_ENI_TARGET", 1);
         options.WarmIpTarget = variables.Int("WARM_IP_TARGET", 0);
         options.MinimumIpTarget = variables.Int("MINIMUM_IP_TARGET", 0);
@@ -49,6 +39,30 @@ public static class IpamUpstreamVariables
         if (variables.String("AWS_VPC_K8S_CNI_BACKING_STORE") is { } path)
         {
             options.BackingStorePath = path;
+        }
+
+        // Upstream's isConfigValid (the instance-type half is IpamConfigRules.ThrowIfUnsupportedOn, at start).
+        options.EnableIPv6 = variables.Bool("ENABLE_IPv6", false);
+        var ipv4 = variables.Bool("ENABLE_IPv4", true);
+        if (ipv4 && options.EnableIPv6)
+        {
+            throw new InvalidSettingException("ENABLE_IPv6", "true", "ENABLE_IPv4 and ENABLE_IPv6 are both true; exactly one of them must be true");
+        }
+
+        if (!ipv4 && !options.EnableIPv6)
+        {
+            throw new InvalidSettingException("ENABLE_IPv4", "false", "ENABLE_IPv4 and ENABLE_IPv6 are both false; exactly one of them must be true");
+        }
+
+        if (options.EnableIPv6 && !options.EnablePrefixDelegation)
+        {
+            throw new InvalidSettingException("ENABLE_PREFIX_DELEGATION", variables.String("ENABLE_PREFIX_DELEGATION") ?? "",
+                "ENABLE_IPv6=true needs ENABLE_PREFIX_DELEGATION=true (pods take addresses from the ENI's IPv6 /80 prefix)");
+        }
+
+        if (options.EnableIPv6 && options.UseCustomNetworking)
+        {
+            throw new InvalidSettingException("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true", "custom networking cannot be used with ENABLE_IPv6=true");
         }
     }
 }

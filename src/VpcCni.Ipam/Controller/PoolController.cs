@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Cloud;
@@ -42,6 +43,8 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private PoolDecision _lastDecision = PoolDecision.None;
     private int _peakAssigned;
     private volatile bool _loopRunning;
+    private IPv6AddressStore? _ipv6;
+    private readonly SemaphoreSlim _ipv6Record = new(1, 1);
 
     /// <param name="cloud">The cloud port.</param>
     /// <param name="options">Validated options (see <see cref="IpamOptionsValidator"/>).</param>
@@ -114,6 +117,18 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     /// <summary>The datastore (after <see cref="InitializeAsync"/>).</summary>
     public PoolDatastore Datastore => Initialized.Datastore;
+
+    /// <summary>The IPv6 address store when ENABLE_IPv6 (null in IPv4 mode, and before <see cref="InitializeAsync"/>).</summary>
+    public IPv6AddressStore? IPv6 => _ipv6;
+
+    /// <summary>The VPC's IPv6 CIDR blocks read at the IPv6 start (AddNetwork's VPCv6CIDRs); empty in IPv4 mode.</summary>
+    public IReadOnlyList<IPNetwork> IPv6VpcCidrs { get; private set; } = [];
+
+    /// <summary>
+    /// The cloud's IPv6 calls (ENABLE_IPv6); the cloud port itself when it implements them. Set it when the port given
+    /// to the constructor is a decorator that does not.
+    /// </summary>
+    public IIPv6PrefixProvider? IPv6Cloud { get; init; }
 
     /// <summary>The limits in force (after <see cref="InitializeAsync"/>).</summary>
     public PoolLimits Limits
@@ -208,6 +223,12 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         {
             Log.PrefixDelegationUnsupported(_logger, limits.InstanceType);
             _options = _options.With(o => o.EnablePrefixDelegation = false);
+        }
+
+        if (_options.EnableIPv6)
+        {
+            await InitializeIPv6Async(instance, limits, cancellationToken).ConfigureAwait(false);
+            return;
         }
 
         var maxEnis = _options.MaxEni >= 1 ? Math.Min(_options.MaxEni, limits.MaxEnis) : limits.MaxEnis;
@@ -353,6 +374,13 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <summary>The pool loop: rounds on wake-ups and every PoolInterval, cloud reconcile every ReconcileInterval.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        if (_ipv6 is not null)
+        {
+            // IPv6 mode has no pool loop and no reconcile (upstream §2.20): nothing to do until the host stops.
+            await Task.Delay(Timeout.InfiniteTimeSpan, _time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            return;
+        }
+
         _loopRunning = true;
         try
         {
@@ -549,7 +577,11 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     public Task ReconcileWithCloudAsync(CancellationToken cancellationToken) => Initialized.Reconciler.ReconcileAsync(initializing: false, cancellationToken);
 
     /// <inheritdoc />
-    public void Dispose() => _roundGate.Dispose();
+    public void Dispose()
+    {
+        _roundGate.Dispose();
+        _ipv6Record.Dispose();
+    }
 
     /// <summary>Folds the journal into the checkpoint (call on shutdown so upstream can read the file).</summary>
     public Task CompactRecordAsync(CancellationToken cancellationToken) => _store?.CompactAsync(cancellationToken) ?? Task.CompletedTask;
@@ -720,6 +752,134 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
         actuator.GrowthFailed(first.Error!.Value, first.Message);
         return false;
+    }
+
+    /// <summary>
+    /// IPv6 start (upstream §2.20 and isConfigValid): a Nitro or bare-metal type, the primary ENI's /80 prefix (assigned
+    /// when EC2 shows none; extra prefixes are left alone), then the checkpoint's IPv6 allocations restored into it.
+    /// No ENI is created and no IPv4 address is asked for; the IPv4 datastore stays empty.
+    /// </summary>
+    private async Task InitializeIPv6Async(InstanceIdentity instance, InstanceLimits limits, CancellationToken cancellationToken)
+    {
+        IpamConfigRules.ThrowIfUnsupportedOn(_options, limits);
+        var cloud = IPv6Cloud ?? _cloud as IIPv6PrefixProvider
+            ?? throw new CloudException(CloudErrorKind.InvalidConfiguration, "ENABLE_IPv6=true needs a cloud port that implements IIPv6PrefixProvider");
+        lock (_gate)
+        {
+            // Only the primary ENI is used; max pods is the prefix-delegation figure (what an IPv6 node advertises).
+            _baseMaxPods = _options.MaxPods ?? MaxPodsCalculator.Default(limits, prefixDelegation: true, customNetworking: false);
+            _limits = new PoolLimits(1, limits.IPv4PerEni, _maxPodsOverride ?? _baseMaxPods) { IsSecondaryCard = NetworkCard != 0 };
+        }
+
+        _parts = CreateParts(instance);
+        var enis = await _cloud.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+        var primary = enis.FirstOrDefault(e => e.Id == instance.PrimaryEniId) ?? enis.FirstOrDefault(e => e.IsPrimary)
+            ?? throw new CloudException(CloudErrorKind.Transient, "the cloud's ENI list for this instance lacks the primary ENI; not starting from an incomplete view");
+        var prefixes = await cloud.EnsureIPv6PrefixAsync(primary.Id, cancellationToken).ConfigureAwait(false);
+        if (prefixes.Count == 0)
+        {
+            throw new CloudException(CloudErrorKind.Other, $"ENI {primary.Id} has no IPv6 prefix after AssignIpv6Addresses");
+        }
+
+        IPv6VpcCidrs = await cloud.GetVpcIPv6CidrsAsync(cancellationToken).ConfigureAwait(false);
+        var store = new IPv6AddressStore(_options.IpCooldownPeriod, _time);
+        store.AddPrefix(primary.Id, 0, prefixes[0]);
+        int restored = 0, dropped = 0;
+        if (_options.BackingStorePath is { } path)
+        {
+            var problems = new List<string>();
+            foreach (var (key, address, at, metadata) in IPv6Checkpoint.Read(path, problems))
+            {
+                if (store.Restore(key, address, at, metadata))
+                {
+                    restored++;
+                }
+                else
+                {
+                    dropped++;
+                    problems.Add($"allocation {key} of {address} lies in no prefix of the ENI ({prefixes[0]}); presuming stale/dead, dropped");
+                }
+            }
+
+            foreach (var problem in problems)
+            {
+                Log.IPv6RestoreProblem(_logger, problem);
+            }
+
+            // Rewritten once restored, as upstream (drops what was purged; IPv4 entries of an earlier mode included).
+            IPv6Checkpoint.Write(path, store.Allocations);
+        }
+
+        _ipv6 = store;
+        Log.IPv6Initialized(_logger, primary.Id, prefixes[0].ToString(), restored, dropped);
+    }
+
+    /// <summary>
+    /// IPv6 ADD: the key's /128 from the primary ENI's prefix, recorded in the checkpoint before it is returned (a
+    /// failed write undoes the assignment and fails with <see cref="AssignFailureReason.RecordFailed"/>).
+    /// </summary>
+    public async ValueTask<IPv6AssignResult> AssignIPv6Async(AttachmentKey key, PodMetadata metadata, CancellationToken cancellationToken)
+    {
+        var store = _ipv6 ?? throw new InvalidOperationException("IPv6 mode is off, or InitializeAsync has not completed.");
+        await _ipv6Record.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = store.Assign(key, metadata);
+            if (!result.Succeeded || result.Reused || _options.BackingStorePath is not { } path)
+            {
+                return result;
+            }
+
+            try
+            {
+                IPv6Checkpoint.Write(path, store.Allocations);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                store.Forget(result.Allocation!);
+                return new IPv6AssignResult(AssignFailureReason.RecordFailed, null, false, ex.Message);
+            }
+
+            return result;
+        }
+        finally
+        {
+            _ipv6Record.Release();
+        }
+    }
+
+    /// <summary>
+    /// IPv6 DEL: releases the key's address (its cooldown starts) and records it; null when the key holds nothing. A
+    /// failed write puts the allocation back and throws, so the runtime retries the DEL.
+    /// </summary>
+    public async ValueTask<IPv6Allocation?> UnassignIPv6Async(AttachmentKey key, CancellationToken cancellationToken)
+    {
+        var store = _ipv6 ?? throw new InvalidOperationException("IPv6 mode is off, or InitializeAsync has not completed.");
+        await _ipv6Record.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var released = store.Unassign(key);
+            if (released is null || _options.BackingStorePath is not { } path)
+            {
+                return released;
+            }
+
+            try
+            {
+                IPv6Checkpoint.Write(path, store.Allocations);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                store.Reinstate(released);
+                throw new DurableRecordException($"could not record the release of {released.Address} for {key}: {ex.Message}", ex);
+            }
+
+            return released;
+        }
+        finally
+        {
+            _ipv6Record.Release();
+        }
     }
 
     private Parts Initialized => _parts ?? throw new InvalidOperationException("call InitializeAsync first.");

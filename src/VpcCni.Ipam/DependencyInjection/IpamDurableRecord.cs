@@ -10,7 +10,7 @@ namespace VpcCni.Ipam;
 internal sealed class IpamDurableRecord(IOptions<IpamOptions> options) : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<DurableAllocationStore?> _store = new(() =>
-        options.Value.BackingStorePath is { } path ? new DurableAllocationStore(path) : null);
+        options.Value.BackingStorePath is { } path && !options.Value.EnableIPv6 ? new DurableAllocationStore(path) : null);
 
     /// <summary>The record, or null when the engine keeps allocations in memory only.</summary>
     public DurableAllocationStore? Store => _store.Value;

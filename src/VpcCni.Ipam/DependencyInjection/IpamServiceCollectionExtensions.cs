@@ -50,6 +50,8 @@ public static class IpamServiceCollectionExtensions
             policy: sp.GetService<IPoolPolicy>())
         {
             Observer = sp.GetService<IPoolObserver>(),
+            // The pool's cloud may be a decorator; the IPv6 calls go to the raw port.
+            IPv6Cloud = sp.GetService<IEniProvider>() as IIPv6PrefixProvider,
         });
         services.TryAddSingleton(sp => new IpamEngine(
             sp.GetRequiredService<PoolController>(),

@@ -34,7 +34,10 @@ public class ImdsWireTests
         (await imds.GetLocalIPv4sAsync(mac, Ct)).Should().Equal(node.PrivateIPv4);
         (await imds.GetIPv4PrefixesAsync(mac, Ct)).Should().BeEmpty("404 means no prefixes");
         (await imds.GetIPv6sAsync(mac, Ct)).Should().BeEmpty();
-        (await imds.GetSubnetIPv6CidrsAsync(mac, Ct)).Should().BeEmpty();
+        // The simulated VPC is dual-stack (issue #16): every subnet has a /64, but no ENI an IPv6 address unless asked.
+        (await imds.GetSubnetIPv6CidrsAsync(mac, Ct)).Should().Equal(cloud.Cluster.Subnet.Ipv6Cidr!.Value);
+        (await imds.GetVpcIPv6CidrsAsync(mac, Ct)).Should().Equal(cloud.Cluster.VpcInfo.Ipv6Cidrs);
+        (await imds.GetIPv6PrefixesAsync(mac, Ct)).Should().BeEmpty();
     }
 
     [Fact]

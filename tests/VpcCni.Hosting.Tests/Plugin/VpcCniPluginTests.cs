@@ -45,6 +45,33 @@ public sealed class VpcCniPluginTests
     }
 
     [Fact]
+    public async Task AddAsync_IPv6Cluster_WiresThe128AndReturnsItWithoutIPv4()
+    {
+        _ipamd.AddReply = new AddNetworkReply
+        {
+            Success = true,
+            IPAllocationMetadata = [new IPAllocationMetadata { IPv6Addr = "2600:1f14:abc:de00:1234::7", RouteTableId = 254 }],
+            VPCv6CIDRs = ["2600:1f14:abc:de00::/56"],
+        };
+
+        var result = await Plugin().AddAsync(Request("ADD"), CancellationToken.None);
+
+        _wiring.Setups.Should().ContainSingle().Which.Should().Be(
+            new PodNetworkRequest("/run/netns/p1", "default", "web-0", "eth0", IPAddress.Parse("2600:1f14:abc:de00:1234::7"), 254) { Mtu = 1500 });
+        result.Ips.Should().ContainSingle().Which.Should().Be(new CniIPConfig(IPAddressAndPrefix.Parse("2600:1f14:abc:de00:1234::7/128")) { Interface = 1 });
+    }
+
+    [Fact]
+    public async Task DeleteAsync_IPv6Cluster_TearsDownTheReleased128()
+    {
+        _ipamd.DelReply = new DelNetworkReply { Success = true, IPAllocationMetadata = [new IPAllocationMetadata { IPv6Addr = "2600:1f14:abc:de00:1234::7", RouteTableId = 254 }] };
+
+        await Plugin().DeleteAsync(Request("DEL"), CancellationToken.None);
+
+        _wiring.Teardowns.Should().ContainSingle().Which.Address.Should().Be(IPAddress.Parse("2600:1f14:abc:de00:1234::7"));
+    }
+
+    [Fact]
     public async Task AddAsync_DaemonWires_PluginNeitherCallsAddNetworkNorWires()
     {
         _ipamd.AddPod = r => new AddPodNetworkReply
