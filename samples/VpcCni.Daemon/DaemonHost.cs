@@ -109,6 +109,13 @@ internal static class DaemonHost
         if (settings.CniConfDirectory is { } confDir)
         {
             var options = PluginInstallOptions.FromEnvironment(Environment.GetEnvironmentVariable) with { IpamdAddress = settings.SocketPath };
+            // The egress entry's nodeIP: the node's IPv4 is the one the daemon started with; its IPv6 comes from IMDS.
+            options = await NodeInstaller.ResolveEgressNodeIPAsync(
+                options,
+                _ => Task.FromResult(node.Instance!.PrimaryIPv4),
+                ct => VpcCni.Aws.Imds.ImdsNodeAddresses.GetIPv6Async(Environment.GetEnvironmentVariable, ct),
+                Console.Error,
+                cancellationToken);
             var written = NodeInstaller.WriteConflist(options, confDir);
             logger.LogInformation("wrote {Path}", written);
         }

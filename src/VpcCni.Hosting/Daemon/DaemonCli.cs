@@ -26,7 +26,8 @@ public static class DaemonCli
                          in a pod's service account), --max-pods N (the node's pod capacity until its Node is read;
                          also VPC_CNI_MAX_PODS); every upstream variable (WARM_ENI_TARGET, ...) from the environment
           init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]
-                         [--chained-plugins-dir DIR]: install the plugin, the plugins the conflist chains (portmap;
+                         [--chained-plugins-dir DIR] [--egress-plugin-source PATH]: install the plugin, egress-cni
+                         (IPv6 clusters, ENABLE_V6_EGRESS; default: beside the plugin), the plugins the conflist chains (portmap;
                          bandwidth with ENABLE_BANDWIDTH_PLUGIN) from DIR (default /usr/lib/cni when it holds them, as in
                          the node image) and the conflist atomically, and set the host sysctls
           status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
@@ -89,7 +90,7 @@ public static class DaemonCli
                     line.EnsureAllUsed();
                     return await runServer(settings, cancellationToken).ConfigureAwait(false);
                 case "init":
-                    return Init(line, output);
+                    return await InitAsync(line, output, cancellationToken).ConfigureAwait(false);
                 case "status":
                     return await StatusAsync(line, output, error, cancellationToken).ConfigureAwait(false);
                 case "health":
@@ -195,9 +196,10 @@ public static class DaemonCli
         return settings;
     }
 
-    private static int Init(CommandLine line, TextWriter output)
+    private static async Task<int> InitAsync(CommandLine line, TextWriter output, CancellationToken cancellationToken)
     {
         var source = line.Require("plugin-source");
+        var egressSource = line.Get("egress-plugin-source");
         var binDir = line.Require("cni-bin-dir");
         var confDir = line.Get("cni-conf-dir");
         var socket = line.Get("socket");
@@ -212,10 +214,24 @@ public static class DaemonCli
         }
 
         output.WriteLine($"installed {NodeInstaller.InstallPlugin(source, binDir, options.PluginType)}");
-        if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
+        if (options.Egress is not null)
         {
+            // Upstream's entrypoint installs egress-cni beside aws-cni; ours ships next to the plugin unless told.
+            egressSource ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".", Node.EgressPluginOptions.PluginType);
+            output.WriteLine($"installed {NodeInstaller.InstallPlugin(egressSource, binDir, Node.EgressPluginOptions.PluginType)}");
+            options = await NodeInstaller.ResolveEgressNodeIPAsync(
+                options,
+                ct => Aws.Imds.ImdsNodeAddresses.GetLocalIPv4Async(Environment.GetEnvironmentVariable, ct),
+                ct => Aws.Imds.ImdsNodeAddresses.GetIPv6Async(Environment.GetEnvironmentVariable, ct),
+                output,
+                cancellationToken).ConfigureAwait(false);
+        }
+        else if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
+        {
+            // No egress entry in the conflist: the binary is still installed when it ships beside the plugin (main's behaviour).
             output.WriteLine($"installed {egress}");
         }
+
         InstallChainedPlugins(options, chainedDir, binDir, output);
         if (confDir is not null)
         {

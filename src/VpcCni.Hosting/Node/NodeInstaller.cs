@@ -70,6 +70,50 @@ public static class NodeInstaller
     internal static IReadOnlyList<string> InstallChainedPlugins(PluginInstallOptions options, string sourceDirectory, string cniBinDirectory) =>
         [.. ChainedPluginTypes(options).Select(type => InstallPlugin(Path.Combine(sourceDirectory, type), cniBinDirectory, type))];
 
+    /// <summary>
+    /// Fills the egress entry's nodeIP as upstream's entrypoint: an IPv6 cluster's is the node's IPv4 (IMDS local-ipv4,
+    /// required: a failure propagates); an IPv4 cluster's, only when enabled, the node's IPv6 (IMDS ipv6), and a node
+    /// without one gets the entry disabled, with a warning on <paramref name="warnings"/>. No egress entry: unchanged.
+    /// </summary>
+    public static async Task<PluginInstallOptions> ResolveEgressNodeIPAsync(
+        PluginInstallOptions options,
+        Func<CancellationToken, Task<System.Net.IPAddress>> localIPv4,
+        Func<CancellationToken, Task<System.Net.IPAddress?>> ipv6,
+        TextWriter? warnings,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(localIPv4);
+        ArgumentNullException.ThrowIfNull(ipv6);
+        if (options.Egress is not { } egress)
+        {
+            return options;
+        }
+
+        if (egress.IPv6Cluster)
+        {
+            var address = await localIPv4(cancellationToken).ConfigureAwait(false);
+            return options with { Egress = egress with { NodeIP = address.ToString() } };
+        }
+
+        if (!egress.Enabled)
+        {
+            return options;
+        }
+
+        if (await ipv6(cancellationToken).ConfigureAwait(false) is { } nodeIPv6)
+        {
+            return options with { Egress = egress with { NodeIP = nodeIPv6.ToString() } };
+        }
+
+        if (warnings is not null)
+        {
+            await warnings.WriteLineAsync("warning: ENABLE_V6_EGRESS=true but the node has no IPv6 address in IMDS; the egress plugin is written disabled").ConfigureAwait(false);
+        }
+
+        return options with { Egress = egress with { Enabled = false } };
+    }
+
     /// <summary>Writes the conflist into <paramref name="cniConfDirectory"/> atomically; returns its path.</summary>
     public static string WriteConflist(PluginInstallOptions options, string cniConfDirectory)
     {
@@ -80,7 +124,8 @@ public static class NodeInstaller
     }
 
     /// <summary>
-    /// The conflist: our plugin (upstream's fields plus ipamdAddress), then portmap and optionally bandwidth; cniVersion
+    /// The conflist: our plugin (upstream's fields plus ipamdAddress), the egress-cni entry when there is one
+    /// (<see cref="PluginInstallOptions.Egress"/>), then portmap and optionally bandwidth; cniVersion
     /// 1.0.0 with CHECK enabled, or upstream's 0.4.0 with disableCheck (<see cref="PluginInstallOptions.CniVersion"/>).
     /// </summary>
     public static byte[] RenderConflist(PluginInstallOptions options)
@@ -118,6 +163,37 @@ public static class NodeInstaller
             w.WriteBoolean(VpcCni.Cni.VpcCniPluginConfig.PodAnnotationsCapability, true);
             w.WriteEndObject();
             w.WriteEndObject();
+
+            if (options.Egress is { } egress)
+            {
+                // Upstream's entry, field for field (values are strings, enabled the literal "true" or "false").
+                w.WriteStartObject();
+                w.WriteString("name", EgressPluginOptions.PluginType);
+                w.WriteString("type", EgressPluginOptions.PluginType);
+                w.WriteString("mtu", options.PodMtu.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteString("enabled", egress.Enabled ? "true" : "false");
+                w.WriteString("randomizeSNAT", egress.RandomizeSnat);
+                w.WriteString("nodeIP", egress.NodeIP);
+                w.WriteStartObject("ipam");
+                w.WriteString("type", "host-local");
+                w.WriteStartArray("ranges");
+                w.WriteStartArray();
+                w.WriteStartObject();
+                w.WriteString("subnet", egress.Subnet);
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteEndArray();
+                w.WriteStartArray("routes");
+                w.WriteStartObject();
+                w.WriteString("dst", egress.RouteDestination);
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteString("dataDir", egress.DataDirectory);
+                w.WriteEndObject();
+                w.WriteString("pluginLogFile", egress.PluginLogFile);
+                w.WriteString("pluginLogLevel", options.PluginLogLevel);
+                w.WriteEndObject();
+            }
 
             if (options.EnablePortmap)
             {

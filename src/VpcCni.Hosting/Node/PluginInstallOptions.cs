@@ -52,6 +52,12 @@ public sealed record PluginInstallOptions
     /// <summary>The daemon's socket the plugin dials (written as the conflist's ipamdAddress).</summary>
     public string IpamdAddress { get; init; } = Rpc.IpamdChannel.DefaultSocketPath;
 
+    /// <summary>
+    /// The egress-cni entry, or null for none: written for IPv6 clusters (ENABLE_IPv6) and for IPv4 clusters with
+    /// ENABLE_V6_EGRESS; an IPv4 cluster without it gets none (upstream writes a disabled pass-through entry).
+    /// </summary>
+    public EgressPluginOptions? Egress { get; init; }
+
     /// <summary>Reads the upstream variables; a bad value is an <see cref="ArgumentException"/> naming the variable.</summary>
     public static PluginInstallOptions FromEnvironment(Func<string, string?> get)
     {
@@ -64,16 +70,28 @@ public sealed record PluginInstallOptions
             throw new InvalidSettingException("AWS_VPC_K8S_PLUGIN_LOG_FILE", logFile, "cannot be stdout: the plugin's stdout carries the CNI protocol");
         }
 
-        var eniMtu = env.Int("AWS_VPC_ENI_MTU", 9001, 576, 9001);
+        var ipv6Cluster = env.Bool("ENABLE_IPv6", false);
+        // Upstream's entrypoint: the MTU range is [1280, 9001] in an IPv6 cluster.
+        var minimumMtu = ipv6Cluster ? 1280 : 576;
+        var eniMtu = env.Int("AWS_VPC_ENI_MTU", 9001, minimumMtu, 9001);
+        var egressEnabled = ipv6Cluster ? env.Bool("ENABLE_V4_EGRESS", true) : env.Bool("ENABLE_V6_EGRESS", false);
+        var egressLogVariable = ipv6Cluster ? "AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE" : "AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE";
         return new PluginInstallOptions
         {
             VethPrefix = get("AWS_VPC_K8S_CNI_VETHPREFIX") is { } prefix ? Daemon.DaemonSettings.ValidVethPrefix(prefix) : "eni",
-            PodMtu = env.Int("POD_MTU", eniMtu, 576, 9001),
+            PodMtu = env.Int("POD_MTU", eniMtu, minimumMtu, 9001),
             PodSGEnforcingMode = env.OneOf("POD_SECURITY_GROUP_ENFORCING_MODE", "strict", "strict", "standard"),
             PluginLogFile = logFile,
             PluginLogLevel = ValidLogLevel(env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug")),
             EnableBandwidthPlugin = env.Bool("ENABLE_BANDWIDTH_PLUGIN", false),
             DaemonPodWiring = env.Bool("VPC_CNI_DAEMON_POD_WIRING", false),
+            Egress = ipv6Cluster || egressEnabled
+                ? new EgressPluginOptions(ipv6Cluster, egressEnabled)
+                {
+                    RandomizeSnat = env.String("AWS_VPC_K8S_CNI_RANDOMIZESNAT", "prng"),
+                    PluginLogFile = env.String(egressLogVariable, EgressPluginOptions.DefaultLogFile(ipv6Cluster)),
+                }
+                : null,
             CniVersion = env.OneOf(ConflistVersionVariable, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V0_4_0),
         };
     }
