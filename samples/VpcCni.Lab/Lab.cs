@@ -961,6 +961,8 @@ internal sealed class Lab : IAsyncDisposable
             yield return new("ENABLE_IPv6", "true");
             yield return new("ENABLE_IPv4", "false");
             yield return new("ENABLE_PREFIX_DELEGATION", "true");
+            // aws-node's manifest value; ignored in IPv6 mode (no pool loop), but prefix delegation's validation wants a target.
+            yield return new("WARM_PREFIX_TARGET", "1");
             yield return new("ENABLE_V4_EGRESS", "true");
             yield return new("AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE", Path.Combine(NodeDir(node), "log", "egress-v4-plugin.log"));
         }
