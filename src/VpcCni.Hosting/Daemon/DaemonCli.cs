@@ -219,6 +219,11 @@ public static class DaemonCli
             // Upstream's entrypoint installs egress-cni beside aws-cni; ours ships next to the plugin unless told.
             egressSource ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".", Node.EgressPluginOptions.PluginType);
             output.WriteLine($"installed {NodeInstaller.InstallPlugin(egressSource, binDir, Node.EgressPluginOptions.PluginType)}");
+        }
+
+        if (options.Egress is not null && confDir is not null)
+        {
+            // The nodeIP is only needed for the conflist (read from IMDS as upstream's entrypoint does).
             options = await NodeInstaller.ResolveEgressNodeIPAsync(
                 options,
                 ct => Aws.Imds.ImdsNodeAddresses.GetLocalIPv4Async(Environment.GetEnvironmentVariable, ct),

@@ -47,6 +47,11 @@ public static class Introspection
 
     private static byte[] Enis(IpamdNode node)
     {
+        if (node.Controller.IPv6 is { } v6)
+        {
+            return IPv6Enis(v6);
+        }
+
         var ds = node.Controller.Datastore;
         var stats = ds.GetStats();
 
@@ -148,7 +153,29 @@ public static class Introspection
             w.WriteEndArray();
         }
 
-        if (node.IsReady)
+        if (node.IsReady && node.Controller.IPv6 is { } v6)
+        {
+            // IPv6 mode: no pool; the prefix and what pods hold of it.
+            w.WriteStartObject("IPv6");
+            w.WriteStartArray("Prefixes");
+            foreach (var prefix in v6.Prefixes)
+            {
+                w.WriteStringValue(prefix.ToString());
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("VpcCidrs");
+            foreach (var cidr in node.Controller.IPv6VpcCidrs)
+            {
+                w.WriteStringValue(cidr.ToString());
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("AssignedIPs", v6.AssignedCount);
+            w.WriteNumber("CoolingIPs", v6.CoolingCount);
+            w.WriteEndObject();
+        }
+        else if (node.IsReady)
         {
             var stats = node.Controller.Datastore.GetStats();
             w.WriteNumber("Enis", node.Controller.Datastore.EniCount);
@@ -242,6 +269,87 @@ public static class Introspection
         w.WriteString("VPC_CNI_POOL_POLICY", s.Ipam.PoolPolicy.ToString());
         w.WriteEndObject();
     });
+
+    /// <summary>
+    /// IPv6 mode: upstream's shape with the primary ENI's /80 under <c>IPv6Cidrs</c> and its pods' /128s (the IPv4
+    /// datastore is empty).
+    /// </summary>
+    private static byte[] IPv6Enis(IPv6AddressStore store) => Json(w =>
+    {
+        var allocations = store.Allocations;
+        var cooling = store.CoolingCount;
+        var capacity = store.Capacity;
+        w.WriteStartObject();
+        w.WriteStartObject("0");
+        w.WriteNumber("TotalIPs", capacity > long.MaxValue ? long.MaxValue : (long)capacity);
+        w.WriteNumber("AssignedIPs", allocations.Count);
+        w.WriteNumber("CooldownIPs", cooling);
+        w.WriteStartObject("ENIs");
+        foreach (var prefix in store.Prefixes)
+        {
+            var onPrefix = allocations.Where(a => prefix.Contains(a.Address)).ToList();
+            var eniId = onPrefix.FirstOrDefault()?.EniId ?? store.EniOf(prefix) ?? "";
+            w.WriteStartObject(eniId);
+            w.WriteString("ID", eniId);
+            w.WriteBoolean("IsPrimary", true);
+            w.WriteBoolean("IsTrunk", false);
+            w.WriteBoolean("IsEFA", false);
+            w.WriteNumber("DeviceNumber", 0);
+            w.WriteStartObject("AvailableIPv4Cidrs");
+            w.WriteEndObject();
+            w.WriteStartObject("IPv6Cidrs");
+            w.WriteStartObject(prefix.ToString());
+            w.WriteStartObject("Cidr");
+            w.WriteString("IP", prefix.BaseAddress.ToString());
+            w.WriteString("Mask", Convert.ToBase64String(MaskBytes6(prefix.PrefixLength)));
+            w.WriteEndObject();
+            w.WriteStartObject("IPAddresses");
+            foreach (var a in onPrefix)
+            {
+                var address = a.Address.ToString();
+                w.WriteStartObject(address);
+                w.WriteString("Address", address);
+                w.WriteStartObject("IPAMKey");
+                w.WriteString("networkName", a.Key.NetworkName);
+                w.WriteString("containerID", "");
+                w.WriteString("ifName", "");
+                w.WriteEndObject();
+                w.WriteStartObject("IPAMMetadata");
+                w.WriteString("k8sPodNamespace", a.Metadata.Namespace ?? "");
+                w.WriteString("k8sPodName", a.Metadata.Name ?? "");
+                w.WriteNumber("interfacesCount", a.Metadata.InterfacesCount);
+                w.WriteEndObject();
+                w.WriteString("AssignedTime", DateTimeOffset.FromUnixTimeMilliseconds(a.AllocatedAtUnixNanoseconds / 1_000_000).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteString("UnassignedTime", "0001-01-01T00:00:00Z");
+                w.WriteEndObject();
+            }
+
+            w.WriteEndObject();
+            w.WriteBoolean("IsPrefix", true);
+            w.WriteString("AddressFamily", "6");
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteBoolean("IsExcludedForPodIPs", false);
+            w.WriteNumber("RouteTableID", 254);
+            w.WriteNumber("Assigned", onPrefix.Count);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+    });
+
+    private static byte[] MaskBytes6(int prefixLength)
+    {
+        var mask = new byte[16];
+        for (var i = 0; i < prefixLength; i++)
+        {
+            mask[i / 8] |= (byte)(0x80 >> (i % 8));
+        }
+
+        return mask;
+    }
 
     private static byte[] MaskBytes(int prefixLength)
     {

@@ -382,8 +382,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
             // ENABLE_MULTI_NIC=true is refused, so only card 0 is ever managed.
             MultiNICEnabled = false,
             NodeIPv4 = instance?.PrimaryIPv4.ToString() ?? "",
-            // Upstream fills NodeIPv6 in IPv6 mode from IMDS ipv6; the identity does not carry it yet (docs/upstream-differences.md V6).
-            NodeIPv6 = "",
+            // IPv6 mode: the primary ENI's IPv6 (upstream: IMDS ipv6); IPv4 mode leaves it empty, as upstream.
+            NodeIPv6 = _controller.IPv6NodeAddress?.ToString() ?? "",
             InstanceID = instance?.InstanceId ?? "",
             Region = instance is null ? "" : RegionOf(instance.AvailabilityZone),
         };

@@ -124,6 +124,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <summary>The VPC's IPv6 CIDR blocks read at the IPv6 start (AddNetwork's VPCv6CIDRs); empty in IPv4 mode.</summary>
     public IReadOnlyList<IPNetwork> IPv6VpcCidrs { get; private set; } = [];
 
+    /// <summary>The primary ENI's first IPv6 address as EC2 lists it (IMDS <c>ipv6</c>), when it has one; IPv6 mode only.</summary>
+    public IPAddress? IPv6NodeAddress { get; private set; }
+
     /// <summary>
     /// The cloud's IPv6 calls (ENABLE_IPv6); the cloud port itself when it implements them. Set it when the port given
     /// to the constructor is a decorator that does not.
@@ -179,6 +182,9 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     /// <summary>The durable record, or null when allocations are kept in memory only.</summary>
     internal DurableAllocationStore? Store => _store;
+
+    /// <summary>IPv6 mode: the checkpoint rewritten on every assign and release (null without a backing store).</summary>
+    internal string? IPv6CheckpointPath => _ipv6 is null ? null : _options.BackingStorePath;
 
     /// <summary>ADDs currently waiting for the pool to grow.</summary>
     public int WaitingAssignments => _waiters.Count;
@@ -782,6 +788,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         }
 
         IPv6VpcCidrs = await cloud.GetVpcIPv6CidrsAsync(cancellationToken).ConfigureAwait(false);
+        IPv6NodeAddress = primary.IPv6Addresses.Count > 0 ? primary.IPv6Addresses[0] : null;
         var store = new IPv6AddressStore(_options.IpCooldownPeriod, _time);
         store.AddPrefix(primary.Id, 0, prefixes[0]);
         int restored = 0, dropped = 0;

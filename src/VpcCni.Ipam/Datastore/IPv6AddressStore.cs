@@ -132,6 +132,15 @@ public sealed class IPv6AddressStore
         }
     }
 
+    /// <summary>The ENI a known prefix belongs to; null for an unknown prefix.</summary>
+    public string? EniOf(IPNetwork prefix)
+    {
+        lock (_gate)
+        {
+            return _prefixes.FirstOrDefault(p => p.Prefix == prefix)?.EniId;
+        }
+    }
+
     /// <summary>The allocation of a key, if it holds one.</summary>
     public IPv6Allocation? Find(AttachmentKey key)
     {

@@ -71,6 +71,10 @@ public sealed partial class IpamEngine : BackgroundService
         {
             LogDurable(_logger, store.CheckpointPath);
         }
+        else if (Controller.IPv6CheckpointPath is { } ipv6Checkpoint)
+        {
+            LogDurable(_logger, ipv6Checkpoint);
+        }
         else
         {
             LogInMemoryOnly(_logger);

@@ -64,6 +64,30 @@ public sealed class IpamdNodeIPv6Tests : IDisposable
     }
 
     [Fact]
+    public async Task Introspection_IPv6_ShowsThePrefixAndThePodsAddresses()
+    {
+        var settings = IPv6Settings();
+        await using var provider = new ServiceCollection().AddVpcCniDaemon(settings).BuildServiceProvider();
+        var node = provider.GetRequiredService<IpamdNode>();
+        await node.StartAsync(Ct);
+        var address = (await node.AddNetworkAsync(Add("c1"), Ct)).IPAllocationMetadata[0].IPv6Addr;
+        var prefix = node.Controller.IPv6!.Prefixes[0].ToString();
+
+        var enis = System.Text.Json.Nodes.JsonNode.Parse(Introspection.Handle("/v1/enis", node, settings).Body)!;
+        var pool = System.Text.Json.Nodes.JsonNode.Parse(Introspection.Handle("/v1/pool", node, settings).Body)!;
+
+        var eni = enis["0"]!["ENIs"]!.AsObject().Single().Value!;
+        ((bool)eni["IsPrimary"]!).Should().BeTrue();
+        var cidr = eni["IPv6Cidrs"]![prefix]!;
+        ((string?)cidr["AddressFamily"]).Should().Be("6");
+        ((string?)cidr["IPAddresses"]![address]!["IPAMMetadata"]!["k8sPodName"]).Should().Be("c1");
+        ((int)enis["0"]!["AssignedIPs"]!).Should().Be(1);
+        ((string?)pool["IPv6"]!["Prefixes"]![0]).Should().Be(prefix);
+        ((int)pool["IPv6"]!["AssignedIPs"]!).Should().Be(1);
+        await node.StopAsync(Ct);
+    }
+
+    [Fact]
     public async Task DelNetwork_IPv6_ReleasesTheAddressAndAnUnknownPodIsASuccess()
     {
         await using var provider = new ServiceCollection().AddVpcCniDaemon(IPv6Settings()).BuildServiceProvider();
@@ -118,6 +142,25 @@ public sealed class IpamdNodeIPv6Tests : IDisposable
         var act = () => node.StartAsync(Ct);
 
         (await act.Should().ThrowAsync<InvalidSettingException>()).Which.Name.Should().Be("ENABLE_IPv6");
+    }
+
+    [Fact]
+    public async Task GetNetworkPolicyConfigs_IPv6_NodeIPv6IsThePrimaryEnisAddress()
+    {
+        var settings = IPv6Settings();
+        var services = new ServiceCollection();
+        services.AddSingleton(SimulatedCluster.Create("m5.large", 1, 20, new SimulatedVpcOptions { AssignIpv6AddressOnCreation = true }));
+        await using var provider = services.AddVpcCniDaemon(settings).BuildServiceProvider();
+        var cluster = provider.GetRequiredService<SimulatedCluster>();
+        var node = provider.GetRequiredService<IpamdNode>();
+        await node.StartAsync(Ct);
+
+        var reply = node.GetNetworkPolicyConfigs();
+
+        var expected = cluster.Vpc.GetInstanceView(cluster.Nodes[0].InstanceId).NetworkInterfaces[0].IPv6Addresses.Should().ContainSingle().Subject;
+        reply.NodeIPv6.Should().Be(expected.ToString());
+        reply.NodeIPv4.Should().Be(cluster.Nodes[0].PrivateIPv4.ToString());
+        await node.StopAsync(Ct);
     }
 
     [Fact]
