@@ -27,7 +27,7 @@ internal static class LabCommands
 
             var failed = results.Count(r => !r.Passed);
             output.WriteLine(failed == 0
-                ? $"PASS: all {results.Count} path checks passed; every address returned; warm pools shrank back."
+                ? $"PASS: all {results.Count} path checks passed; every address returned; {(options.IPv6 ? "nothing of egress-cni left (IPv6: no pool to shrink)" : options.V6Egress ? "nothing of egress-cni left; warm pools shrank back" : "warm pools shrank back")}."
                 : $"FAIL: {failed} of {results.Count} path checks failed.");
             if (options.Json)
             {
