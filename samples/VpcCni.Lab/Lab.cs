@@ -36,6 +36,19 @@ internal sealed class Lab : IAsyncDisposable
     private static readonly IPAddress OnPremHost = IPAddress.Parse("203.0.113.10");
     private static readonly IPAddress InternetHost = IPAddress.Parse("198.51.100.10");
     private const string OnPremCidr = "203.0.113.0/24";
+
+    /// <summary>The VPC router's link-local address on every ENI link, the nodes' IPv6 gateway (EC2's router answers there too).</summary>
+    private static readonly IPAddress RouterLinkLocal = IPAddress.Parse("fe80::1");
+    private static readonly IPAddress ServiceRouterV6 = IPAddress.Parse("fd00:ec2:0:c8::1");
+    private static readonly IPAddress InternetRouterV6 = IPAddress.Parse("2001:db8:100::1");
+
+    /// <summary>VPC router ⇄ internet gateway over IPv6 (documentation range, like the IPv4 /30).</summary>
+    private static readonly IPAddress VpcIgwV6 = IPAddress.Parse("2001:db8:ff::1");
+    private static readonly IPAddress IgwVpcV6 = IPAddress.Parse("2001:db8:ff::2");
+
+    /// <summary>egress-cni's host-local ranges (upstream §5.6).</summary>
+    private static readonly IPNetwork EgressV4Range = IPNetwork.Parse("169.254.172.0/22");
+    private static readonly IPNetwork EgressV6Range = IPNetwork.Parse("fd00::ac:00/118");
     private const string ZoneLabel = "topology.kubernetes.io/zone";
     private const int KubePort = 6443;
 
@@ -67,6 +80,13 @@ internal sealed class Lab : IAsyncDisposable
     public IReadOnlyList<LabPod> Pods => _pods;
 
     public SimulatedCluster Cluster => _cluster ?? throw new InvalidOperationException("the lab is not built");
+
+    /// <summary>The cluster's address families (--ipv6, --v6-egress).</summary>
+    public LabFamily Family => _options.IPv6 ? LabFamily.IPv6 : _options.V6Egress ? LabFamily.IPv4WithV6Egress : LabFamily.IPv4;
+
+    /// <summary>Node <paramref name="node"/>'s IPv6 address (its primary ENI's, IMDS <c>ipv6</c>); null in an IPv4-only lab.</summary>
+    public IPAddress? NodeIPv6(int node) =>
+        Cluster.Nodes[node - 1].NetworkInterfaces.Single(e => e.Attachment?.DeviceIndex == 0).IPv6Addresses is [var first, ..] ? first : null;
 
     /// <summary>The emulator's Kubernetes API (null when <see cref="LabOptions.KubernetesApi"/> is off).</summary>
     public KubernetesApiEmulator? Kubernetes => _kube;
@@ -129,13 +149,22 @@ internal sealed class Lab : IAsyncDisposable
 
         await Step($"simulated VPC with {_options.Nodes} × {_options.InstanceType}", () =>
         {
-            _cluster = SimulatedCluster.Create(_options.InstanceType, _options.Nodes, subnetPrefixLength: 20);
+            // Dual-stack: the VPC gets a unique-local /56 and every new ENI (the primary ones too) an IPv6 address of its subnet's /64.
+            var vpcOptions = _options.DualStack
+                ? new SimulatedVpcOptions { Ipv6Pool = IPNetwork.Parse(_options.Ipv6Pool), AssignIpv6AddressOnCreation = true }
+                : null;
+            _cluster = SimulatedCluster.Create(_options.InstanceType, _options.Nodes, subnetPrefixLength: 20, options: vpcOptions);
             for (var i = 0; i < _cluster.Nodes.Count; i++)
             {
                 _nodeOfInstance[_cluster.Nodes[i].InstanceId] = i + 1;
             }
 
             _subnetGateway[_cluster.Subnet.SubnetId] = Gateway;
+            if (_options.DualStack)
+            {
+                _progress.WriteLine($"  ↳ VPC IPv6 block {string.Join(", ", _cluster.VpcInfo.Ipv6Cidrs)}, node subnet {_cluster.Subnet.Ipv6Cidr}; nodes' IPv6: {string.Join(", ", Enumerable.Range(1, _options.Nodes).Select(NodeIPv6))}");
+            }
+
             return Task.CompletedTask;
         });
 
@@ -205,6 +234,10 @@ internal sealed class Lab : IAsyncDisposable
             });
             await Step($"node {n}: vpc-cni-ipamd init (plugin + conflist into node-private directories)", () => InitNodeAsync(n, cancellationToken));
             await Step($"node {n}: vpc-cni-ipamd run --cloud aws (real AWS provider over the wire)", () => StartDaemonAsync(n, cancellationToken));
+            if (_options.IPv6)
+            {
+                await Step($"node {n}: the VPC routes the /80 prefix EC2 delegated to the primary ENI", () => RouteIpv6PrefixesAsync(n, cancellationToken));
+            }
         }
 
         for (var node = 1; node <= _options.Nodes; node++)
@@ -227,9 +260,56 @@ internal sealed class Lab : IAsyncDisposable
     /// <summary>Sends real packets along every path and reports what the far end saw.</summary>
     public async Task<IReadOnlyList<PathResult>> VerifyAsync(CancellationToken cancellationToken)
     {
-        using var prober = new PathProber(_fabric, _pods, [.. Cluster.Nodes.Select(n => n.PrivateIPv4)]);
+        using var prober = new PathProber(_fabric, _pods, [.. Cluster.Nodes.Select(n => n.PrivateIPv4)], Family,
+            [.. Enumerable.Range(1, _options.Nodes).Select(NodeIPv6)]);
         var paths = await prober.RunAsync(cancellationToken);
-        return [.. paths, .. PrefixChecks(), .. await KubernetesChecksAsync(cancellationToken), .. await FragmentationChecksAsync(cancellationToken)];
+        return [.. paths, .. PrefixChecks(), .. Ipv6Checks(), .. EgressInterfaceChecks(), .. await KubernetesChecksAsync(cancellationToken), .. await FragmentationChecksAsync(cancellationToken)];
+    }
+
+    /// <summary>IPv6 cluster: every pod's /128 lies in the /80 prefix its node's primary ENI holds in EC2.</summary>
+    private List<PathResult> Ipv6Checks()
+    {
+        var rows = new List<PathResult>();
+        if (!_options.IPv6)
+        {
+            return rows;
+        }
+
+        foreach (var pod in _pods)
+        {
+            var prefixes = Cluster.Vpc.GetInstanceView(Cluster.Nodes[pod.Node - 1].InstanceId).NetworkInterfaces
+                .Where(e => e.Attachment?.DeviceIndex == 0).SelectMany(e => e.IPv6Prefixes).ToList();
+            var prefix = prefixes.FirstOrDefault(p => p.Contains(pod.Address));
+            var found = prefix.PrefixLength == 80;
+            rows.Add(new PathResult("address from the node's /80 prefix", pod.Name, $"node {pod.Node}", "a delegated /80", found ? prefix.ToString() : "(none)", found));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// egress-cni's interface in every pod: v4if0 with an address of 169.254.172.0/22 (IPv6 cluster) or v6if0 with one of
+    /// fd00::ac:00/118 (ENABLE_V6_EGRESS), as the kernel shows it in the pod's namespace.
+    /// </summary>
+    private List<PathResult> EgressInterfaceChecks()
+    {
+        var rows = new List<PathResult>();
+        if (!_options.DualStack)
+        {
+            return rows;
+        }
+
+        var (name, range) = _options.IPv6 ? ("v4if0", EgressV4Range) : ("v6if0", EgressV6Range);
+        foreach (var pod in _pods)
+        {
+            var netlink = _fabric.Netlink(pod.Name);
+            var link = netlink.FindLinkByName(name);
+            var addresses = link is null ? [] : netlink.GetAddresses(range.BaseAddress.AddressFamily, link.Index).Where(a => range.Contains(a.Address)).ToList();
+            var seen = link is null ? $"no {name}" : addresses.Count == 1 ? $"{addresses[0].Address}" : $"{addresses.Count} addresses in {range}";
+            rows.Add(new PathResult("egress-cni interface", pod.Name, name, range.ToString(), seen, link is not null && addresses.Count == 1));
+        }
+
+        return rows;
     }
 
     /// <summary>Under prefix delegation: every pod's address lies in a /28 prefix its node's ENIs hold in EC2.</summary>
@@ -395,6 +475,11 @@ internal sealed class Lab : IAsyncDisposable
     public async Task<IReadOnlyList<string>> DrainAsync(CancellationToken cancellationToken)
     {
         var report = new List<string>();
+        if (_options.IPv6)
+        {
+            return await DrainIPv6Async(report, cancellationToken);
+        }
+
         var peaks = new Dictionary<int, int>();
         for (var node = 1; node <= _options.Nodes; node++)
         {
@@ -409,6 +494,7 @@ internal sealed class Lab : IAsyncDisposable
             await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
         }
 
+        await AuditEgressAsync(report, cancellationToken);
         for (var node = 1; node <= _options.Nodes; node++)
         {
             var n = node;
@@ -449,6 +535,99 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         return report;
+    }
+
+    /// <summary>
+    /// An IPv6 cluster's drain: DEL of every pod, then each node's checkpoint holds no /128 (upstream's ipv6 entries are
+    /// rewritten on every release) and nothing of egress-cni is left. There is no pool to shrink: upstream keeps the
+    /// primary ENI's /80 and runs no pool loop in IPv6 mode.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> DrainIPv6Async(List<string> report, CancellationToken cancellationToken)
+    {
+        foreach (var pod in _pods.ToList())
+        {
+            await Step($"node {pod.Node}: DEL {pod.Name}", () => DeletePodAsync(pod, cancellationToken));
+        }
+
+        await AuditEgressAsync(report, cancellationToken);
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var n = node;
+            await Step($"node {n}: every /128 released (the checkpoint records no IPv6 allocation)", () =>
+            {
+                var checkpoint = JsonNode.Parse(File.ReadAllText(CheckpointPath(n)));
+                var held = checkpoint?["allocations"]?.AsArray().Where(a => a?["ipv6"] is not null).Select(a => a!["ipv6"]!.GetValue<string>()).ToList() ?? [];
+                if (held.Count != 0)
+                {
+                    throw new InvalidOperationException($"{held.Count} IPv6 addresses still recorded after deleting every pod: {string.Join(", ", held)}");
+                }
+
+                var prefixes = Cluster.Vpc.GetInstanceView(Cluster.Nodes[n - 1].InstanceId).NetworkInterfaces.SelectMany(e => e.IPv6Prefixes).ToList();
+                report.Add($"node {n}: every /128 released; the primary ENI keeps {string.Join(", ", prefixes)} (no pool loop in IPv6 mode)");
+                return Task.CompletedTask;
+            });
+        }
+
+        return report;
+    }
+
+    /// <summary>
+    /// After every DEL, nothing of egress-cni may be left on a node: no CNI-E4-/CNI-E6- chain or POSTROUTING jump
+    /// (iptables and ip6tables nat tables of the node's namespace), no egress host end or host route, and no address
+    /// held in host-local's state directory.
+    /// </summary>
+    private async Task AuditEgressAsync(List<string> report, CancellationToken cancellationToken)
+    {
+        if (!_options.DualStack)
+        {
+            return;
+        }
+
+        for (var node = 1; node <= _options.Nodes; node++)
+        {
+            var n = node;
+            await Step($"node {n}: nothing of egress-cni left (CNI-E4-/CNI-E6- chains in iptables and ip6tables, host ends, host routes, host-local state)", async () =>
+            {
+                var problems = new List<string>();
+                foreach (var tool in new[] { "iptables-save", "ip6tables-save" })
+                {
+                    var saved = await RunInNodeAsync(n, tool, ["-t", "nat"], new Dictionary<string, string>(), cancellationToken);
+                    if (saved.ExitCode != 0)
+                    {
+                        problems.Add($"{tool} exited {saved.ExitCode}: {saved.Stderr.Trim()}");
+                        continue;
+                    }
+
+                    problems.AddRange(saved.Stdout.Split('\n').Where(l => l.Contains("CNI-E4-", StringComparison.Ordinal) || l.Contains("CNI-E6-", StringComparison.Ordinal)).Select(l => $"{tool}: {l}"));
+                }
+
+                var netlink = _fabric.Netlink(NodeNs(n));
+                // Egress host ends are named veth + 8 hex digits (EgressDatapath); the pods' own host ends are gone with their DEL too.
+                problems.AddRange(netlink.GetLinks().Where(l => l.Name.StartsWith("veth", StringComparison.Ordinal)).Select(l => $"link {l.Name}"));
+                foreach (var range in new[] { EgressV4Range, EgressV6Range })
+                {
+                    problems.AddRange(netlink.GetRoutes(new RouteFilter { Family = range.BaseAddress.AddressFamily, Table = RouteTable.Main })
+                        .Where(r => range.Contains(r.Destination.BaseAddress)).Select(r => $"route {r.Destination}"));
+                }
+
+                var state = EgressStateDir(n);
+                if (Directory.Exists(state))
+                {
+                    // host-local keeps one file per held address (named after it) beside its lock and last_reserved_ip.* files.
+                    problems.AddRange(Directory.EnumerateFiles(state, "*", SearchOption.AllDirectories)
+                        .Select(Path.GetFileName)
+                        .Where(f => f is not null && f != "lock" && !f.StartsWith("last_reserved_ip", StringComparison.Ordinal))
+                        .Select(f => $"host-local still holds {f}"));
+                }
+
+                if (problems.Count != 0)
+                {
+                    throw new InvalidOperationException(string.Join("; ", problems));
+                }
+
+                report.Add($"node {n}: no CNI-E4-/CNI-E6- chain, egress host end, egress route or host-local allocation left");
+            });
+        }
     }
 
     /// <summary>The daemons' pool settings, for the planner's prediction of the pool with no pods.</summary>
@@ -546,8 +725,8 @@ internal sealed class Lab : IAsyncDisposable
 
     private void BuildFabric()
     {
-        _fabric.CreateNamespace("vpc", forwarding: true, proxyArp: true);
-        _fabric.CreateNamespace("igw", forwarding: true);
+        _fabric.CreateNamespace("vpc", forwarding: true, proxyArp: true, ipv6Forwarding: _options.DualStack);
+        _fabric.CreateNamespace("igw", forwarding: true, ipv6Forwarding: _options.DualStack);
         _fabric.CreateNamespace("svc", forwarding: false);
         _fabric.CreateNamespace("onprem", forwarding: false);
         _fabric.CreateNamespace("inet", forwarding: false);
@@ -571,6 +750,40 @@ internal sealed class Lab : IAsyncDisposable
         _fabric.Address("igw", igwInet, IPAddress.Parse("198.51.100.1"), 24);
         _fabric.Address("inet", inetSide, InternetHost, 24);
         _fabric.Route("inet", IPNetwork.Parse("0.0.0.0/0"), IPAddress.Parse("198.51.100.1"));
+        if (_options.DualStack)
+        {
+            BuildIpv6Fabric(routerSide, igwSide);
+        }
+    }
+
+    /// <summary>
+    /// The IPv6 half of a dual-stack lab: the AWS service also on fd00:ec2:0:c8::10 (a /64 of the VPC's block), the
+    /// VPC router's default route to the internet gateway over 2001:db8:ff::/64, and an IPv6-only internet host
+    /// 2001:db8:100::10 behind the gateway (the IPv4 internet host stays IPv4-only). Documentation and unique-local
+    /// ranges only; nothing leaves the lab's namespaces.
+    /// </summary>
+    private void BuildIpv6Fabric(int routerSide, int igwSide)
+    {
+        _fabric.CreateNamespace("inet6", forwarding: false);
+        var svcRouter = _fabric.Netlink("vpc").FindLinkByName("vsvc")!.Index;
+        var svcHost = _fabric.Netlink("svc").FindLinkByName("eth0")!.Index;
+        _fabric.Address("vpc", svcRouter, ServiceRouterV6, 64);
+        _fabric.Address("svc", svcHost, PathProber.ServiceHostV6, 64);
+        _fabric.Route("svc", IPNetwork.Parse("::/0"), ServiceRouterV6);
+
+        _fabric.Address("vpc", routerSide, VpcIgwV6, 64);
+        _fabric.Address("igw", igwSide, IgwVpcV6, 64);
+        _fabric.Route("vpc", IPNetwork.Parse("::/0"), IgwVpcV6);
+        foreach (var block in Cluster.VpcInfo.Ipv6Cidrs)
+        {
+            _fabric.Route("igw", block, VpcIgwV6);
+        }
+
+        var (igwInet6, inet6Side) = _fabric.Connect("igw", "igwinet6", "inet6", "eth0");
+        _fabric.Up("igw", igwInet6);
+        _fabric.Address("igw", igwInet6, InternetRouterV6, 64);
+        _fabric.Address("inet6", inet6Side, PathProber.InternetHostV6, 64);
+        _fabric.Route("inet6", IPNetwork.Parse("::/0"), InternetRouterV6);
     }
 
     private void Host(string ns, string routerLink, IPAddress routerAddress, IPAddress hostAddress, int prefix)
@@ -592,6 +805,13 @@ internal sealed class Lab : IAsyncDisposable
         _fabric.Up(NodeNs(node), eth0);
         _fabric.Address(NodeNs(node), eth0, primary.PrimaryIPv4, Cluster.Subnet.Cidr.PrefixLength);
         _fabric.Route(NodeNs(node), IPNetwork.Parse("0.0.0.0/0"), Gateway);
+        if (primary.IPv6Addresses is [var ipv6, ..])
+        {
+            // What the instance learns from EC2 (DHCPv6 and the router's advertisement): its address and the router.
+            _fabric.Address(NodeNs(node), eth0, ipv6, 128);
+            _fabric.Route(NodeNs(node), IPNetwork.Parse("::/0"), RouterLinkLocal, eth0);
+        }
+
         Directory.CreateDirectory(Path.Combine(NodeDir(node), "bin"));
         Directory.CreateDirectory(Path.Combine(NodeDir(node), "net.d"));
         Directory.CreateDirectory(Path.Combine(NodeDir(node), "log"));
@@ -611,6 +831,16 @@ internal sealed class Lab : IAsyncDisposable
         // The subnet's router (its first address) answers on every ENI link of that subnet, as EC2's does.
         _fabric.Address("vpc", router, _subnetGateway.GetValueOrDefault(eni.SubnetId, Gateway), 32);
         _fabric.Route("vpc", new IPNetwork(eni.PrimaryIPv4, 32), device: router);
+        if (_options.DualStack)
+        {
+            // The VPC router's IPv6 side on the ENI's link: fe80::1 and a host route to the ENI's own IPv6 address.
+            _fabric.Address("vpc", router, RouterLinkLocal, 64);
+            foreach (var ipv6 in eni.IPv6Addresses)
+            {
+                _fabric.Route("vpc", new IPNetwork(ipv6, 128), device: router);
+            }
+        }
+
         _routerLinkOfEni[eni.NetworkInterfaceId] = routerLink;
         RouteCidrs(eni.NetworkInterfaceId, eni.PrimaryIPv4, [.. eni.SecondaryIPv4.Select(a => new IPNetwork(a, 32)), .. eni.IPv4Prefixes]);
     }
@@ -699,7 +929,7 @@ internal sealed class Lab : IAsyncDisposable
         ["IP_COOLDOWN_PERIOD"] = "5",
         ["AWS_VPC_K8S_CNI_LOGLEVEL"] = "Information",
         ["AWS_VPC_K8S_CNI_LOG_FILE"] = "stdout",
-    }.Concat(PoolEnvironment()).Concat(KubernetesEnvironment(node)).Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+    }.Concat(PoolEnvironment()).Concat(FamilyEnvironment(node)).Concat(KubernetesEnvironment(node)).Concat(_options.DaemonEnvironment).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
     /// <summary>The daemon's Kubernetes side: the emulator's API, its Node, the pod-IP annotation, custom networking.</summary>
     private IEnumerable<KeyValuePair<string, string>> KubernetesEnvironment(int node)
@@ -716,6 +946,30 @@ internal sealed class Lab : IAsyncDisposable
         {
             yield return new("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "true");
             yield return new("ENI_CONFIG_LABEL_DEF", ZoneLabel);
+        }
+    }
+
+    /// <summary>
+    /// The address families: an IPv6 cluster (ENABLE_IPv6=true, ENABLE_IPv4=false, prefix delegation) with IPv4 egress
+    /// (ENABLE_V4_EGRESS, upstream's default true), or IPv6 egress for an IPv4 cluster (ENABLE_V6_EGRESS=true); the
+    /// egress plugin logs beside the node's other logs.
+    /// </summary>
+    private IEnumerable<KeyValuePair<string, string>> FamilyEnvironment(int node)
+    {
+        if (_options.IPv6)
+        {
+            yield return new("ENABLE_IPv6", "true");
+            yield return new("ENABLE_IPv4", "false");
+            yield return new("ENABLE_PREFIX_DELEGATION", "true");
+            // aws-node's manifest value; ignored in IPv6 mode (no pool loop), but prefix delegation's validation wants a target.
+            yield return new("WARM_PREFIX_TARGET", "1");
+            yield return new("ENABLE_V4_EGRESS", "true");
+            yield return new("AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE", Path.Combine(NodeDir(node), "log", "egress-v4-plugin.log"));
+        }
+        else if (_options.V6Egress)
+        {
+            yield return new("ENABLE_V6_EGRESS", "true");
+            yield return new("AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE", Path.Combine(NodeDir(node), "log", "egress-v6-plugin.log"));
         }
     }
 
@@ -809,6 +1063,73 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         File.Copy(_options.PortmapPlugin, Path.Combine(dir, "bin", "portmap"), overwrite: true);
+        if (_options.DualStack)
+        {
+            ConfigureEgressEntry(node);
+        }
+    }
+
+    /// <summary>
+    /// Checks the egress-cni entry init wrote (enabled, nodeIP the node's IPv4 in an IPv6 cluster or its IPv6 with
+    /// ENABLE_V6_EGRESS) and gives it host-local's IPAM (which init does not install) in the node's bin directory. The
+    /// lab's nodes share one filesystem, so each node's host-local state moves from upstream's /run/cni/... path into
+    /// the node's own directory (the one change the lab makes to the conflist).
+    /// </summary>
+    private void ConfigureEgressEntry(int node)
+    {
+        var dir = NodeDir(node);
+        File.Copy(_options.HostLocalPlugin, Path.Combine(dir, "bin", "host-local"), overwrite: true);
+        var path = Path.Combine(dir, "net.d", "10-aws.conflist");
+        var conflist = JsonNode.Parse(File.ReadAllText(path))!;
+        var egress = conflist["plugins"]?.AsArray().FirstOrDefault(p => p?["type"]?.GetValue<string>() == "egress-cni")
+            ?? throw new InvalidOperationException($"{path} has no egress-cni entry ({(_options.IPv6 ? "ENABLE_IPv6" : "ENABLE_V6_EGRESS")}=true)");
+        var enabled = egress["enabled"]?.GetValue<string>();
+        var nodeIP = egress["nodeIP"]?.GetValue<string>();
+        var want = _options.IPv6 ? Cluster.Nodes[node - 1].PrivateIPv4 : NodeIPv6(node);
+        if (enabled != "true" || nodeIP != want?.ToString())
+        {
+            throw new InvalidOperationException($"the egress-cni entry has enabled \"{enabled}\", nodeIP \"{nodeIP}\"; expected \"true\" and the node's {(_options.IPv6 ? "IPv4" : "IPv6")} {want}");
+        }
+
+        egress["ipam"]!["dataDir"] = EgressStateDir(node);
+        File.WriteAllText(path, conflist.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        _progress.WriteLine($"  ↳ egress-cni enabled, nodeIP {nodeIP}, {egress["ipam"]?["ranges"]?[0]?[0]?["subnet"]}; host-local state in {EgressStateDir(node)}");
+    }
+
+    /// <summary>Node <paramref name="node"/>'s egress-cni host-local state directory (the conflist's ipam.dataDir).</summary>
+    private string EgressStateDir(int node) => Path.Combine(NodeDir(node), "egress-ipam");
+
+    /// <summary>
+    /// What EC2's router knows after AssignIpv6Addresses: the primary ENI's /80 routed to the instance. The daemon asks
+    /// for it before it serves, so it is there once the daemon is up.
+    /// </summary>
+    private async Task RouteIpv6PrefixesAsync(int node, CancellationToken cancellationToken)
+    {
+        var instance = Cluster.Nodes[node - 1];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            var primary = Cluster.Vpc.GetInstanceView(instance.InstanceId).NetworkInterfaces.Single(e => e.Attachment?.DeviceIndex == 0);
+            if (primary.IPv6Prefixes.Count > 0)
+            {
+                var nodeIPv6 = NodeIPv6(node) ?? throw new InvalidOperationException($"node {node}'s primary ENI has no IPv6 address");
+                var link = _fabric.Netlink("vpc").FindLinkByName(_routerLinkOfEni[primary.NetworkInterfaceId])!.Index;
+                foreach (var prefix in primary.IPv6Prefixes)
+                {
+                    _fabric.Route("vpc", prefix, nodeIPv6, link);
+                }
+
+                _progress.WriteLine($"  ↳ {primary.NetworkInterfaceId}: {string.Join(", ", primary.IPv6Prefixes)} via {nodeIPv6}");
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{primary.NetworkInterfaceId} has no IPv6 prefix 15 s after the daemon started serving");
+            }
+
+            await Task.Delay(250, cancellationToken);
+        }
     }
 
     private async Task StartDaemonAsync(int node, CancellationToken cancellationToken)

@@ -6,7 +6,8 @@ internal static class LabArguments
 {
     public const string Usage = """
         usage: vpc-cni-lab run    [--nodes N] [--pods-per-node M] [--instance-type T] [--custom-networking]
-                                  [--prefix-delegation [--max-pods N]] [--fragmented-subnet] [--keep] [--json]
+                                  [--prefix-delegation [--max-pods N]] [--fragmented-subnet] [--ipv6 | --v6-egress]
+                                  [--keep] [--json]
                vpc-cni-lab up     [same as run, without --keep] [--foreground]
                                   (returns once the lab is ready, which keeps running in the background; its output
                                   goes to /run/vpc-cni-lab.NAME.log; --foreground stays attached until signalled)
@@ -22,6 +23,13 @@ internal static class LabArguments
         --fragmented-subnet: prefix delegation on a node subnet with no free /28 (one address taken in each): pods get
                 /32s (the live fallback), then the subnet is defragmented and the pool returns to prefixes
                 (default instance type m5.xlarge: a t3.small's ENIs fill up with /32s and have no slot left to probe)
+        --ipv6: an IPv6 cluster (ENABLE_IPv6=true, ENABLE_IPv4=false, ENABLE_PREFIX_DELEGATION=true): the VPC gets a
+                unique-local IPv6 block (fd00:ec2::/56), each node's primary ENI an IPv6 address and a /80 prefix; pods get
+                /128s and reach each other, the AWS service and the internet (2001:db8:100::10) over IPv6 with their own
+                address, and an IPv4-only internet host (198.51.100.10) through egress-cni (v4if0, SNAT to the node's IPv4)
+        --v6-egress: an IPv4 cluster with ENABLE_V6_EGRESS=true: the nodes' primary ENIs get IPv6 addresses of the VPC's
+                unique-local block; pods reach the IPv6 internet host (2001:db8:100::10) through egress-cni (v6if0, SNAT
+                to the node's IPv6) besides the five IPv4 paths
         --name NAME (default vpclab; [a-z][a-z0-9]{0,11}): the lab's namespaces are NAME-*, its work directory
                 /run/vpclab.NAME; a lab refuses to start while another lab of the same name is live, and leaves labs
                 of other names alone (verify/down take --name too)
@@ -68,6 +76,8 @@ internal static class LabArguments
                 "--prefix-delegation" => options with { PrefixDelegation = true },
                 "--fragmented-subnet" => options with { PrefixDelegation = true, FragmentedSubnet = true },
                 "--max-pods" => options with { MaxPods = Int(1, 737) },
+                "--ipv6" => options with { IPv6 = true },
+                "--v6-egress" => options with { V6Egress = true },
                 "--json" => options with { Json = true },
                 "--name" => options with { Name = LabName(Value()) },
                 "--foreground" => options with { Foreground = true },
@@ -101,6 +111,22 @@ internal static class LabArguments
             throw new ArgumentException($"--prefix-delegation: {options.InstanceType} does not support prefix delegation (not a Nitro type)");
         }
 
+        if (options.IPv6 && (options.V6Egress || options.CustomNetworking || options.PrefixDelegation))
+        {
+            // As upstream's isConfigValid: IPv6 needs prefix delegation (implied here) and no custom networking; V6 egress is for IPv4 clusters.
+            throw new ArgumentException("--ipv6 cannot be combined with --v6-egress, --custom-networking, --prefix-delegation or --fragmented-subnet (it implies prefix delegation)");
+        }
+
+        if (options.V6Egress && options.CustomNetworking)
+        {
+            throw new ArgumentException("--v6-egress cannot be combined with --custom-networking");
+        }
+
+        if (options.IPv6 && !limits.SupportsPrefixDelegation)
+        {
+            throw new ArgumentException($"--ipv6: {options.InstanceType} does not support prefix delegation (not a Nitro type), which IPv6 clusters need");
+        }
+
         if (options.PrefixDelegation && options.MaxPods is null)
         {
             options = options with { MaxPods = 110 };
@@ -113,7 +139,8 @@ internal static class LabArguments
 
         if (command is "run" or "up" or "chaos")
         {
-            foreach (var binary in new[] { Path.Combine(options.BinDirectory, "vpc-cni"), Path.Combine(options.BinDirectory, "vpc-cni-ipamd"), options.CniDriver, options.PortmapPlugin })
+            string[] egress = options.DualStack ? [Path.Combine(options.BinDirectory, "egress-cni"), options.HostLocalPlugin] : [];
+            foreach (var binary in new[] { Path.Combine(options.BinDirectory, "vpc-cni"), Path.Combine(options.BinDirectory, "vpc-cni-ipamd"), options.CniDriver, options.PortmapPlugin }.Concat(egress))
             {
                 if (!File.Exists(binary))
                 {

@@ -27,7 +27,7 @@ internal static class LabCommands
 
             var failed = results.Count(r => !r.Passed);
             output.WriteLine(failed == 0
-                ? $"PASS: all {results.Count} path checks passed; every address returned; warm pools shrank back."
+                ? $"PASS: all {results.Count} path checks passed; every address returned; {(options.IPv6 ? "nothing of egress-cni left (IPv6: no pool to shrink)" : options.V6Egress ? "nothing of egress-cni left; warm pools shrank back" : "warm pools shrank back")}."
                 : $"FAIL: {failed} of {results.Count} path checks failed.");
             if (options.Json)
             {
@@ -240,6 +240,7 @@ internal static class LabCommands
         var state = new JsonObject
         {
             ["pid"] = Environment.ProcessId,
+            ["family"] = lab.Family.ToString(),
             ["vpc"] = new JsonObject { ["namespace"] = LabFabric.FullName("vpc"), ["cidr"] = lab.Cluster.VpcInfo.Cidrs[0].ToString(), ["ec2"] = "http://10.0.255.254:8080/", ["imds"] = "http://169.254.169.254/" },
             ["hosts"] = new JsonObject
             {
@@ -247,12 +248,14 @@ internal static class LabCommands
                 ["onPremises"] = new JsonObject { ["namespace"] = LabFabric.FullName("onprem"), ["address"] = "203.0.113.10" },
                 ["internet"] = new JsonObject { ["namespace"] = LabFabric.FullName("inet"), ["address"] = "198.51.100.10" },
                 ["internetGateway"] = new JsonObject { ["namespace"] = LabFabric.FullName("igw") },
+                ["internetIPv6"] = options.DualStack ? new JsonObject { ["namespace"] = LabFabric.FullName("inet6"), ["address"] = PathProber.InternetHostV6.ToString() } : null,
             },
             ["nodes"] = new JsonArray([.. Enumerable.Range(1, options.Nodes).Select(n => (JsonNode)new JsonObject
             {
                 ["namespace"] = LabFabric.FullName($"node{n}"),
                 ["instanceId"] = lab.Cluster.Nodes[n - 1].InstanceId,
                 ["primaryAddress"] = lab.Cluster.Nodes[n - 1].PrivateIPv4.ToString(),
+                ["primaryIPv6"] = lab.NodeIPv6(n)?.ToString(),
                 ["daemonSocket"] = Path.Combine(options.WorkDirectory, $"node{n}", "ipamd.sock"),
                 ["conflistDirectory"] = Path.Combine(options.WorkDirectory, $"node{n}", "net.d"),
                 ["pluginDirectory"] = Path.Combine(options.WorkDirectory, $"node{n}", "bin"),
@@ -274,10 +277,14 @@ internal static class LabCommands
     private static void PrintTable(TextWriter output, IReadOnlyList<PathResult> results)
     {
         output.WriteLine();
-        output.WriteLine($"{"PATH",-44} {"FROM",-22} {"TO",-26} {"EXPECTED SOURCE",-15} {"SEEN SOURCE",-15} RESULT");
+        // IPv6 addresses are wider than the IPv4 columns: the address columns grow to the longest value.
+        var from = Math.Max(22, results.Select(r => r.From.Length).DefaultIfEmpty().Max());
+        var to = Math.Max(26, results.Select(r => r.To.Length).DefaultIfEmpty().Max());
+        var seen = Math.Max(15, results.Select(r => Math.Max(r.Expected.Length, r.Seen.Length)).DefaultIfEmpty().Max());
+        output.WriteLine($"{"PATH".PadRight(44)} {"FROM".PadRight(from)} {"TO".PadRight(to)} {"EXPECTED SOURCE".PadRight(seen)} {"SEEN SOURCE".PadRight(seen)} RESULT");
         foreach (var r in results)
         {
-            output.WriteLine($"{r.Path,-44} {r.From,-22} {r.To,-26} {r.Expected,-15} {r.Seen,-15} {(r.Passed ? "pass" : "FAIL")}");
+            output.WriteLine($"{r.Path.PadRight(44)} {r.From.PadRight(from)} {r.To.PadRight(to)} {r.Expected.PadRight(seen)} {r.Seen.PadRight(seen)} {(r.Passed ? "pass" : "FAIL")}");
         }
 
         output.WriteLine();

@@ -39,8 +39,14 @@ internal sealed class LabFabric : IDisposable
         }
     }
 
-    /// <summary>Creates a namespace with loopback up; forwarding on when it routes.</summary>
-    public void CreateNamespace(string name, bool forwarding, bool proxyArp = false)
+    /// <summary>IFA_F_NODAD: the fabric's own IPv6 addresses are usable at once (they are unique by construction).</summary>
+    public const uint NoDad = 0x02;
+
+    /// <summary>
+    /// Creates a namespace with loopback up; forwarding on when it routes. <paramref name="ipv6Forwarding"/> is for the
+    /// fabric's routers only: a node's IPv6 forwarding is the daemon's to set, as on a real node.
+    /// </summary>
+    public void CreateNamespace(string name, bool forwarding, bool proxyArp = false, bool ipv6Forwarding = false)
     {
         var full = Prefix + name;
         NetworkNamespace.Create(full);
@@ -62,6 +68,10 @@ internal sealed class LabFabric : IDisposable
 
         // The VPC fabric answers ARP for every address it routes (an instance ARPs for same-subnet peers directly).
         _sysctl.Write(ns, "net/ipv4/conf/all/proxy_arp", proxyArp ? "1" : "0");
+        if (ipv6Forwarding)
+        {
+            _sysctl.Write(ns, "net/ipv6/conf/all/forwarding", "1");
+        }
     }
 
     /// <summary>Deletes one namespace this fabric made (a pod's, when the runtime removes its sandbox).</summary>
@@ -122,15 +132,22 @@ internal sealed class LabFabric : IDisposable
 
     public void Up(string ns, int index) => Netlink(ns).SetLinkUp(index);
 
+    /// <summary>An address on a link; IPv6 ones without duplicate address detection (<see cref="NoDad"/>).</summary>
     public void Address(string ns, int index, IPAddress address, int prefix) =>
-        Netlink(ns).ReplaceAddress(new InterfaceAddress(index, address, prefix));
+        Netlink(ns).ReplaceAddress(new InterfaceAddress(index, address, prefix)
+        {
+            Flags = address.AddressFamily == AddressFamily.InterNetworkV6 ? NoDad : 0,
+        });
 
     public void Route(string ns, IPNetwork destination, IPAddress? via = null, int? device = null, RouteScope? scope = null) =>
         Netlink(ns).ReplaceRoute(new Route(destination)
         {
             Gateway = via,
             OutputLinkIndex = device,
-            Scope = scope ?? (via is null ? RouteScope.Link : RouteScope.Universe),
+            // IPv6 routes are always universe scope (the kernel has no link scope for them).
+            Scope = destination.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6
+                ? RouteScope.Universe
+                : scope ?? (via is null ? RouteScope.Link : RouteScope.Universe),
         });
 
     public void DeleteRoute(string ns, IPNetwork destination)
@@ -151,8 +168,8 @@ internal sealed class LabFabric : IDisposable
     public bool DeleteLink(string ns, string name) => Netlink(ns).DeleteLink(name);
 
     /// <summary>A socket that lives in a lab namespace (created on a thread inside it; usable from any thread).</summary>
-    public Socket Socket(string ns, SocketType type, ProtocolType protocol) =>
-        NetworkNamespaceExecutor.Shared.Invoke(Namespace(ns), static t => new Socket(AddressFamily.InterNetwork, t.type, t.protocol), (type, protocol));
+    public Socket Socket(string ns, SocketType type, ProtocolType protocol, AddressFamily family = AddressFamily.InterNetwork) =>
+        NetworkNamespaceExecutor.Shared.Invoke(Namespace(ns), static t => new Socket(t.family, t.type, t.protocol), (type, protocol, family));
 
     /// <summary>Runs <paramref name="work"/> on a thread inside a lab namespace.</summary>
     public void Inside(string ns, Action work) => NetworkNamespaceExecutor.Shared.Invoke(Namespace(ns), work);

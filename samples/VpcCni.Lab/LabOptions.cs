@@ -83,6 +83,24 @@ internal sealed record LabOptions
     /// <summary>The nodes' pod capacity in the Kubernetes API (the kubelet's max pods); null: the instance type's formula.</summary>
     public int? MaxPods { get; init; }
 
+    /// <summary>
+    /// IPv6 cluster (--ipv6): ENABLE_IPv6=true, ENABLE_IPv4=false, ENABLE_PREFIX_DELEGATION=true; the VPC has a
+    /// unique-local IPv6 block, pods get /128s from their node's /80 and IPv4 egress through egress-cni (v4if0).
+    /// </summary>
+    public bool IPv6 { get; init; }
+
+    /// <summary>IPv6 egress for IPv4 pods (--v6-egress): ENABLE_V6_EGRESS=true, egress-cni gives pods v6if0 (SNAT to the node's IPv6).</summary>
+    public bool V6Egress { get; init; }
+
+    /// <summary>Whether the lab is dual-stack: the VPC, the nodes' primary ENIs and the hosts get IPv6 too.</summary>
+    public bool DualStack => IPv6 || V6Egress;
+
+    /// <summary>Where the simulated VPC's IPv6 block comes from (unique-local: the VPC gets fd00:ec2::/56).</summary>
+    public string Ipv6Pool { get; init; } = "fd00:ec2::/32";
+
+    /// <summary>Debian's host-local, the IPAM egress-cni delegates to.</summary>
+    public string HostLocalPlugin { get; init; } = "/usr/lib/cni/host-local";
+
     /// <summary>The VPC's secondary CIDR for custom networking's pod subnets.</summary>
     public string CustomNetworkCidr { get; init; } = "100.64.0.0/16";
 

@@ -20,13 +20,15 @@ internal static class LabVerify
             p!["node"]!.GetValue<int>(), p["name"]!.GetValue<string>(), p["namespace"]!.GetValue<string>(), p["containerId"]!.GetValue<string>(),
             IPAddress.Parse(p["address"]!.GetValue<string>())) { OnSecondaryEni = p["secondaryEni"]!.GetValue<bool>() }).ToList();
         var nodeAddresses = state["nodes"]!.AsArray().Select(n => IPAddress.Parse(n!["primaryAddress"]!.GetValue<string>())).ToList();
+        var nodeIPv6 = state["nodes"]!.AsArray().Select(n => n?["primaryIPv6"]?.GetValue<string>() is { } a ? IPAddress.Parse(a) : null).ToList();
+        var family = Enum.TryParse<LabFamily>(state["family"]?.GetValue<string>(), out var f) ? f : LabFamily.IPv4;
         using var fabric = new LabFabric();
-        foreach (var ns in new[] { "svc", "onprem", "inet" }.Concat(pods.Select(p => p.Name)))
+        foreach (var ns in PathProber.HostNamespaces(family).Concat(pods.Select(p => p.Name)))
         {
             fabric.Attach(ns);
         }
 
-        using var prober = new PathProber(fabric, pods, nodeAddresses);
+        using var prober = new PathProber(fabric, pods, nodeAddresses, family, nodeIPv6);
         var results = await prober.RunAsync(cancellationToken);
         LabCommands.PrintTablePublic(output, results);
         var failed = results.Count(r => !r.Passed);

@@ -50,8 +50,46 @@ public sealed class LabTests
         Rows(paths, "address from a /28 after the return").Should().HaveCount(2);
     }
 
+    [Fact]
+    public async Task Run_IPv6_PodsTalkOverIPv6WithTheirOwnAddressAndReachIPv4ThroughEgressCni()
+    {
+        var (paths, drain) = await RunLabWithDrainAsync("/run/vpclab-e2e-v6", TimeSpan.FromMinutes(5), "--ipv6", "--nodes", "2", "--pods-per-node", "2");
+
+        Rows(paths, "1 ").Should().NotBeEmpty().And.OnlyContain(p => IsIPv6(p!["seen"]!));
+        Rows(paths, "2 ").Should().NotBeEmpty().And.OnlyContain(p => IsIPv6(p!["seen"]!));
+        Rows(paths, "3 ").Should().HaveCount(4).And.OnlyContain(p => p!["to"]!.GetValue<string>().EndsWith("fd00:ec2:0:c8::10", StringComparison.Ordinal));
+        Rows(paths, "5 ").Should().HaveCount(4, "the IPv6 internet host sees each pod's own /128")
+            .And.OnlyContain(p => p!["to"]!.GetValue<string>().EndsWith("2001:db8:100::10", StringComparison.Ordinal) && p["seen"]!.GetValue<string>().StartsWith("fd00:ec2:", StringComparison.Ordinal));
+        Rows(paths, "6 ").Should().HaveCount(4, "the IPv4-only internet host is reached through egress-cni with the node's IPv4")
+            .And.OnlyContain(p => p!["to"]!.GetValue<string>().EndsWith("198.51.100.10", StringComparison.Ordinal) && p["seen"]!.GetValue<string>().StartsWith("10.0.", StringComparison.Ordinal));
+        Rows(paths, "4 ").Should().BeEmpty();
+        Rows(paths, "address from the node's /80 prefix").Should().HaveCount(4);
+        Rows(paths, "egress-cni interface").Should().HaveCount(4).And.OnlyContain(p => p!["to"]!.GetValue<string>() == "v4if0");
+        drain.Should().Contain(d => d!.GetValue<string>().StartsWith("node 2: no CNI-E4-/CNI-E6- chain", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Run_V6Egress_IPv4PodsReachTheIPv6InternetWithTheNodesIPv6()
+    {
+        var (paths, drain) = await RunLabWithDrainAsync("/run/vpclab-e2e-v6e", TimeSpan.FromMinutes(5), "--v6-egress", "--nodes", "2", "--pods-per-node", "2");
+
+        ShouldProveTheFivePaths(paths);
+        Rows(paths, "6 ").Should().HaveCount(4)
+            .And.OnlyContain(p => p!["to"]!.GetValue<string>().EndsWith("2001:db8:100::10", StringComparison.Ordinal) && p["seen"]!.GetValue<string>().StartsWith("fd00:ec2::", StringComparison.Ordinal),
+                "the IPv6 internet host sees the node's IPv6 (SNAT by egress-cni), not the pod's fd00::ac: address");
+        Rows(paths, "egress-cni interface").Should().HaveCount(4).And.OnlyContain(p => p!["to"]!.GetValue<string>() == "v6if0");
+        drain.Should().Contain(d => d!.GetValue<string>().StartsWith("node 1: no CNI-E4-/CNI-E6- chain", StringComparison.Ordinal));
+    }
+
+    private static bool IsIPv6(JsonNode seen) =>
+        System.Net.IPAddress.TryParse(seen.GetValue<string>(), out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+
     /// <summary>`vpc-cni-lab run OPTIONS --json`: exits 0, every row passed, nothing left behind; returns the rows.</summary>
-    private static async Task<JsonArray> RunLabAsync(string workDir, TimeSpan timeout, params string[] options)
+    private static async Task<JsonArray> RunLabAsync(string workDir, TimeSpan timeout, params string[] options) =>
+        (await RunLabWithDrainAsync(workDir, timeout, options)).Paths;
+
+    /// <summary><see cref="RunLabAsync"/>, also returning the drain report (what was audited after every DEL).</summary>
+    private static async Task<(JsonArray Paths, JsonArray Drain)> RunLabWithDrainAsync(string workDir, TimeSpan timeout, params string[] options)
     {
         var (exit, stdout, stderr) = await Tools.RunAsync("dotnet",
             [Tools.Lab, "run", .. options, "--json", "--bin-dir", Tools.LabBin, "--cnidriver", Tools.CniDriver, "--work-dir", workDir], timeout: timeout);
@@ -63,7 +101,7 @@ public sealed class LabTests
         paths.Should().OnlyContain(p => p!["passed"]!.GetValue<bool>());
         Directory.GetFiles("/run/netns", "vpclab-*").Should().BeEmpty("the lab removes every namespace it made");
         Directory.Exists(workDir).Should().BeFalse();
-        return paths;
+        return (paths, report["drain"]!.AsArray());
     }
 
     private static void ShouldProveTheFivePaths(JsonArray paths)

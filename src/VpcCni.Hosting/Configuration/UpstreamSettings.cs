@@ -92,7 +92,7 @@ internal static class UpstreamSettings
         Implemented("AWS_VPC_K8S_CNI_CONNMARK", "DaemonSettings", "0x100"),
         Implemented("AWS_VPC_ENI_MTU", "DaemonSettings, PluginInstallOptions", "1500"),
         Implemented("AWS_VPC_K8S_CNI_VETHPREFIX", "DaemonSettings, PluginInstallOptions", "abc"),
-        WhenTrue("ENABLE_V6_EGRESS", "IPv6 egress for IPv4 pods (egress-cni, the ip6tables rules) is not built"),
+        Implemented("ENABLE_V6_EGRESS", "PluginInstallOptions (the egress-cni entry of IPv4 clusters, nodeIP = IMDS ipv6) and the host setup (IPv6 forwarding, accept_ra=2 on the primary interface)", "false"),
 
         // §1.3 entrypoint, §1.4 init container (VpcCni's run --cni-conf-dir and init commands).
         WhenNot("HOST_CNI_BIN_PATH", "/host/opt/cni/bin", "not read: pass the directory as init --cni-bin-dir"),
@@ -101,7 +101,7 @@ internal static class UpstreamSettings
         Implemented("AWS_VPC_K8S_PLUGIN_LOG_FILE", "PluginInstallOptions (conflist; stdout refused)", "/var/log/aws-routed-eni/plugin.log"),
         Implemented("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "PluginInstallOptions (conflist; an unknown level name is refused)", "info"),
         Implemented("AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE", "PluginInstallOptions: the egress-cni entry's pluginLogFile in IPv6 clusters", "/var/log/aws-routed-eni/egress-v4-plugin.log"),
-        new("AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE", UpstreamSettingSupport.NoEffect, "only used by the IPv6 egress plugin, whose switch ENABLE_V6_EGRESS is refused", "/var/log/aws-routed-eni/egress-v6-plugin.log"),
+        Implemented("AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE", "PluginInstallOptions: the egress-cni entry's pluginLogFile in IPv4 clusters with ENABLE_V6_EGRESS", "/var/log/aws-routed-eni/egress-v6-plugin.log"),
         Implemented("ENABLE_V4_EGRESS", "PluginInstallOptions: the egress-cni entry's enabled in IPv6 clusters (default true)", "true"),
         Implemented("ENABLE_BANDWIDTH_PLUGIN", "PluginInstallOptions (conflist)", "true"),
         WhenTrue("DISABLE_POD_V6", "the tuning plugin entry that disables IPv6 in pods is not written to the conflist"),

@@ -235,6 +235,11 @@ public static class DaemonCli
                 output,
                 cancellationToken).ConfigureAwait(false);
         }
+        else if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
+        {
+            // No egress entry in the conflist: the binary is still installed when it ships beside the plugin (main's behaviour).
+            output.WriteLine($"installed {egress}");
+        }
 
         InstallChainedPlugins(options, chainedDir, binDir, output);
         if (confDir is not null)

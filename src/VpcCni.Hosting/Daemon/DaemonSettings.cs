@@ -82,6 +82,9 @@ public sealed record DaemonSettings
     /// <summary>VPC_CNI_NETFILTER_BACKEND (VpcCni): auto (upstream's detection), iptables or nftables.</summary>
     public ConnmarkBackend NetfilterBackend { get; init; } = ConnmarkBackend.Auto;
 
+    /// <summary>ENABLE_V6_EGRESS: IPv6 egress for an IPv4 cluster's pods (egress-cni); the host forwards IPv6.</summary>
+    public bool EnableV6Egress { get; init; }
+
     /// <summary>AWS_EXTERNAL_SERVICE_CIDRS: IPv4 CIDRs reached through the main table (priority-1535 rules).</summary>
     public IReadOnlyList<IPNetwork> ExternalServiceCidrs { get; init; } = [];
 
@@ -141,6 +144,7 @@ public sealed record DaemonSettings
             ExternalSnat = env.Bool("AWS_VPC_K8S_CNI_EXTERNALSNAT", false),
             ExcludeSnatCidrs = env.Cidrs("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"),
             ExternalServiceCidrs = env.Cidrs("AWS_EXTERNAL_SERVICE_CIDRS"),
+            EnableV6Egress = env.Bool("ENABLE_V6_EGRESS", false),
             SnatRandomization = randomize switch { "hashrandom" => SnatRandomization.Random, "none" => SnatRandomization.None, _ => SnatRandomization.RandomFully },
             ConnectionMark = env.UInt32Auto("AWS_VPC_K8S_CNI_CONNMARK", 0x80),
             NodePortSupport = env.Bool("AWS_VPC_CNI_NODE_PORT_SUPPORT", true),

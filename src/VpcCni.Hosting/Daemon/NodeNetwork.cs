@@ -84,6 +84,7 @@ internal sealed class LinuxNodeNetwork : INodeNetwork
             ExternalSnat = _settings.ExternalSnat,
             // IPv6 cluster: the IPv6 sysctls (forwarding, accept_ra=2) and the fwmark rule in the IPv6 family, as upstream.
             EnableIPv6 = _settings.Ipam.EnableIPv6,
+            EnableV6Egress = _settings.EnableV6Egress && !_settings.Ipam.EnableIPv6,
         }, cancellationToken).ConfigureAwait(false);
         _host.UpdateExternalServiceRules(_settings.ExternalServiceCidrs);
         _primaryInterface = primary.Name;

@@ -37,6 +37,9 @@ public sealed record PrimaryEniConfiguration(PhysicalAddress MacAddress)
 
     /// <summary>ENABLE_IPv6 (also sets the IPv6 forwarding/accept_ra sysctls).</summary>
     public bool EnableIPv6 { get; init; }
+
+    /// <summary>ENABLE_V6_EGRESS in an IPv4 cluster: the IPv6 forwarding/accept_ra sysctls (egress-cni routes pods' IPv6 through the host).</summary>
+    public bool EnableV6Egress { get; init; }
 }
 
 /// <summary>
@@ -196,6 +199,11 @@ public sealed class HostNetworkDatapath : IDisposable
         if (primary.EnableIPv6)
         {
             _sysctl.Write(_namespace, "net/ipv6/conf/all/disable_ipv6", "0", ignoreMissing: true);
+        }
+
+        // Upstream's SetupHostNetwork sets these for IPv6 and for IPv6 egress (keeping the primary's RA-learnt route).
+        if (primary.EnableIPv6 || primary.EnableV6Egress)
+        {
             _sysctl.Write(_namespace, "net/ipv6/conf/all/forwarding", "1", ignoreMissing: true);
             _sysctl.Write(_namespace, $"net/ipv6/conf/{link.Name}/accept_ra", "2", ignoreMissing: true);
         }
