@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using VpcCni.Linux.Namespaces;
 using VpcCni.Linux.Netlink;
+using VpcCni.Linux.Snat;
 using VpcCni.Linux.Sysctl;
 
 namespace VpcCni.Linux.Host;
@@ -38,7 +39,10 @@ public sealed record PrimaryEniConfiguration(PhysicalAddress MacAddress)
     /// <summary>ENABLE_IPv6 (also sets the IPv6 forwarding/accept_ra sysctls).</summary>
     public bool EnableIPv6 { get; init; }
 
-    /// <summary>ENABLE_V6_EGRESS in an IPv4 cluster: the IPv6 forwarding/accept_ra sysctls (egress-cni routes pods' IPv6 through the host).</summary>
+    /// <summary>
+    /// ENABLE_V6_EGRESS in an IPv4 cluster: the IPv6 forwarding/accept_ra sysctls (egress-cni routes pods' IPv6 through the host)
+    /// and the ip6tables FORWARD reject for fd00::ac:00/118.
+    /// </summary>
     public bool EnableV6Egress { get; init; }
 }
 
@@ -60,6 +64,7 @@ public sealed class HostNetworkDatapath : IDisposable
     private readonly NetworkNamespace _namespace;
     private readonly RtNetlinkClient _client;
     private readonly NamespaceSysctl _sysctl;
+    private readonly NetworkNamespaceExecutor _executor;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
@@ -69,6 +74,7 @@ public sealed class HostNetworkDatapath : IDisposable
         _namespace = hostNamespace;
         _client = RtNetlinkClient.Open(hostNamespace, executor);
         _sysctl = new NamespaceSysctl(executor);
+        _executor = executor ?? NetworkNamespaceExecutor.Shared;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
@@ -77,6 +83,9 @@ public sealed class HostNetworkDatapath : IDisposable
     public int FindLinkAttempts { get; init; } = 5;
 
     public TimeSpan FindLinkInterval { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The iptables/ip6tables binaries for the FORWARD rejects of the primary ENI setup.</summary>
+    public NetfilterTools NetfilterTools { get; init; } = new();
 
     /// <summary>The link with this MAC, retried because a freshly attached ENI takes time to appear.</summary>
     public async Task<NetworkLink> FindLinkByMacAsync(PhysicalAddress mac, CancellationToken cancellationToken)
@@ -179,7 +188,10 @@ public sealed class HostNetworkDatapath : IDisposable
         }
     }
 
-    /// <summary>Primary ENI: MTU, sysctls (rp_filter loose, IPv6 knobs) and the connmark fwmark rule at 1024.</summary>
+    /// <summary>
+    /// Primary ENI: MTU, sysctls (rp_filter loose, IPv6 knobs), the node-local pod FORWARD reject (IPv6 mode or
+    /// IPv6 egress) and the connmark fwmark rule at 1024.
+    /// </summary>
     public async Task<NetworkLink> SetupPrimaryEniAsync(PrimaryEniConfiguration primary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(primary);
@@ -206,6 +218,12 @@ public sealed class HostNetworkDatapath : IDisposable
         {
             _sysctl.Write(_namespace, "net/ipv6/conf/all/forwarding", "1", ignoreMissing: true);
             _sysctl.Write(_namespace, $"net/ipv6/conf/{link.Name}/accept_ra", "2", ignoreMissing: true);
+        }
+
+        // The egress-cni addresses of the other family are for the node's own use: block new forwarded connections to them.
+        if (primary.EnableIPv6 || primary.EnableV6Egress)
+        {
+            new NodeLocalPodBlock(_namespace, NetfilterTools, new ToolRunner(_executor)).Ensure(ipv6: !primary.EnableIPv6);
         }
 
         var family = primary.EnableIPv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork;

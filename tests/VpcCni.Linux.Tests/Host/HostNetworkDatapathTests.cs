@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using Microsoft.Extensions.Time.Testing;
 using VpcCni.Linux.Host;
 using VpcCni.Linux.Netlink;
+using VpcCni.Linux.Snat;
 using VpcCni.Linux.Sysctl;
 using VpcCni.Linux.Tests.Support;
 
@@ -139,6 +140,78 @@ public sealed class HostNetworkDatapathTests
         await host.SetupPrimaryEniAsync(new PrimaryEniConfiguration(PrimaryMac) { Mtu = 9001 }, TestContext.Current.CancellationToken);
 
         sysctl.Read(node.Handle, "net/ipv4/tcp_early_demux").Should().Be("0", "DISABLE_TCP_EARLY_DEMUX is the init command's, as upstream");
+    }
+
+    private static string[] ForwardRules(TestNamespace node, string save) =>
+        [.. node.Exec(save, "-t", "filter").Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("-A FORWARD ", StringComparison.Ordinal))];
+
+    [Fact]
+    public async Task SetupPrimaryEni_IPv6Mode_InsertsIPv4NodeLocalRejectFirstInForwardOnce()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        node.Exec("iptables", "-w", "5", "-t", "filter", "-A", "FORWARD", "-d", "192.0.2.0/24", "-j", "ACCEPT");
+        using var host = new HostNetworkDatapath(node.Handle);
+        var config = new PrimaryEniConfiguration(PrimaryMac) { EnableIPv6 = true };
+
+        await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
+        await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
+
+        var rules = ForwardRules(node, "iptables-save");
+        rules.Where(r => r.Contains("Block Node Local Pod access", StringComparison.Ordinal)).Should().ContainSingle("a second setup must not duplicate it");
+        rules[0].Should().StartWith("-A FORWARD -d 169.254.172.0/22 -m conntrack --ctstate NEW -m comment --comment \"Block Node Local Pod access via IPv4\" -j REJECT", "it is inserted at position 1");
+        ForwardRules(node, "ip6tables-save").Should().BeEmpty("IPv6 mode blocks the IPv4 node-local range only");
+    }
+
+    [Fact]
+    public async Task SetupPrimaryEni_IPv4WithV6Egress_InsertsIPv6NodeLocalRejectOnce()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        using var host = new HostNetworkDatapath(node.Handle);
+        var config = new PrimaryEniConfiguration(PrimaryMac) { EnableV6Egress = true };
+
+        await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
+        await host.SetupPrimaryEniAsync(config, TestContext.Current.CancellationToken);
+
+        var rules = ForwardRules(node, "ip6tables-save");
+        rules.Should().ContainSingle().Which.Should()
+            .MatchRegex("^-A FORWARD -d fd00::ac:0/118 -m conntrack --ctstate NEW -m comment --comment \"Block Node Local Pod access via IPv6\" -j REJECT");
+        ForwardRules(node, "iptables-save").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SetupPrimaryEni_IPv4WithoutV6Egress_NoNodeLocalReject()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        using var host = new HostNetworkDatapath(node.Handle);
+
+        await host.SetupPrimaryEniAsync(new PrimaryEniConfiguration(PrimaryMac), TestContext.Current.CancellationToken);
+
+        ForwardRules(node, "iptables-save").Should().BeEmpty();
+        ForwardRules(node, "ip6tables-save").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task SetupPrimaryEni_NodeLocalRejectCannotBeInstalled_FailsNamingTheRule()
+    {
+        Privileged.Require();
+        using var vpc = new TestNamespace("hv");
+        using var node = new TestNamespace("hn");
+        AttachEni(vpc, node, "n0", "eth0", PrimaryMac);
+        // `false` exits 1 for both the check and the insert, as a broken iptables would.
+        using var host = new HostNetworkDatapath(node.Handle) { NetfilterTools = new NetfilterTools { Iptables = "false" } };
+
+        var act = () => host.SetupPrimaryEniAsync(new PrimaryEniConfiguration(PrimaryMac) { EnableIPv6 = true }, TestContext.Current.CancellationToken);
+
+        (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("169.254.172.0/22").And.Contain("FORWARD");
     }
 
     [Fact]
