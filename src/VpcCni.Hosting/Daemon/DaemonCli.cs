@@ -27,7 +27,7 @@ public static class DaemonCli
                          also VPC_CNI_MAX_PODS); every upstream variable (WARM_ENI_TARGET, ...) from the environment
           init           --plugin-source PATH --cni-bin-dir DIR [--cni-conf-dir DIR] [--socket PATH] [--skip-sysctls]
                          [--chained-plugins-dir DIR] [--egress-plugin-source PATH]: install the plugin, egress-cni
-                         (IPv6 clusters, ENABLE_V6_EGRESS; default: beside the plugin), the plugins the conflist chains (portmap;
+                         (always chained, as upstream; default: beside the plugin), the plugins the conflist chains (portmap;
                          bandwidth with ENABLE_BANDWIDTH_PLUGIN) from DIR (default /usr/lib/cni when it holds them, as in
                          the node image) and the conflist atomically, and set the host sysctls
           status         [--introspection 127.0.0.1:61679]: the pool (ENIs, addresses, assigned, cooling) as a table
@@ -214,31 +214,17 @@ public static class DaemonCli
         }
 
         output.WriteLine($"installed {NodeInstaller.InstallPlugin(source, binDir, options.PluginType)}");
-        if (egressSource is not null || options.Egress is not null)
-        {
-            // The conflist names egress-cni (IPv6 clusters, ENABLE_V6_EGRESS) or a source was given: it must be installed.
-            egressSource ??= Path.Combine(Path.GetDirectoryName(Path.GetFullPath(source)) ?? ".", NodeInstaller.EgressPluginType);
-            output.WriteLine($"installed {NodeInstaller.InstallPlugin(egressSource, binDir, NodeInstaller.EgressPluginType)}");
-        }
-        else if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
-        {
-            output.WriteLine($"installed {egress}");
-        }
-
+        // The conflist always chains egress-cni (upstream's entrypoint installs both plugins), enabled or not.
+        output.WriteLine($"installed {NodeInstaller.InstallEgressPlugin(source, egressSource, binDir)}");
         if (options.Egress is not null && confDir is not null)
         {
-            // The nodeIP is only needed for the conflist (read from IMDS as upstream's entrypoint does).
+            // The nodeIP is only needed for the conflist (read from IMDS as upstream's entrypoint does; not for a disabled IPv4-cluster entry).
             options = await NodeInstaller.ResolveEgressNodeIPAsync(
                 options,
                 ct => Aws.Imds.ImdsNodeAddresses.GetLocalIPv4Async(Environment.GetEnvironmentVariable, ct),
                 ct => Aws.Imds.ImdsNodeAddresses.GetIPv6Async(Environment.GetEnvironmentVariable, ct),
                 output,
                 cancellationToken).ConfigureAwait(false);
-        }
-        else if (NodeInstaller.InstallEgressPlugin(source, binDir) is { } egress)
-        {
-            // No egress entry in the conflist: the binary is still installed when it ships beside the plugin (main's behaviour).
-            output.WriteLine($"installed {egress}");
         }
 
         InstallChainedPlugins(options, chainedDir, binDir, output);

@@ -30,13 +30,22 @@ public static class NodeInstaller
     internal const string EgressPluginType = "egress-cni";
 
     /// <summary>
-    /// Installs egress-cni from the directory of <paramref name="pluginSource"/>, as upstream's entrypoint installs both
-    /// plugins; returns the destination, or null when that directory has none (an image built without it).
+    /// Installs egress-cni from <paramref name="egressSource"/>, or from the directory of <paramref name="pluginSource"/>
+    /// when null (as upstream's entrypoint installs both plugins); returns the destination. The conflist always chains
+    /// egress-cni, so a missing binary is a <see cref="FileNotFoundException"/> saying so.
     /// </summary>
-    internal static string? InstallEgressPlugin(string pluginSource, string cniBinDirectory)
+    internal static string InstallEgressPlugin(string pluginSource, string? egressSource, string cniBinDirectory)
     {
-        var source = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pluginSource)) ?? ".", EgressPluginType);
-        return File.Exists(source) ? InstallPlugin(source, cniBinDirectory, EgressPluginType) : null;
+        var source = egressSource ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(pluginSource)) ?? ".", EgressPluginType);
+        if (!File.Exists(source))
+        {
+            throw new FileNotFoundException(
+                $"{EgressPluginType} binary {source} not found: the conflist always chains {EgressPluginType} (disabled unless ENABLE_IPv6 or ENABLE_V6_EGRESS), "
+                + $"so init installs it {(egressSource is null ? "from beside --plugin-source" : "from --egress-plugin-source")}",
+                source);
+        }
+
+        return InstallPlugin(source, cniBinDirectory, EgressPluginType);
     }
 
     /// <summary>
@@ -46,14 +55,14 @@ public static class NodeInstaller
     internal const string DefaultChainedPluginsDirectory = "/usr/lib/cni";
 
     /// <summary>
-    /// The reference plugins the conflist needs besides ours, in order: host-local when it has an egress entry (that
-    /// entry's IPAM, as upstream's init copies it), portmap, then bandwidth when enabled.
+    /// The reference plugins the conflist needs besides ours, in order: host-local when it has an enabled egress entry
+    /// (that entry's IPAM, as upstream's init copies it; a disabled entry never calls it), portmap, then bandwidth when enabled.
     /// </summary>
     internal static IReadOnlyList<string> ChainedPluginTypes(PluginInstallOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var types = new List<string>(3);
-        if (options.Egress is not null)
+        if (options.Egress is { Enabled: true })
         {
             types.Add("host-local");
         }
@@ -133,7 +142,7 @@ public static class NodeInstaller
 
     /// <summary>
     /// The conflist: our plugin (upstream's fields plus ipamdAddress), the egress-cni entry when there is one
-    /// (<see cref="PluginInstallOptions.Egress"/>), then portmap and optionally bandwidth; cniVersion
+    /// (<see cref="PluginInstallOptions.Egress"/>; enabled or not, as upstream), then portmap and optionally bandwidth; cniVersion
     /// 1.0.0 with CHECK enabled, or upstream's 0.4.0 with disableCheck (<see cref="PluginInstallOptions.CniVersion"/>).
     /// </summary>
     public static byte[] RenderConflist(PluginInstallOptions options)

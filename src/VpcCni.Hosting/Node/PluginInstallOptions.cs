@@ -53,10 +53,12 @@ public sealed record PluginInstallOptions
     public string IpamdAddress { get; init; } = Rpc.IpamdChannel.DefaultSocketPath;
 
     /// <summary>
-    /// The egress-cni entry, or null for none: written for IPv6 clusters (ENABLE_IPv6) and for IPv4 clusters with
-    /// ENABLE_V6_EGRESS; an IPv4 cluster without it gets none (upstream writes a disabled pass-through entry).
+    /// The egress-cni entry, or null for none. There always is one by default and from <see cref="FromEnvironment"/>, as
+    /// upstream always chains egress-cni: enabled by ENABLE_V4_EGRESS (IPv6 cluster) or ENABLE_V6_EGRESS (IPv4 cluster),
+    /// otherwise written disabled, an entry the plugin answers by passing the result through.
     /// </summary>
-    public EgressPluginOptions? Egress { get; init; }
+    public EgressPluginOptions? Egress { get; init; } =
+        new EgressPluginOptions(IPv6Cluster: false, Enabled: false) { PluginLogFile = EgressPluginOptions.DefaultLogFile(ipv6Cluster: false) };
 
     /// <summary>Reads the upstream variables; a bad value is an <see cref="ArgumentException"/> naming the variable.</summary>
     public static PluginInstallOptions FromEnvironment(Func<string, string?> get)
@@ -85,13 +87,11 @@ public sealed record PluginInstallOptions
             PluginLogLevel = ValidLogLevel(env.String("AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "Debug")),
             EnableBandwidthPlugin = env.Bool("ENABLE_BANDWIDTH_PLUGIN", false),
             DaemonPodWiring = env.Bool("VPC_CNI_DAEMON_POD_WIRING", false),
-            Egress = ipv6Cluster || egressEnabled
-                ? new EgressPluginOptions(ipv6Cluster, egressEnabled)
-                {
-                    RandomizeSnat = env.String("AWS_VPC_K8S_CNI_RANDOMIZESNAT", "prng"),
-                    PluginLogFile = env.String(egressLogVariable, EgressPluginOptions.DefaultLogFile(ipv6Cluster)),
-                }
-                : null,
+            Egress = new EgressPluginOptions(ipv6Cluster, egressEnabled)
+            {
+                RandomizeSnat = env.String("AWS_VPC_K8S_CNI_RANDOMIZESNAT", "prng"),
+                PluginLogFile = env.String(egressLogVariable, EgressPluginOptions.DefaultLogFile(ipv6Cluster)),
+            },
             CniVersion = env.OneOf(ConflistVersionVariable, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V1_0_0, VpcCni.Cni.CniVersion.V0_4_0),
         };
     }

@@ -342,14 +342,17 @@ public sealed class DaemonCliTests
             var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
             File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
             File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
+            File.WriteAllBytes(Path.Combine(dir, "egress-cni"), [3]);
 
             var (exit, output, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
                 "--cni-conf-dir", Path.Combine(dir, "net.d"), "--chained-plugins-dir", reference, "--skip-sysctls");
 
             exit.Should().Be(0, error);
             output.Should().Contain($"installed {Path.Combine(dir, "bin", "portmap")}");
-            Directory.GetFiles(Path.Combine(dir, "bin")).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "portmap");
-            File.Exists(Path.Combine(dir, "net.d", "10-aws.conflist")).Should().BeTrue();
+            Directory.GetFiles(Path.Combine(dir, "bin")).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "portmap");
+            var conflist = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "net.d", "10-aws.conflist")))!;
+            conflist["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>()).Should().Equal("vpc-cni", "egress-cni", "portmap");
+            conflist["plugins"]![1]!["enabled"]!.GetValue<string>().Should().Be("false");
         }
         finally
         {
@@ -364,12 +367,60 @@ public sealed class DaemonCliTests
         try
         {
             File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
+            File.WriteAllBytes(Path.Combine(dir, "egress-cni"), [3]);
 
             var (exit, _, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
                 "--chained-plugins-dir", Path.Combine(dir, "empty"), "--skip-sysctls");
 
             exit.Should().Be(1);
             error.Should().Contain("portmap");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Init_NoEgressCniBesideThePlugin_Exit1NamingIt()
+    {
+        var dir = Directory.CreateTempSubdirectory("vpccni-init-").FullName;
+        try
+        {
+            var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
+            File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
+            File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
+
+            var (exit, _, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
+                "--cni-conf-dir", Path.Combine(dir, "net.d"), "--chained-plugins-dir", reference, "--skip-sysctls");
+
+            exit.Should().Be(1);
+            error.Should().Contain(Path.Combine(dir, "egress-cni")).And.Contain("always chains egress-cni");
+            File.Exists(Path.Combine(dir, "net.d", "10-aws.conflist")).Should().BeFalse("a conflist naming a missing plugin would fail every ADD");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Init_EgressPluginSource_InstalledFromThere()
+    {
+        var dir = Directory.CreateTempSubdirectory("vpccni-init-").FullName;
+        try
+        {
+            var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
+            File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
+            File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
+            File.WriteAllBytes(Path.Combine(reference, "my-egress"), [3]);
+
+            var (exit, output, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--egress-plugin-source", Path.Combine(reference, "my-egress"),
+                "--cni-bin-dir", Path.Combine(dir, "bin"), "--chained-plugins-dir", reference, "--skip-sysctls");
+
+            exit.Should().Be(0, error);
+            output.Should().Contain($"installed {Path.Combine(dir, "bin", "egress-cni")}");
+            File.ReadAllBytes(Path.Combine(dir, "bin", "egress-cni")).Should().Equal(3);
         }
         finally
         {

@@ -68,11 +68,65 @@ public sealed class EgressConflistTests
     }
 
     [Fact]
-    public void RenderConflist_IPv4ClusterDefault_NoEgressEntry()
+    public async Task RenderConflist_IPv4ClusterDefault_DisabledV6EntryAsUpstreamWithoutReadingImds()
     {
-        var root = JsonNode.Parse(NodeInstaller.RenderConflist(FromEnv()))!;
+        var options = await NodeInstaller.ResolveEgressNodeIPAsync(
+            FromEnv(),
+            _ => throw new InvalidOperationException("an IPv4 cluster's entry needs no IPv4"),
+            _ => throw new InvalidOperationException("a disabled entry needs no IPv6"),
+            null,
+            Ct);
 
-        root["plugins"]!.AsArray().Select(p => (string?)p!["type"]).Should().Equal("vpc-cni", "portmap");
+        var egress = Egress(options);
+
+        egress.ToJsonString().Should().Be(
+            """{"name":"egress-cni","type":"egress-cni","mtu":"9001","enabled":"false","randomizeSNAT":"prng","nodeIP":"","ipam":{"type":"host-local","ranges":[[{"subnet":"fd00::ac:00/118"}]],"routes":[{"dst":"::/0"}],"dataDir":"/run/cni/v4pd/egress-v6-ipam"},"pluginLogFile":"/var/log/aws-routed-eni/egress-v6-plugin.log","pluginLogLevel":"Debug"}""");
+    }
+
+    [Fact]
+    public void RenderConflist_IPv4ClusterV6EgressOff_EnabledFalseWithTheGivenValues()
+    {
+        var egress = Egress(FromEnv(("ENABLE_V6_EGRESS", "false"), ("AWS_VPC_K8S_CNI_RANDOMIZESNAT", "none"), ("AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE", "stderr")));
+
+        ((string?)egress["enabled"]).Should().Be("false");
+        ((string?)egress["randomizeSNAT"]).Should().Be("none");
+        ((string?)egress["pluginLogFile"]).Should().Be("stderr");
+    }
+
+    [Theory]
+    [InlineData("ADD")]
+    [InlineData("CHECK")]
+    [InlineData("DEL")]
+    public async Task RenderConflist_IPv4ClusterDefault_TheEgressPluginPassesThroughWithoutIpam(string command)
+    {
+        var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(FromEnv()));
+        var previous = CniResult.Parse(
+            """{"cniVersion":"1.0.0","interfaces":[{"name":"eth0","sandbox":"/run/netns/x"}],"ips":[{"address":"10.0.1.5/32","interface":0}]}"""u8, "1.0.0");
+        var env = new Dictionary<string, string?>
+        {
+            ["CNI_COMMAND"] = command,
+            ["CNI_CONTAINERID"] = "c1",
+            ["CNI_NETNS"] = "/run/netns/does-not-exist",
+            ["CNI_IFNAME"] = "eth0",
+            // No IPAM plugin can be found here: reaching host-local would fail instead of touching the machine.
+            ["CNI_PATH"] = "/nonexistent",
+        };
+        using var stdin = new MemoryStream(conflist.BuildRequestConfig(1, "1.0.0", command == "DEL" ? null : previous));
+        using var stdout = new MemoryStream();
+
+        var exit = await new CniPluginRunner(new VpcCni.Linux.Egress.EgressCniPlugin()).RunAsync(env, stdin, stdout, Ct);
+
+        exit.Should().Be(0, System.Text.Encoding.UTF8.GetString(stdout.ToArray()));
+        if (command == "ADD")
+        {
+            var output = JsonNode.Parse(stdout.ToArray())!;
+            output["ips"]![0]!["address"]!.GetValue<string>().Should().Be("10.0.1.5/32");
+            output["interfaces"]!.AsArray().Should().ContainSingle();
+        }
+        else
+        {
+            stdout.Length.Should().Be(0);
+        }
     }
 
     [Fact]

@@ -17,7 +17,7 @@ public sealed class NodeInstallerTests : IDisposable
     }
 
     [Fact]
-    public void RenderConflist_Defaults_Version100WithCheckAndOurPluginAndPortmap()
+    public void RenderConflist_Defaults_Version100WithCheckAndOurPluginDisabledEgressAndPortmap()
     {
         var conflist = NetworkConfigList.Parse(NodeInstaller.RenderConflist(new PluginInstallOptions()));
 
@@ -25,7 +25,8 @@ public sealed class NodeInstallerTests : IDisposable
         conflist.Name.Should().Be("aws-cni");
         conflist.DisableCheck.Should().BeFalse("our plugin implements CHECK");
         conflist.Raw.TryGetProperty("disableCheck", out _).Should().BeFalse();
-        conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "portmap");
+        conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "egress-cni", "portmap");
+        conflist.Plugins[1].GetProperty("enabled").GetString().Should().Be("false");
 
         var request = NetworkConfig.Parse(conflist.BuildRequestConfig(0, "1.0.0"));
         var plugin = VpcCniPluginConfig.From(request);
@@ -48,7 +49,7 @@ public sealed class NodeInstallerTests : IDisposable
 
         conflist.CniVersion.Should().Be(version);
         conflist.DisableCheck.Should().Be(disableCheck);
-        conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "portmap");
+        conflist.Plugins.Select(p => p.GetProperty("type").GetString()).Should().Equal("vpc-cni", "egress-cni", "portmap");
     }
 
     [Theory]
@@ -90,7 +91,7 @@ public sealed class NodeInstallerTests : IDisposable
             VethPrefix = "abc", PodMtu = 1500, PodSGEnforcingMode = "standard", PluginLogFile = "/tmp/p.log", PluginLogLevel = "Info", EnableBandwidthPlugin = true,
         });
         JsonNode.Parse(NodeInstaller.RenderConflist(options))!["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>())
-            .Should().Equal("vpc-cni", "portmap", "bandwidth");
+            .Should().Equal("vpc-cni", "egress-cni", "portmap", "bandwidth");
     }
 
     [Fact]
