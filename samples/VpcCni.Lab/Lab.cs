@@ -1063,37 +1063,42 @@ internal sealed class Lab : IAsyncDisposable
         }
 
         File.Copy(_options.PortmapPlugin, Path.Combine(dir, "bin", "portmap"), overwrite: true);
-        if (_options.DualStack)
-        {
-            ConfigureEgressEntry(node);
-        }
+        ConfigureEgressEntry(node);
     }
 
     /// <summary>
-    /// Checks the egress-cni entry init wrote (enabled, nodeIP the node's IPv4 in an IPv6 cluster or its IPv6 with
-    /// ENABLE_V6_EGRESS) and gives it host-local's IPAM (which init does not install) in the node's bin directory. The
-    /// lab's nodes share one filesystem, so each node's host-local state moves from upstream's /run/cni/... path into
-    /// the node's own directory (the one change the lab makes to the conflist).
+    /// Checks the egress-cni entry init always writes: enabled, with nodeIP the node's IPv4 in an IPv6 cluster or its IPv6
+    /// with ENABLE_V6_EGRESS, and then given host-local's IPAM (which init does not install) in the node's bin directory;
+    /// otherwise (a plain IPv4 cluster) disabled with no nodeIP, as upstream's pass-through entry. The lab's nodes share
+    /// one filesystem, so each node's host-local state moves from upstream's /run/cni/... path into the node's own
+    /// directory, also for a disabled entry, which never uses it (the one change the lab makes to the conflist).
     /// </summary>
     private void ConfigureEgressEntry(int node)
     {
         var dir = NodeDir(node);
-        File.Copy(_options.HostLocalPlugin, Path.Combine(dir, "bin", "host-local"), overwrite: true);
         var path = Path.Combine(dir, "net.d", "10-aws.conflist");
         var conflist = JsonNode.Parse(File.ReadAllText(path))!;
         var egress = conflist["plugins"]?.AsArray().FirstOrDefault(p => p?["type"]?.GetValue<string>() == "egress-cni")
-            ?? throw new InvalidOperationException($"{path} has no egress-cni entry ({(_options.IPv6 ? "ENABLE_IPv6" : "ENABLE_V6_EGRESS")}=true)");
+            ?? throw new InvalidOperationException($"{path} has no egress-cni entry (init always writes one, as upstream)");
         var enabled = egress["enabled"]?.GetValue<string>();
         var nodeIP = egress["nodeIP"]?.GetValue<string>();
-        var want = _options.IPv6 ? Cluster.Nodes[node - 1].PrivateIPv4 : NodeIPv6(node);
-        if (enabled != "true" || nodeIP != want?.ToString())
+        var want = !_options.DualStack ? "" : (_options.IPv6 ? Cluster.Nodes[node - 1].PrivateIPv4 : NodeIPv6(node))?.ToString();
+        var wantEnabled = _options.DualStack ? "true" : "false";
+        if (enabled != wantEnabled || nodeIP != want)
         {
-            throw new InvalidOperationException($"the egress-cni entry has enabled \"{enabled}\", nodeIP \"{nodeIP}\"; expected \"true\" and the node's {(_options.IPv6 ? "IPv4" : "IPv6")} {want}");
+            throw new InvalidOperationException($"the egress-cni entry has enabled \"{enabled}\", nodeIP \"{nodeIP}\"; expected \"{wantEnabled}\" and nodeIP \"{want}\"");
+        }
+
+        if (_options.DualStack)
+        {
+            File.Copy(_options.HostLocalPlugin, Path.Combine(dir, "bin", "host-local"), overwrite: true);
         }
 
         egress["ipam"]!["dataDir"] = EgressStateDir(node);
         File.WriteAllText(path, conflist.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        _progress.WriteLine($"  ↳ egress-cni enabled, nodeIP {nodeIP}, {egress["ipam"]?["ranges"]?[0]?[0]?["subnet"]}; host-local state in {EgressStateDir(node)}");
+        _progress.WriteLine(_options.DualStack
+            ? $"  ↳ egress-cni enabled, nodeIP {nodeIP}, {egress["ipam"]?["ranges"]?[0]?[0]?["subnet"]}; host-local state in {EgressStateDir(node)}"
+            : "  ↳ egress-cni chained disabled (ENABLE_V6_EGRESS off): it passes the result through");
     }
 
     /// <summary>Node <paramref name="node"/>'s egress-cni host-local state directory (the conflist's ipam.dataDir).</summary>

@@ -41,14 +41,15 @@ public sealed class ImageTests(NodeImage image) : IClassFixture<NodeImage>
             stdout.Should().Contain("installed /host/opt/cni/bin/portmap");
 
             var bin = Path.Combine(host, "opt", "cni", "bin");
-            // egress-cni as upstream's entrypoint copies it; the conflist of an IPv4 cluster without ENABLE_V6_EGRESS
-            // does not name it (upstream-differences V6-4), and host-local (its IPAM) is installed only with an entry.
+            // egress-cni as upstream's entrypoint copies it; the conflist always chains it, as upstream's does, disabled in
+            // an IPv4 cluster without ENABLE_V6_EGRESS, so host-local (its IPAM, never called then) is not installed.
             Directory.GetFiles(bin).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "portmap");
             var conflist = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(host, "etc", "cni", "net.d", "10-aws.conflist")))!;
-            conflist["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>()).Should().Equal("vpc-cni", "portmap");
+            conflist["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>()).Should().Equal("vpc-cni", "egress-cni", "portmap");
+            conflist["plugins"]![1]!["enabled"]!.GetValue<string>().Should().Be("false");
 
-            // What the runtime will run on the host: both executables answer the CNI VERSION command there.
-            foreach (var plugin in new[] { "vpc-cni", "portmap" })
+            // What the runtime will run on the host: every executable the conflist names answers the CNI VERSION command there.
+            foreach (var plugin in new[] { "vpc-cni", "egress-cni", "portmap" })
             {
                 // As a runtime calls it: the network configuration on stdin, which is then closed (a plugin reads it to the end).
                 var version = await Tools.RunAsync("bash", ["-c", $"printf '%s' '{{\"cniVersion\":\"1.0.0\"}}' | '{Path.Combine(bin, plugin)}'"],
