@@ -111,7 +111,9 @@ public sealed class EgressConflistTests
             // No IPAM plugin can be found here: reaching host-local would fail instead of touching the machine.
             ["CNI_PATH"] = "/nonexistent",
         };
-        using var stdin = new MemoryStream(conflist.BuildRequestConfig(1, "1.0.0", command == "DEL" ? null : previous));
+        var config = conflist.BuildRequestConfig(1, "1.0.0", command == "DEL" ? null : previous);
+        NetworkConfig.Parse(config).Type.Should().Be("egress-cni");
+        using var stdin = new MemoryStream(config);
         using var stdout = new MemoryStream();
 
         var exit = await new CniPluginRunner(new VpcCni.Linux.Egress.EgressCniPlugin()).RunAsync(env, stdin, stdout, Ct);
