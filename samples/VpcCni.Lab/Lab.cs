@@ -1068,7 +1068,7 @@ internal sealed class Lab : IAsyncDisposable
 
     /// <summary>
     /// Checks the egress-cni entry init always writes: enabled, with nodeIP the node's IPv4 in an IPv6 cluster or its IPv6
-    /// with ENABLE_V6_EGRESS, and then given host-local's IPAM (which init does not install) in the node's bin directory;
+    /// with ENABLE_V6_EGRESS, and then given Debian's host-local (init installs it too) in the node's bin directory;
     /// otherwise (a plain IPv4 cluster) disabled with no nodeIP, as upstream's pass-through entry. The lab's nodes share
     /// one filesystem, so each node's host-local state moves from upstream's /run/cni/... path into the node's own
     /// directory, also for a disabled entry, which never uses it (the one change the lab makes to the conflist).

@@ -139,7 +139,7 @@ internal static class LabArguments
 
         if (command is "run" or "up" or "chaos")
         {
-            // init always installs egress-cni (the conflist always chains it); host-local only serves an enabled entry.
+            // init always installs egress-cni (the conflist always chains it) and host-local, the IPAM its entry names.
             string[] egress = options.DualStack ? [Path.Combine(options.BinDirectory, "egress-cni"), options.HostLocalPlugin] : [Path.Combine(options.BinDirectory, "egress-cni")];
             foreach (var binary in new[] { Path.Combine(options.BinDirectory, "vpc-cni"), Path.Combine(options.BinDirectory, "vpc-cni-ipamd"), options.CniDriver, options.PortmapPlugin }.Concat(egress))
             {

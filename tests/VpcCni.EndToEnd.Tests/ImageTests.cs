@@ -41,9 +41,9 @@ public sealed class ImageTests(NodeImage image) : IClassFixture<NodeImage>
             stdout.Should().Contain("installed /host/opt/cni/bin/portmap");
 
             var bin = Path.Combine(host, "opt", "cni", "bin");
-            // egress-cni as upstream's entrypoint copies it; the conflist always chains it, as upstream's does, disabled in
-            // an IPv4 cluster without ENABLE_V6_EGRESS, so host-local (its IPAM, never called then) is not installed.
-            Directory.GetFiles(bin).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "portmap");
+            // egress-cni as upstream's entrypoint installs it (the conflist always chains it, disabled here) and host-local,
+            // the IPAM its entry names, as upstream's init copies it.
+            Directory.GetFiles(bin).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "host-local", "portmap");
             var conflist = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(host, "etc", "cni", "net.d", "10-aws.conflist")))!;
             conflist["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>()).Should().Equal("vpc-cni", "egress-cni", "portmap");
             conflist["plugins"]![1]!["enabled"]!.GetValue<string>().Should().Be("false");

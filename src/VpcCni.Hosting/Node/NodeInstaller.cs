@@ -55,14 +55,15 @@ public static class NodeInstaller
     internal const string DefaultChainedPluginsDirectory = "/usr/lib/cni";
 
     /// <summary>
-    /// The reference plugins the conflist needs besides ours, in order: host-local when it has an enabled egress entry
-    /// (that entry's IPAM, as upstream's init copies it; a disabled entry never calls it), portmap, then bandwidth when enabled.
+    /// The reference plugins the conflist needs besides ours, in order: host-local when it has an egress entry (that
+    /// entry's IPAM, as upstream's init copies it: even a disabled entry names it, and runtimes that validate a conflist
+    /// through libcni look every named plugin up), portmap, then bandwidth when enabled.
     /// </summary>
     internal static IReadOnlyList<string> ChainedPluginTypes(PluginInstallOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var types = new List<string>(3);
-        if (options.Egress is { Enabled: true })
+        if (options.Egress is not null)
         {
             types.Add("host-local");
         }

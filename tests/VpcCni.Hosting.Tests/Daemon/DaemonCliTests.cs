@@ -341,6 +341,7 @@ public sealed class DaemonCliTests
         {
             var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
             File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
+            File.WriteAllBytes(Path.Combine(reference, "host-local"), [4]);
             File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
             File.WriteAllBytes(Path.Combine(dir, "egress-cni"), [3]);
 
@@ -349,7 +350,7 @@ public sealed class DaemonCliTests
 
             exit.Should().Be(0, error);
             output.Should().Contain($"installed {Path.Combine(dir, "bin", "portmap")}");
-            Directory.GetFiles(Path.Combine(dir, "bin")).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "portmap");
+            Directory.GetFiles(Path.Combine(dir, "bin")).Select(Path.GetFileName).Should().BeEquivalentTo("vpc-cni", "egress-cni", "host-local", "portmap");
             var conflist = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "net.d", "10-aws.conflist")))!;
             conflist["plugins"]!.AsArray().Select(p => p!["type"]!.GetValue<string>()).Should().Equal("vpc-cni", "egress-cni", "portmap");
             conflist["plugins"]![1]!["enabled"]!.GetValue<string>().Should().Be("false");
@@ -368,9 +369,12 @@ public sealed class DaemonCliTests
         {
             File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
             File.WriteAllBytes(Path.Combine(dir, "egress-cni"), [3]);
+            // Only host-local there (the egress entry's IPAM, installed first): portmap is what is missing.
+            var chained = Directory.CreateDirectory(Path.Combine(dir, "no-portmap")).FullName;
+            File.WriteAllBytes(Path.Combine(chained, "host-local"), [4]);
 
             var (exit, _, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
-                "--chained-plugins-dir", Path.Combine(dir, "empty"), "--skip-sysctls");
+                "--chained-plugins-dir", chained, "--skip-sysctls");
 
             exit.Should().Be(1);
             error.Should().Contain("portmap");
@@ -389,6 +393,7 @@ public sealed class DaemonCliTests
         {
             var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
             File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
+            File.WriteAllBytes(Path.Combine(reference, "host-local"), [4]);
             File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
 
             var (exit, _, error) = await RunAsync("init", "--plugin-source", Path.Combine(dir, "plugin"), "--cni-bin-dir", Path.Combine(dir, "bin"),
@@ -412,6 +417,7 @@ public sealed class DaemonCliTests
         {
             var reference = Directory.CreateDirectory(Path.Combine(dir, "reference")).FullName;
             File.WriteAllBytes(Path.Combine(reference, "portmap"), [1]);
+            File.WriteAllBytes(Path.Combine(reference, "host-local"), [4]);
             File.WriteAllBytes(Path.Combine(dir, "plugin"), [2]);
             File.WriteAllBytes(Path.Combine(reference, "my-egress"), [3]);
 

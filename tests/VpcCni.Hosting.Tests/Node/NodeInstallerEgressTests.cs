@@ -49,7 +49,7 @@ public sealed class NodeInstallerEgressTests : IDisposable
     [Theory]
     [InlineData("ENABLE_IPv6", "true", new[] { "host-local", "portmap" })]
     [InlineData("ENABLE_V6_EGRESS", "true", new[] { "host-local", "portmap" })]
-    [InlineData("ENABLE_V6_EGRESS", "false", new[] { "portmap" })]
+    [InlineData("ENABLE_V6_EGRESS", "false", new[] { "host-local", "portmap" })]
     public void ChainedPluginTypes_EnabledEgressEntry_AddsItsIpamHostLocal(string variable, string value, string[] expected)
     {
         var options = PluginInstallOptions.FromEnvironment(name => name == variable ? value : null);
@@ -58,10 +58,10 @@ public sealed class NodeInstallerEgressTests : IDisposable
     }
 
     [Fact]
-    public void ChainedPluginTypes_IPv6ClusterV4EgressOff_OnlyPortmap()
+    public void ChainedPluginTypes_IPv6ClusterV4EgressOff_StillHostLocalForTheNamedIpam()
     {
         var options = PluginInstallOptions.FromEnvironment(name => name switch { "ENABLE_IPv6" => "true", "ENABLE_V4_EGRESS" => "false", _ => null });
 
-        NodeInstaller.ChainedPluginTypes(options).Should().Equal("portmap");
+        NodeInstaller.ChainedPluginTypes(options).Should().Equal("host-local", "portmap");
     }
 }

@@ -153,11 +153,13 @@ public sealed class NodeInstallerTests : IDisposable
         var source = Directory.CreateDirectory(Path.Combine(_dir, "reference")).FullName;
         File.WriteAllBytes(Path.Combine(source, "portmap"), [7]);
         File.WriteAllBytes(Path.Combine(source, "bandwidth"), [8]);
+        File.WriteAllBytes(Path.Combine(source, "host-local"), [9]);
         var bin = Path.Combine(_dir, "bin");
 
         var installed = NodeInstaller.InstallChainedPlugins(new PluginInstallOptions { EnableBandwidthPlugin = true }, source, bin);
 
-        installed.Should().Equal(Path.Combine(bin, "portmap"), Path.Combine(bin, "bandwidth"));
+        // host-local first: the IPAM of the egress entry the conflist always carries.
+        installed.Should().Equal(Path.Combine(bin, "host-local"), Path.Combine(bin, "portmap"), Path.Combine(bin, "bandwidth"));
         File.ReadAllBytes(Path.Combine(bin, "portmap")).Should().Equal(7);
         File.ReadAllBytes(Path.Combine(bin, "bandwidth")).Should().Equal(8);
     }
@@ -165,6 +167,7 @@ public sealed class NodeInstallerTests : IDisposable
     [Fact]
     public void InstallChainedPlugins_PortmapMissing_NamesIt()
     {
+        File.WriteAllBytes(Path.Combine(_dir, "host-local"), [9]);
         var act = () => NodeInstaller.InstallChainedPlugins(new PluginInstallOptions(), _dir, Path.Combine(_dir, "bin"));
         act.Should().Throw<FileNotFoundException>().WithMessage("*portmap*");
     }
