@@ -174,13 +174,21 @@ public sealed class PoolDatastoreTests
             foreach (var k in keys) { ds.Unassign(k); }
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var round = 0; round < 100; round++)
+        // The runtime can allocate on this thread once in a while (a tier-1 rejit's type loads, CI saw 4,904 bytes
+        // in one window), so it is measured in several windows: an allocation per call shows in every one of them.
+        var perWindow = new List<long>(capacity: 5);
+        for (var window = 0; window < 5; window++)
         {
-            foreach (var k in keys) { ds.Assign(k, meta); }
-            foreach (var k in keys) { ds.Unassign(k); }
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var round = 0; round < 100; round++)
+            {
+                foreach (var k in keys) { ds.Assign(k, meta); }
+                foreach (var k in keys) { ds.Unassign(k); }
+            }
+
+            perWindow.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        perWindow.Min().Should().Be(0, "windows allocated {0} bytes", string.Join(", ", perWindow));
     }
 }
