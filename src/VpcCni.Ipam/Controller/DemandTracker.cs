@@ -13,10 +13,13 @@ internal sealed class DemandTracker(TimeProvider time, TimeSpan window)
     }
 
     /// <summary>ADDs per second over the window (bounded by the ring size).</summary>
-    public double AddsPerSecond()
+    public double AddsPerSecond() => AddsWithin(window) / window.TotalSeconds;
+
+    /// <summary>ADDs within the last <paramref name="span"/> (bounded by the ring size).</summary>
+    public int AddsWithin(TimeSpan span)
     {
         var now = time.GetTimestamp();
-        var horizon = now - (long)(window.TotalSeconds * time.TimestampFrequency);
+        var horizon = now - (long)(span.TotalSeconds * time.TimestampFrequency);
         var n = Math.Min(Volatile.Read(ref _count), _ring.Length);
         var inWindow = 0;
         for (var i = 0; i < n; i++)
@@ -27,6 +30,6 @@ internal sealed class DemandTracker(TimeProvider time, TimeSpan window)
             }
         }
 
-        return inWindow / window.TotalSeconds;
+        return inWindow;
     }
 }

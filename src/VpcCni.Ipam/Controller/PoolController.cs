@@ -573,6 +573,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
             LastDecrease = Initialized.Actuator.LastDecrease,
             LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
             AddsPerSecond = _demand.AddsPerSecond(),
+            AddsInLeadTime = _demand.AddsWithin(_options.DemandLeadTime),
             WaitingAssignments = _waiters.Count,
             PeakAssigned = NotePeakAssigned(stats.AssignedIPs),
         };

@@ -12,6 +12,12 @@ internal sealed class Pod(AttachmentKey key, double arrival)
     public bool Started { get; set; }
 
     public bool Deleted { get; set; }
+
+    /// <summary>The pod's ADD is with the daemon.</summary>
+    public bool InFlight { get; set; }
+
+    /// <summary>The pod's last ADD failed; the kubelet tries again after the pod retry interval.</summary>
+    public bool RetryPending { get; set; }
 }
 
 /// <summary>
@@ -31,8 +37,8 @@ internal sealed class Node
     private readonly int _index;
     private PoolController? _controller;
     private bool _ready;
-    private bool _inFlight;
-    private bool _retryScheduled;
+    private List<Pod>? _retryBatch;
+    private double _retryAt;
     private bool _checkScheduled;
     private int _restarts;
     private int _podSeq;
@@ -180,29 +186,35 @@ internal sealed class Node
         }
     }
 
+    // The kubelet's pod workers run in parallel: every pending pod has its ADD with the daemon, so the daemon sees the
+    // whole demand (a burst's waiting ADDs), as it does on a real node.
     private void Pump()
     {
-        if (!_ready || _inFlight || _retryScheduled)
+        if (!_ready)
         {
             return;
         }
 
-        while (_waiting.First is { } first)
+        for (var entry = _waiting.First; entry is not null;)
         {
-            var pod = first.Value;
-            var add = _controller!.AssignAsync(pod.Key, PodMetadata.None, CancellationToken.None);
-            if (!add.IsCompleted)
+            var next = entry.Next;
+            var pod = entry.Value;
+            if (!pod.InFlight && !pod.RetryPending)
             {
-                _starved = true;
-                _inFlight = true;
-                _ = AwaitAsync(pod, add);
-                return;
+                var add = _controller!.AssignAsync(pod.Key, PodMetadata.None, CancellationToken.None);
+                if (add.IsCompleted)
+                {
+                    Completed(pod, add.Result);
+                }
+                else
+                {
+                    _starved = true;
+                    pod.InFlight = true;
+                    _ = AwaitAsync(pod, add);
+                }
             }
 
-            if (!Completed(pod, add.Result))
-            {
-                return;
-            }
+            entry = next;
         }
     }
 
@@ -221,15 +233,11 @@ internal sealed class Node
     private async Task AwaitAsync(Pod pod, ValueTask<AssignResult> add)
     {
         var result = await add.ConfigureAwait(false);
-        _inFlight = false;
-        if (Completed(pod, result))
-        {
-            Pump();
-        }
+        pod.InFlight = false;
+        Completed(pod, result);
     }
 
-    // True when the kubelet may go on with the next pod.
-    private bool Completed(Pod pod, AssignResult result)
+    private void Completed(Pod pod, AssignResult result)
     {
         if (result.Succeeded)
         {
@@ -246,16 +254,39 @@ internal sealed class Node
                 _run.PodStarted(pod);
             }
 
-            return true;
+            return;
         }
 
         _starved = true;
-        _retryScheduled = true;
-        _run.Clock.At(_run.Clock.Seconds + _run.Settings.PodRetryInterval.TotalSeconds, () =>
+        pod.RetryPending = true;
+        if (pod.Deleted)
         {
-            _retryScheduled = false;
-            Pump();
-        });
-        return false;
+            return;
+        }
+
+        // Pods that failed at the same moment are retried by one timer (the simulator's cost stays per node, not per pod).
+        var at = _run.Clock.Seconds + _run.Settings.PodRetryInterval.TotalSeconds;
+        if (_retryBatch is null || _retryAt != at)
+        {
+            var batch = new List<Pod>();
+            _retryBatch = batch;
+            _retryAt = at;
+            _run.Clock.At(at, () =>
+            {
+                if (ReferenceEquals(_retryBatch, batch))
+                {
+                    _retryBatch = null;
+                }
+
+                foreach (var p in batch)
+                {
+                    p.RetryPending = false;
+                }
+
+                Pump();
+            });
+        }
+
+        _retryBatch.Add(pod);
     }
 }

@@ -7,8 +7,9 @@ namespace VpcCni.Ipam;
 /// <item><b>Warm-up</b>: until the node has held as many pods at once as the static targets keep idle (WARM_ENI_TARGET ×
 /// addresses per ENI, WARM_IP_TARGET, ...), the pool is upstream's exactly: a new node gets its pods from a warm pool
 /// (as Terway's node warm-up).</item>
-/// <item><b>Demand</b>: afterwards the ready-address target is the ADDs expected within one lead time (recent ADD rate ×
-/// <see cref="IpamOptions.DemandLeadTime"/>), at least <see cref="IpamOptions.DemandMinimumIdle"/>, at most the static
+/// <item><b>Demand</b>: afterwards the ready-address target is the ADDs expected within one lead time (the window's ADD
+/// rate × <see cref="IpamOptions.DemandLeadTime"/>, or the ADDs of the last lead time when more: at a burst's start the
+/// window's average lags, and a pool that shrank then would be short a moment later), at least <see cref="IpamOptions.DemandMinimumIdle"/>, at most the static
 /// targets' idle. ADDs waiting now are added to the shortfall, and the growth runs on several ENIs at once (top-ups and
 /// new ENIs, each sized to what is missing), so a burst larger than the pool waits about one ENI lead time.</item>
 /// <item><b>Slow decay</b>: addresses are released only once the ready ones exceed twice the target (hysteresis; the
@@ -56,12 +57,13 @@ internal sealed class BurstPoolPolicy : IPoolPolicy
         return Math.Max(snapshot.PeakAssigned, snapshot.Stats.AssignedIPs) >= Math.Max(1, warmUpSize);
     }
 
-    /// <summary>Ready addresses to keep after warm-up: the ADDs expected within one lead time, within [minimum idle, static idle].</summary>
+    /// <summary>Ready addresses to keep after warm-up: the ADDs expected within one lead time (the window's rate, or the last
+    /// lead time's ADDs when more), within [minimum idle, static idle].</summary>
     public static int ReadyTarget(PoolSnapshot snapshot, IpamOptions options, int ceiling)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(options);
-        var expected = (int)Math.Ceiling(Math.Max(0, snapshot.AddsPerSecond) * options.DemandLeadTime.TotalSeconds);
+        var expected = Math.Max((int)Math.Ceiling(Math.Max(0, snapshot.AddsPerSecond) * options.DemandLeadTime.TotalSeconds), snapshot.AddsInLeadTime);
         return Math.Clamp(Math.Max(expected, options.DemandMinimumIdle), 1, Math.Max(1, ceiling));
     }
 }

@@ -39,6 +39,10 @@ public sealed record PoolSnapshot(PoolStats Stats, IReadOnlyList<EniState> Enis,
     /// <summary>Recent ADD rate, per second (demand-aware policy).</summary>
     public double AddsPerSecond { get; init; }
 
+    /// <summary>ADDs within the last <see cref="IpamOptions.DemandLeadTime"/> (burst policy: the most recent demand, which
+    /// the window's average lags at a burst's start).</summary>
+    public int AddsInLeadTime { get; init; }
+
     /// <summary>ADDs waiting for an address right now (demand-aware policy).</summary>
     public int WaitingAssignments { get; init; }
 

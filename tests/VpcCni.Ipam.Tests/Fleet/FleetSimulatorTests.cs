@@ -69,4 +69,28 @@ public sealed class FleetSimulatorTests
         run.PodsStarted.Should().Be(80);
         run.Result.FirstAddressSeconds.Should().BeInRange(0.1, 30);
     }
+
+    [Fact]
+    public void Run_Burst_BurstPolicyServesTheMedianPodAtOnceWithUnderHalfOfUpstreamsIdleAddresses()
+    {
+        // One m5.4xlarge, 5 pods, then 100 at 60 s (the fleet command's burst workload); every pod's ADD is with the
+        // daemon at once, as the kubelet's pod workers send them.
+        var settings = new FleetSettings
+        {
+            Workload = FleetWorkloadKind.Trace,
+            Nodes = 1,
+            InstanceTypes = [(new InstanceLimits("m5.4xlarge", 8, 30), 1)],
+            Trace = WorkloadTrace.Parse("""{"name":"burst","durationSeconds":600,"events":[{"at":0,"add":5},{"at":60,"add":100}]}"""),
+            DurationSeconds = 600,
+        };
+
+        var runs = FleetSimulator.Run(settings, [FleetPolicy.Upstream, FleetPolicy.Burst]);
+        var upstream = runs.Single(r => r.Result.Policy == "upstream").Result;
+        var burst = runs.Single(r => r.Result.Policy == "burst").Result;
+
+        runs.Should().OnlyContain(r => r.PodsStarted == 105);
+        burst.PodWaitP50Seconds.Should().Be(0);
+        burst.PodWaitP99Seconds.Should().BeLessThan(upstream.PodWaitP99Seconds);
+        burst.AvgIdleIps.Should().BeLessThanOrEqualTo(upstream.AvgIdleIps / 2);
+    }
 }

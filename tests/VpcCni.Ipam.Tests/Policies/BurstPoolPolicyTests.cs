@@ -20,6 +20,7 @@ public sealed class BurstPoolPolicyTests
             PeakAssigned = peakAssigned,
             WaitingAssignments = waiting,
             AddsPerSecond = addsPerSecond,
+            AddsInLeadTime = (int)Math.Ceiling(addsPerSecond * 10),
         };
 
     [Fact]
@@ -93,5 +94,18 @@ public sealed class BurstPoolPolicyTests
 
         d.Release.Should().BeEmpty();
         d.Grow.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Decide_BurstStartBeforeTheWindowRateCatchesUp_GrowsInsteadOfReleasing()
+    {
+        // 29 of a burst's pods have just taken addresses (the warm-up ends here): the 60 s window's rate says 34/60 ADD/s
+        // (6 expected in the lead time), but 29 came within the last lead time; 24 ready must not be cut back.
+        var snapshot = Snapshot(34, 0, 34 / 60.0, Eni("eni-0", 0, 29, 29), Eni("eni-1", 1, 29, 5)) with { AddsInLeadTime = 29 };
+
+        var d = BurstPoolPolicy.Instance.Decide(snapshot, M54xlarge, new IpamOptions());
+
+        d.Release.Should().BeEmpty();
+        d.Grow.Sum(g => g.Units).Should().Be(5, "the target is the last lead time's 29 ADDs (the static idle ceiling), 24 are ready");
     }
 }
