@@ -35,6 +35,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private readonly TaskCreationOptions _signalOptions;
     private readonly bool _inlineSignals;
     private TaskCompletionSource _wake;
+    private TaskCompletionSource _growthWake;
     private IpamOptions _options;
     private Parts? _parts;
     private PoolLimits? _limits;
@@ -111,6 +112,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
         _signalOptions = inlineSignals ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
         _waiters = new AssignWaiters(timeProvider, inlineSignals);
         _wake = new TaskCompletionSource(_signalOptions);
+        _growthWake = new TaskCompletionSource(_signalOptions);
     }
 
     public int NetworkCard { get; }
@@ -652,19 +654,91 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
     private async Task<bool> GrowAllAsync(PoolDecision decision, CancellationToken cancellationToken)
     {
-        var tasks = new List<Task<bool>>(decision.Grow.Count);
+        var running = new List<(Task<bool> Task, int Units, bool NewEni)>(decision.Grow.Count);
         for (var i = 0; i < decision.Grow.Count; i++)
         {
-            tasks.Add(GrowAsync(decision.Grow[i], i == 0 ? decision.FallbackNewEniUnits : 0, cancellationToken));
+            var action = decision.Grow[i];
+            running.Add((GrowAsync(action, i == 0 ? decision.FallbackNewEniUnits : 0, cancellationToken), action.Units, action.IsNewEni));
         }
 
         var progressed = false;
-        foreach (var ok in await Task.WhenAll(tasks).ConfigureAwait(false))
+        if (!GrowsWhileInFlight)
         {
-            progressed |= ok;
+            foreach (var ok in await Task.WhenAll(running.Select(r => r.Task)).ConfigureAwait(false))
+            {
+                progressed |= ok;
+            }
+
+            return progressed;
+        }
+
+        // ADDs that start waiting while ENIs are on their way (a burst arrives over a moment, not at once) get more ENIs
+        // now, not one lead time later: the policy decides again with the addresses in flight counted as there.
+        while (running.Count > 0)
+        {
+            Task wake;
+            lock (_gate)
+            {
+                if (_growthWake.Task.IsCompleted)
+                {
+                    _growthWake = new TaskCompletionSource(_signalOptions);
+                }
+
+                wake = _growthWake.Task;
+            }
+
+            for (var i = running.Count - 1; i >= 0; i--)
+            {
+                if (running[i].Task.IsCompleted)
+                {
+                    progressed |= await running[i].Task.ConfigureAwait(false);
+                    running.RemoveAt(i);
+                }
+            }
+
+            if (running.Count == 0)
+            {
+                break;
+            }
+
+            if (WaitingAssignments > 0)
+            {
+                var pendingUnits = running.Sum(r => r.Units);
+                var pendingEnis = running.Count(r => r.NewEni);
+                foreach (var action in DecideWithPending(pendingEnis, pendingUnits).Grow.Where(g => g.IsNewEni))
+                {
+                    running.Add((GrowAsync(action, 0, cancellationToken), action.Units, true));
+                }
+            }
+
+            await Task.WhenAny(Task.WhenAny(running.Select(r => r.Task)), wake).ConfigureAwait(false);
         }
 
         return progressed;
+    }
+
+    // The burst policy (its new ENIs are whole, so deciding again adds ENIs only for demand beyond them), event-driven,
+    // secondary-IP mode, no per-round ENI cap: growth decided while other growth is in flight.
+    private bool GrowsWhileInFlight =>
+        _options.PoolPolicy == PoolPolicyKind.Burst && _options.PoolLoop == PoolLoopMode.EventDriven && !_options.EnablePrefixDelegation
+        && _options.MaxEniCreatesPerRound <= 0;
+
+    // The policy's decision with growth in flight counted: its addresses as if there, its new ENIs as taken slots.
+    private PoolDecision DecideWithPending(int pendingEnis, int pendingUnits)
+    {
+        var ds = Datastore;
+        var stats = ds.GetStats();
+        var snapshot = new PoolSnapshot(stats with { TotalIPs = stats.TotalIPs + pendingUnits }, ds.GetEniStates(), _time.GetUtcNow())
+        {
+            LastDecrease = Initialized.Actuator.LastDecrease,
+            LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
+            AddsPerSecond = _demand.AddsPerSecond(),
+            AddsInLeadTime = _demand.AddsWithin(_options.DemandLeadTime),
+            WaitingAssignments = _waiters.Count,
+            PeakAssigned = NotePeakAssigned(stats.AssignedIPs),
+        };
+        var limits = Limits with { MaxEnis = Math.Max(0, Limits.MaxEnis - pendingEnis) };
+        return _policy.Decide(snapshot, limits, _options);
     }
 
     private async Task<bool> ShrinkAsync(PoolDecision decision, CancellationToken cancellationToken)
@@ -911,12 +985,15 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private void Wake()
     {
         TaskCompletionSource wake;
+        TaskCompletionSource growthWake;
         lock (_gate)
         {
             wake = _wake;
+            growthWake = _growthWake;
         }
 
         wake.TrySetResult();
+        growthWake.TrySetResult();
     }
 
     /// <summary>The parts that exist once the datastore does.</summary>

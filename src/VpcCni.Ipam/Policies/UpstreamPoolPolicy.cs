@@ -38,7 +38,12 @@ internal sealed class UpstreamPoolPolicy : IPoolPolicy
         // §2.4 target state (short/over in addresses; converted to prefixes in PD mode).
         var shortIps = Math.Max(w - available, 0);
         shortIps = Math.Max(shortIps, m - total);
-        shortIps += extraShort;
+        if (extraShort > 0)
+        {
+            // Waiting ADDs come on top of the target; what is available beyond the target (addresses on their way counted
+            // as there while growth is in flight) serves them first.
+            shortIps = Math.Max(shortIps, w + extraShort - available);
+        }
 
         // VpcCni: ADDs waiting while no address is ready (every free one cooling down) need addresses now. Upstream's
         // targets do not see them: with only MINIMUM_IP_TARGET set, a pool whose free addresses all cool down is not

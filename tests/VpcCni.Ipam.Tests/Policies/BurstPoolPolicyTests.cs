@@ -46,7 +46,7 @@ public sealed class BurstPoolPolicyTests
 
         d.Grow.Should().OnlyContain(g => g.IsNewEni);
         d.Grow.Should().HaveCount(2, "47 waiting + 10 expected = 57 addresses need two new ENIs, created together");
-        d.Grow.Sum(g => g.Units).Should().Be(57);
+        d.Grow.Should().OnlyContain(g => g.Units == 29, "a new ENI for demand takes all its addresses");
     }
 
     [Fact]
@@ -106,6 +106,6 @@ public sealed class BurstPoolPolicyTests
         var d = BurstPoolPolicy.Instance.Decide(snapshot, M54xlarge, new IpamOptions());
 
         d.Release.Should().BeEmpty();
-        d.Grow.Sum(g => g.Units).Should().Be(5, "the target is the last lead time's 29 ADDs (the static idle ceiling), 24 are ready");
+        d.Grow.Should().Equal([new GrowAction(null, 29)], "the target is the last lead time's 29 ADDs (the static idle ceiling), 24 are ready: a whole new ENI");
     }
 }
