@@ -55,7 +55,9 @@ public static class AwsServiceCollectionExtensions
                 sp.GetRequiredService<IOptions<ImdsOptions>>().Value,
                 credentials,
                 sp.GetRequiredService<TimeProvider>(),
-                Loggers(sp));
+                Loggers(sp),
+                // Resolved at the first request, not now: the pool that implements it is built on this provider.
+                new DeferredRequestPriority(() => sp.GetService<ICloudRequestPriority>()));
         });
         services.TryAddSingleton(sp => new LeakedEniCleanup(sp.GetRequiredService<IEniProvider>() as OwnedEc2EniProvider));
         return services;

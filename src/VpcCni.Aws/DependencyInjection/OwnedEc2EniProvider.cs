@@ -17,6 +17,7 @@ namespace VpcCni.Aws;
 internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
 {
     private readonly Ec2ProviderOptions _options;
+    private readonly ICloudRequestPriority? _priority;
     private readonly AWSCredentials? _credentials;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
@@ -30,11 +31,12 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacityS
     /// <inheritdoc />
     public IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity() => Volatile.Read(ref _provider)?.GetSubnetPrefixCapacity() ?? [];
 
-    public OwnedEc2EniProvider(Ec2ProviderOptions options, ImdsOptions imdsOptions, AWSCredentials? credentials, TimeProvider time, ILoggerFactory loggers)
+    public OwnedEc2EniProvider(Ec2ProviderOptions options, ImdsOptions imdsOptions, AWSCredentials? credentials, TimeProvider time, ILoggerFactory loggers, ICloudRequestPriority? priority = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(imdsOptions);
         _options = options;
+        _priority = priority;
         _credentials = credentials;
         _time = time;
         _loggers = loggers;
@@ -191,7 +193,7 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacityS
     {
         var ec2 = Ec2ClientFactory.Create(_options, region, _credentials);
         _ec2 = ec2;
-        var provider = new Ec2EniProvider(ec2, _imds, _options, _time, _loggers.CreateLogger<Ec2EniProvider>());
+        var provider = new Ec2EniProvider(ec2, _imds, _options, _time, _loggers.CreateLogger<Ec2EniProvider>(), _priority);
         Volatile.Write(ref _provider, provider);
         return provider;
     }

@@ -21,6 +21,7 @@ internal sealed class Ec2CallPolicy : IDisposable
     private static readonly TimeSpan ReplenishPeriod = TimeSpan.FromMilliseconds(200);
     private readonly Dictionary<string, TokenBucketRateLimiter> _budget = new(StringComparer.Ordinal);
     private readonly AdaptiveRequestBudget? _adaptive;
+    private readonly Func<bool>? _canWait;
     private readonly ResiliencePipeline _pipeline;
     private readonly ResiliencePipeline _deletePipeline;
     private readonly ITimer? _replenish;
@@ -28,9 +29,10 @@ internal sealed class Ec2CallPolicy : IDisposable
     private long _calls;
     private bool _described;
 
-    public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger)
+    public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger, ICloudRequestPriority? priority = null)
     {
         _logger = logger;
+        _canWait = priority is null ? null : () => priority.CanWait;
         if (options.RequestBudget && options.AdaptiveRequestBudget)
         {
             // The node learns its share of the account from EC2's answers (docs/ec2-budget.md); the share caps it.
@@ -190,7 +192,8 @@ internal sealed class Ec2CallPolicy : IDisposable
                 return;
             }
 
-            await _adaptive.AcquireAsync(bucket, null, followUp, cancellationToken).ConfigureAwait(false);
+            // Asked before each try: a top-up nobody waits for stands aside, and goes at once when a pod starts waiting.
+            await _adaptive.AcquireAsync(bucket, _canWait, followUp, cancellationToken).ConfigureAwait(false);
             if (action == "DescribeNetworkInterfaces")
             {
                 Volatile.Write(ref _described, true);

@@ -35,7 +35,9 @@ internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource
     private readonly FragmentedSubnets _fragmented;
     private IReadOnlyList<string> _lastCandidates = [];
 
-    public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null)
+    /// <param name="priority">Whether requests may wait (the pool's view): with the adaptive budget, requests that may wait
+    /// stand aside for nodes whose pods wait; null: every request is urgent.</param>
+    public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null, ICloudRequestPriority? priority = null)
     {
         ArgumentNullException.ThrowIfNull(ec2);
         ArgumentNullException.ThrowIfNull(imds);
@@ -46,7 +48,7 @@ internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _policy = new Ec2CallPolicy(options, _time, _logger);
+        _policy = new Ec2CallPolicy(options, _time, _logger, priority);
         _fragmented = new FragmentedSubnets(_time);
     }
 

@@ -17,7 +17,7 @@ namespace VpcCni.Ipam;
 /// on distinct ENIs may run concurrently. Continuations run inline (no thread hops), so on a fake clock the whole
 /// controller advances deterministically inside <c>FakeTimeProvider.Advance</c> — the planner relies on that.
 /// </remarks>
-public sealed class PoolController : IDisposable, IPoolGrowth
+public sealed class PoolController : IDisposable, IPoolGrowth, ICloudRequestPriority
 {
     private readonly IEniProvider _cloud;
     private readonly TimeProvider _time;
@@ -38,6 +38,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     private TaskCompletionSource _growthWake;
     private IpamOptions _options;
     private Parts? _parts;
+    private volatile bool _lastAddFoundNone;
     private PoolLimits? _limits;
     private int _baseMaxPods;
     private int? _maxPodsOverride;
@@ -194,6 +195,25 @@ public sealed class PoolController : IDisposable, IPoolGrowth
     /// <summary>Mutating cloud calls made (create, assign, unassign, delete).</summary>
     public long CloudMutations => _parts?.Actuator.CloudMutations ?? 0;
 
+    /// <summary>
+    /// Whether the pool's cloud requests may wait (<see cref="ICloudRequestPriority"/>): false while the node has no
+    /// address at all (its start: the node waits for its first addresses) and while an ADD waits, or the last ADD found
+    /// no address, with none ready; otherwise the growth is for the warm pool and nobody waits for it.
+    /// </summary>
+    public bool CanWait
+    {
+        get
+        {
+            if (_parts is not { } parts)
+            {
+                return false;
+            }
+
+            var stats = parts.Datastore.GetStats();
+            return stats.TotalIPs > 0 && !((WaitingAssignments > 0 || _lastAddFoundNone) && stats.ReadyIPs == 0);
+        }
+    }
+
     /// <summary>Prefix delegation's /32 fallback: ENIs in it now, and how often ENIs went to /32s and came back.</summary>
     public PrefixFallbackStats PrefixFallback => _parts?.Actuator.Fallback.Stats ?? default;
 
@@ -304,6 +324,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
             outcome = await _waiters.WaitAsync(() => ds.Assign(key, metadata), this, wait, cancellationToken).ConfigureAwait(false);
             if (outcome.Status == AssignStatus.NoFreeAddress)
             {
+                _lastAddFoundNone = true;
                 var (reason, detail) = ExplainFailure(wait);
                 return new AssignResult(reason, default, -1, -1, false, detail);
             }
@@ -326,6 +347,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth
 
         if (outcome.Status == AssignStatus.Assigned)
         {
+            _lastAddFoundNone = false;
             _demand.RecordAdd();
             if (_store is not null)
             {

@@ -53,6 +53,8 @@ public static class IpamServiceCollectionExtensions
             // The pool's cloud may be a decorator; the IPv6 calls go to the raw port.
             IPv6Cloud = sp.GetService<IEniProvider>() as IIPv6PrefixProvider,
         });
+        // The EC2 provider asks the pool whether its requests may wait (the adaptive budget's background class).
+        services.TryAddSingleton<ICloudRequestPriority>(sp => sp.GetRequiredService<PoolController>());
         services.TryAddSingleton(sp => new IpamEngine(
             sp.GetRequiredService<PoolController>(),
             sp.GetServices<IIpamStartStep>(),

@@ -42,7 +42,6 @@ internal sealed class Node
     private bool _checkScheduled;
     private int _restarts;
     private int _podSeq;
-    private bool _starved;
 
     public Node(Run run, int index, InstanceLimits limits, double startAt, int seed)
     {
@@ -208,7 +207,6 @@ internal sealed class Node
                 }
                 else
                 {
-                    _starved = true;
                     pod.InFlight = true;
                     _ = AwaitAsync(pod, add);
                 }
@@ -218,17 +216,9 @@ internal sealed class Node
         }
     }
 
-    // What the daemon itself can see: an ADD is waiting for the pool or the last ADD found no address (its pod's retry is
-    // coming), and no address is ready now. Otherwise growth is only for the warm pool.
-    private bool IsBackground()
-    {
-        if (!_ready || _controller is null)
-        {
-            return false; // a starting daemon's first addresses are what the node waits for
-        }
-
-        return !(((_controller.WaitingAssignments > 0) || _starved) && _controller.Datastore.GetStats().ReadyIPs == 0);
-    }
+    // The daemon's own signal, as the EC2 provider asks it: requests may wait unless an ADD waits (or the last found no
+    // address) with none ready; a starting daemon's first addresses are what the node waits for.
+    private bool IsBackground() => _controller is { } controller && controller.CanWait;
 
     private async Task AwaitAsync(Pod pod, ValueTask<AssignResult> add)
     {
@@ -241,7 +231,6 @@ internal sealed class Node
     {
         if (result.Succeeded)
         {
-            _starved = false;
             _waiting.Remove(pod);
             pod.Started = true;
             FirstAddress ??= _run.Clock.Seconds;
@@ -257,7 +246,6 @@ internal sealed class Node
             return;
         }
 
-        _starved = true;
         pod.RetryPending = true;
         if (pod.Deleted)
         {

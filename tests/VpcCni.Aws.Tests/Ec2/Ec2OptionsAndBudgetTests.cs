@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using VpcCni.Aws.Ec2;
 using VpcCni.Aws.Imds;
+using VpcCni.Cloud;
 
 namespace VpcCni.Aws.Tests.Ec2;
 
@@ -79,5 +80,47 @@ public class Ec2OptionsAndBudgetTests
         time.Advance(TimeSpan.FromMilliseconds(200));
         (await waiting.WaitAsync(TimeSpan.FromSeconds(10), ct)).Should().Be(51);
         policy.Calls.Should().Be(52);
+    }
+
+    [Fact]
+    public async Task CallPolicy_AdaptiveBudgetRequestsThatMayWait_StandAsideUntilAPodWaits()
+    {
+        var time = new FakeTimeProvider();
+        var priority = new SwitchablePriority { CanWait = true };
+        using var policy = new Ec2CallPolicy(new Ec2ProviderOptions(), time, NullLogger.Instance, priority);
+        var ct = TestContext.Current.CancellationToken;
+
+        (await policy.ExecuteAsync("CreateNetworkInterface", false, _ => Task.FromResult(1), ct)).Should().Be(1);
+        var topUp = policy.ExecuteAsync("CreateNetworkInterface", false, _ => Task.FromResult(2), ct).AsTask();
+        await Task.WhenAny(topUp, Task.Delay(100, ct));
+        topUp.IsCompleted.Should().BeFalse("a second request nobody waits for goes at 1/8 of the rate, though a token is there");
+
+        priority.CanWait = false;
+        for (var i = 0; i < 20 && !topUp.IsCompleted; i++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.WhenAny(topUp, Task.Delay(20, ct));
+        }
+
+        (await topUp.WaitAsync(TimeSpan.FromSeconds(10), ct)).Should().Be(2, "a pod waits now: the request is asked again and goes");
+    }
+
+    [Fact]
+    public async Task CallPolicy_AdaptiveBudgetUrgentRequests_UseTheTokensAtOnce()
+    {
+        var time = new FakeTimeProvider();
+        using var policy = new Ec2CallPolicy(new Ec2ProviderOptions(), time, NullLogger.Instance, new SwitchablePriority { CanWait = false });
+        var ct = TestContext.Current.CancellationToken;
+
+        (await policy.ExecuteAsync("CreateNetworkInterface", false, _ => Task.FromResult(1), ct)).Should().Be(1);
+        var second = policy.ExecuteAsync("CreateNetworkInterface", false, _ => Task.FromResult(2), ct).AsTask();
+
+        (await second.WaitAsync(TimeSpan.FromSeconds(10), ct)).Should().Be(2, "the node's two start tokens serve two urgent requests without waiting");
+        policy.Calls.Should().Be(2);
+    }
+
+    private sealed class SwitchablePriority : ICloudRequestPriority
+    {
+        public bool CanWait { get; set; }
     }
 }

@@ -68,6 +68,27 @@ public sealed class PoolControllerTests : IDisposable
     }
 
     [Fact]
+    public async Task CanWait_StartIdleAndWaitingAdd_UrgentUntilTheNodeHasAddressesAndAgainWhileAnAddWaitsForNone()
+    {
+        var cloud = new LatencyEniProvider(new InMemoryPlanningCloud(M5Large), _time, CloudLatencies.Zero with { Assign = TimeSpan.FromSeconds(1) });
+        using var c = Controller(cloud, new IpamOptions { WarmIpTarget = 1, MinimumIpTarget = 1 });
+        c.CanWait.Should().BeFalse("before the start the node waits for its first addresses");
+        var init = c.InitializeAsync(CancellationToken.None);
+        c.CanWait.Should().BeFalse("the node has no address yet");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await init;
+        c.CanWait.Should().BeTrue("an address is ready: growth is for the warm pool");
+
+        (await c.AssignAsync(Key(1), PodMetadata.None, CancellationToken.None)).Succeeded.Should().BeTrue();
+        var pending = c.AssignAsync(Key(2), PodMetadata.None, CancellationToken.None).AsTask();
+        c.CanWait.Should().BeFalse("an ADD waits and no address is ready");
+        _time.Advance(TimeSpan.FromSeconds(1));
+        (await pending).Succeeded.Should().BeTrue();
+        c.CanWait.Should().BeTrue("nobody waits any more");
+        ((ICloudRequestPriority)c).CanWait.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Assign_WaitRunsOut_FailsAsStillGrowing()
     {
         var cloud = new LatencyEniProvider(new InMemoryPlanningCloud(M5Large), _time, CloudLatencies.Zero with { Assign = TimeSpan.FromSeconds(10) });

@@ -36,6 +36,16 @@ public sealed class AddVpcCniIpamTests : IDisposable
     private static readonly AttachmentKey Pod = new("aws-cni", "c0ffee", "eth0");
 
     [Fact]
+    public void AddVpcCniIpam_RequestPriority_IsThePoolController()
+    {
+        var cluster = SimulatedCluster.Create("m5.large");
+        using var host = BuildHost(s => s.AddSingleton<IEniProvider>(new SimulatedEniProvider(cluster.Vpc, cluster.Nodes[0].InstanceId)).AddVpcCniIpam(_ => { }));
+
+        // The EC2 provider asks this (resolved at its first request) whether its requests may wait.
+        host.Services.GetRequiredService<ICloudRequestPriority>().Should().BeSameAs(host.Services.GetRequiredService<PoolController>());
+    }
+
+    [Fact]
     public async Task AddVpcCniIpam_HostedEngineWithBackingStore_ServesAndARestartedHostRestoresTheAllocation()
     {
         var cluster = SimulatedCluster.Create("m5.large");
