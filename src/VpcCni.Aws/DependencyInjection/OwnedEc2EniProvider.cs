@@ -14,7 +14,7 @@ namespace VpcCni.Aws;
 /// on first use, once IMDS has named the region: that lookup is asynchronous and cancellable, so it belongs to node
 /// start rather than to service resolution.
 /// </summary>
-internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
+internal sealed class OwnedEc2EniProvider : IEniProvider, IInstanceEniMetadata, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
 {
     private readonly Ec2ProviderOptions _options;
     private readonly ICloudRequestPriority? _priority;
@@ -93,6 +93,9 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, ISubnetPrefixCapacityS
 
     public async ValueTask<IReadOnlyList<NetworkInterface>> DescribeInstanceEnisAsync(CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask<IReadOnlyList<NetworkInterface>?> ReadAttachedEnisAsync(CancellationToken cancellationToken) =>
+        await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).ReadAttachedEnisAsync(cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken) =>
         await (await ProviderAsync(cancellationToken).ConfigureAwait(false)).CreateAndAttachEniAsync(request, cancellationToken).ConfigureAwait(false);

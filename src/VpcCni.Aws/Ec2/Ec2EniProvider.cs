@@ -19,7 +19,7 @@ namespace VpcCni.Aws.Ec2;
 /// and parameters (reference §6.1), tags and description, free device index, subnet discovery, the
 /// detach-then-delete sequence, and typed <see cref="CloudException"/>s.
 /// </summary>
-internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
+internal sealed class Ec2EniProvider : IEniProvider, IInstanceEniMetadata, ISubnetPrefixCapacitySource, IVpcCidrSource, IIPv6PrefixProvider, IDisposable
 {
     private readonly IAmazonEC2 _ec2;
     private readonly ImdsClient _imds;
@@ -199,6 +199,37 @@ internal sealed class Ec2EniProvider : IEniProvider, ISubnetPrefixCapacitySource
             }
 
             result.Add(model);
+        }
+
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<NetworkInterface>?> ReadAttachedEnisAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<ImdsInterface> interfaces;
+        try
+        {
+            interfaces = await _imds.GetInterfacesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ImdsException or HttpRequestException or FormatException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // No view now (IMDS down or timing out): the reconcile asks EC2 instead.
+            return null;
+        }
+
+        var result = new List<NetworkInterface>(interfaces.Count);
+        foreach (var i in interfaces)
+        {
+            // IMDS lists an interface's primary address first (local-ipv4s); an EFA-only interface has none.
+            var primary = i.LocalIPv4s.Count > 0 ? i.LocalIPv4s[0] : IPAddress.Any;
+            result.Add(new NetworkInterface(
+                i.InterfaceId, i.MacAddress, i.DeviceNumber, i.NetworkCard, i.SubnetId ?? string.Empty,
+                i.SubnetIPv4Cidr ?? new IPNetwork(IPAddress.Any, 0), primary, [.. i.LocalIPv4s.Skip(1)], i.IPv4Prefixes)
+            {
+                Kind = i.IsEfaOnly ? EniKind.EfaOnly : EniKind.Interface,
+            });
         }
 
         return result;

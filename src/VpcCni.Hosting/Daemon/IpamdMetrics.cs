@@ -302,7 +302,7 @@ public sealed class IpamdMetrics : IDisposable
 }
 
 /// <summary>Counts and times every call of the cloud port.</summary>
-internal sealed class MeteredEniProvider(IEniProvider inner, IpamdMetrics metrics, TimeProvider time) : IEniProvider
+internal sealed class MeteredEniProvider(IEniProvider inner, IpamdMetrics metrics, TimeProvider time) : IEniProvider, IInstanceEniMetadata
 {
     public ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken) =>
         MeasureAsync("GetInstance", () => inner.GetInstanceAsync(cancellationToken));
@@ -312,6 +312,10 @@ internal sealed class MeteredEniProvider(IEniProvider inner, IpamdMetrics metric
 
     public ValueTask<IReadOnlyList<NetworkInterface>> DescribeInstanceEnisAsync(CancellationToken cancellationToken) =>
         MeasureAsync("DescribeNetworkInterfaces", () => inner.DescribeInstanceEnisAsync(cancellationToken));
+
+    // Instance metadata is not an EC2 API call: not metered, passed through.
+    public ValueTask<IReadOnlyList<NetworkInterface>?> ReadAttachedEnisAsync(CancellationToken cancellationToken) =>
+        inner is IInstanceEniMetadata metadata ? metadata.ReadAttachedEnisAsync(cancellationToken) : ValueTask.FromResult<IReadOnlyList<NetworkInterface>?>(null);
 
     public ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken) =>
         MeasureAsync("CreateAndAttachNetworkInterface", () => inner.CreateAndAttachEniAsync(request, cancellationToken));

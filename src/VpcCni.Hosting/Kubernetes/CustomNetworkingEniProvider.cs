@@ -7,7 +7,7 @@ namespace VpcCni.Hosting.Kubernetes;
 /// The pool's cloud under custom networking: every ENI it creates goes to the node's ENIConfig subnet(s) with its
 /// security groups; everything else passes through. A request that already names a subnet is left as it is.
 /// </summary>
-internal sealed class CustomNetworkingEniProvider(IEniProvider inner, NodeEniConfig eniConfig) : IEniProvider
+internal sealed class CustomNetworkingEniProvider(IEniProvider inner, NodeEniConfig eniConfig) : IEniProvider, IInstanceEniMetadata
 {
     public ValueTask<InstanceIdentity> GetInstanceAsync(CancellationToken cancellationToken) => inner.GetInstanceAsync(cancellationToken);
 
@@ -16,6 +16,9 @@ internal sealed class CustomNetworkingEniProvider(IEniProvider inner, NodeEniCon
 
     public ValueTask<IReadOnlyList<NetworkInterface>> DescribeInstanceEnisAsync(CancellationToken cancellationToken) =>
         inner.DescribeInstanceEnisAsync(cancellationToken);
+
+    public ValueTask<IReadOnlyList<NetworkInterface>?> ReadAttachedEnisAsync(CancellationToken cancellationToken) =>
+        inner is IInstanceEniMetadata metadata ? metadata.ReadAttachedEnisAsync(cancellationToken) : ValueTask.FromResult<IReadOnlyList<NetworkInterface>?>(null);
 
     public ValueTask<NetworkInterface> CreateAndAttachEniAsync(EniCreateRequest request, CancellationToken cancellationToken)
     {

@@ -32,8 +32,20 @@ internal sealed class CloudReconciler(
     private readonly Lock _gate = new();
     private readonly HashSet<string> _missingOnce = new(StringComparer.Ordinal);
     private readonly HashSet<string> _cloudExcluded = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ignoredInView = new(StringComparer.Ordinal);
     private long _lastReconcileTicks;
     private int _unmanagedEnis;
+    private bool _cloudViewApplied;
+    private int _metadataOnlyInARow;
+
+    /// <summary>A periodic reconcile that found the instance metadata in agreement with the pool still asks the cloud every
+    /// this many times, so changes the metadata does not show (tags, subnet exclusion) are seen.</summary>
+    internal const int CloudViewEvery = 10;
+
+    /// <summary>Cloud views fetched (start-up included); reconciles the instance metadata settled are not counted.</summary>
+    public long CloudViews => Interlocked.Read(ref _cloudViews);
+
+    private long _cloudViews;
 
     /// <summary>When the cloud's view was last fetched (applied or not).</summary>
     public DateTimeOffset LastReconcile => new(Interlocked.Read(ref _lastReconcileTicks), TimeSpan.Zero);
@@ -72,6 +84,16 @@ internal sealed class CloudReconciler(
     private async Task<bool> ReconcileCoreAsync(bool initializing, IPoolObserver? observer, CancellationToken cancellationToken)
     {
         var ds = membership.Datastore;
+        if (!initializing && await MetadataAgreesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // Upstream's reconcile: the instance metadata says what the pool holds, so the cloud is not asked.
+            Interlocked.Exchange(ref _lastReconcileTicks, time.GetUtcNow().UtcTicks);
+            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+            await actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
+            waiters.SignalPoolChanged();
+            return true;
+        }
+
         IReadOnlyList<NetworkInterface> enis;
         try
         {
@@ -83,6 +105,7 @@ internal sealed class CloudReconciler(
             throw;
         }
 
+        Interlocked.Increment(ref _cloudViews);
         Interlocked.Exchange(ref _lastReconcileTicks, time.GetUtcNow().UtcTicks);
         if (!enis.Any(e => e.IsPrimary))
         {
@@ -92,16 +115,19 @@ internal sealed class CloudReconciler(
 
         var viewHasTags = enis.Any(e => e.Tags.Count > 0);
         var managed = new List<NetworkInterface>();
+        var ignored = new List<string>();
         var unmanaged = 0;
         foreach (var eni in enis)
         {
             if (eni.NetworkCardIndex != networkCard || eni.Kind == EniKind.EfaOnly)
             {
+                ignored.Add(eni.Id);
                 continue;
             }
 
             if (!ownership.IsManaged(eni, viewHasTags))
             {
+                ignored.Add(eni.Id);
                 unmanaged++;
                 continue;
             }
@@ -114,6 +140,10 @@ internal sealed class CloudReconciler(
         {
             _cloudExcluded.Clear();
             _cloudExcluded.UnionWith(managed.Where(e => e.IsExcludedForPodIPs).Select(e => e.Id));
+            _ignoredInView.Clear();
+            _ignoredInView.UnionWith(ignored);
+            _cloudViewApplied = true;
+            _metadataOnlyInARow = 0;
         }
 
         foreach (var eni in managed)
@@ -225,6 +255,60 @@ internal sealed class CloudReconciler(
         }
 
         waiters.SignalPoolChanged();
+        return true;
+    }
+
+    // True when the instance metadata lists exactly the pool's ENIs with exactly its CIDRs (ENIs the last cloud view
+    // left out skipped): nothing for a cloud view to change. Any difference, an ENI missing once, no metadata, no cloud
+    // view applied yet, or every CloudViewEvery-th time: false, and the cloud is asked and trusted (upstream §2.16).
+    private async Task<bool> MetadataAgreesAsync(CancellationToken cancellationToken)
+    {
+        if (cloud is not IInstanceEniMetadata metadata)
+        {
+            return false;
+        }
+
+        lock (_gate)
+        {
+            if (!_cloudViewApplied || _missingOnce.Count > 0 || _metadataOnlyInARow + 1 >= CloudViewEvery)
+            {
+                return false;
+            }
+        }
+
+        var view = await metadata.ReadAttachedEnisAsync(cancellationToken).ConfigureAwait(false);
+        if (view is null)
+        {
+            return false;
+        }
+
+        var ds = membership.Datastore;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            foreach (var eni in view)
+            {
+                if (eni.NetworkCardIndex != networkCard || _ignoredInView.Contains(eni.Id))
+                {
+                    continue;
+                }
+
+                if (!ds.ContainsEni(eni.Id) || !ds.GetCidrs(eni.Id).ToHashSet().SetEquals(EniMembership.CidrsOf(eni)))
+                {
+                    return false;
+                }
+
+                seen.Add(eni.Id);
+            }
+
+            if (ds.GetEniStates().Any(state => !seen.Contains(state.Id)))
+            {
+                return false;
+            }
+
+            _metadataOnlyInARow++;
+        }
+
         return true;
     }
 

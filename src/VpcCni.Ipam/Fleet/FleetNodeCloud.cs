@@ -11,7 +11,7 @@ namespace VpcCni.Ipam.Fleet;
 /// of an operation succeeded. A failure after the ENI was created deletes it, as the real provider does. Requests are
 /// background while no pod on the node waits for an address (the daemon's own signal: a waiting or failed ADD).
 /// </summary>
-internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client client, FleetLatencies latencies, TimeProvider time, Action addressesChanged, Func<bool> background, bool reconcileFromImds, bool paced = false) : IEniProvider
+internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client client, FleetLatencies latencies, TimeProvider time, Action addressesChanged, Func<bool> background, bool reconcileFromImds, bool paced = false) : IEniProvider, IInstanceEniMetadata
 {
     private static readonly TimeSpan ImdsLatency = TimeSpan.FromMilliseconds(10);
     private static readonly Func<bool> Always = () => true;
@@ -35,6 +35,13 @@ internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client
             _described = true;
         }
 
+        return await inner.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>IMDS: the instance's own view, no EC2 request (the reconcile asks EC2 only when it differs from the pool).</summary>
+    public async ValueTask<IReadOnlyList<NetworkInterface>?> ReadAttachedEnisAsync(CancellationToken cancellationToken)
+    {
+        await ClockDelay.Wait(time, ImdsLatency, inline: true, cancellationToken).ConfigureAwait(false);
         return await inner.DescribeInstanceEnisAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -50,6 +50,29 @@ public class Ec2ProviderWireTests
     }
 
     [Fact]
+    public async Task ReadAttachedEnisAsync_ImdsOfTheEmulator_SameEnisAndAddressesAsEc2WithoutAnEc2Request()
+    {
+        await using var cloud = await EmulatedCloud.StartAsync();
+        using var ec2 = cloud.CreateEc2Client();
+        using var provider = cloud.CreateProvider(ec2);
+        var eni = await provider.CreateAndAttachEniAsync(new EniCreateRequest(AddressUnit.SecondaryIPv4, 4), Ct);
+        await provider.AssignAsync(eni.Id, AddressUnit.SecondaryIPv4, 2, Ct);
+        var fromEc2 = await provider.DescribeInstanceEnisAsync(Ct);
+        var calls = provider.Ec2Calls;
+
+        var fromImds = await provider.ReadAttachedEnisAsync(Ct);
+
+        provider.Ec2Calls.Should().Be(calls, "instance metadata is not an EC2 request");
+        fromImds.Should().NotBeNull();
+        fromImds!.Select(e => (e.Id, e.DeviceIndex, e.NetworkCardIndex, e.PrimaryIPv4))
+            .Should().BeEquivalentTo(fromEc2.Select(e => (e.Id, e.DeviceIndex, e.NetworkCardIndex, e.PrimaryIPv4)));
+        foreach (var e in fromEc2)
+        {
+            fromImds.Single(i => i.Id == e.Id).SecondaryIPv4.Should().BeEquivalentTo(e.SecondaryIPv4, "the ENI {0}'s secondary addresses", e.Id);
+        }
+    }
+
+    [Fact]
     public async Task Provider_PrefixDelegation_AssignsAndReturnsPrefixes()
     {
         await using var cloud = await EmulatedCloud.StartAsync();
