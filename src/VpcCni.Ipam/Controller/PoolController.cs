@@ -588,11 +588,14 @@ public sealed class PoolController : IDisposable, IPoolGrowth, ICloudRequestPrio
     }
 
     /// <summary>The policy's decision for the current state (no side effects).</summary>
-    public PoolDecision Decide()
+    public PoolDecision Decide() => DecideWithPending(0, 0);
+
+    // The policy's decision with growth in flight counted: its addresses as if there, its new ENIs as taken slots.
+    private PoolDecision DecideWithPending(int pendingEnis, int pendingUnits)
     {
         var ds = Datastore;
         var stats = ds.GetStats();
-        var snapshot = new PoolSnapshot(stats, ds.GetEniStates(), _time.GetUtcNow())
+        var snapshot = new PoolSnapshot(pendingUnits == 0 ? stats : stats with { TotalIPs = stats.TotalIPs + pendingUnits }, ds.GetEniStates(), _time.GetUtcNow())
         {
             LastDecrease = Initialized.Actuator.LastDecrease,
             LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
@@ -601,7 +604,7 @@ public sealed class PoolController : IDisposable, IPoolGrowth, ICloudRequestPrio
             WaitingAssignments = _waiters.Count,
             PeakAssigned = NotePeakAssigned(stats.AssignedIPs),
         };
-        return _policy.Decide(snapshot, Limits, _options);
+        return _policy.Decide(snapshot, pendingEnis == 0 ? Limits : Limits with { MaxEnis = Math.Max(0, Limits.MaxEnis - pendingEnis) }, _options);
     }
 
     /// <summary>
@@ -744,24 +747,6 @@ public sealed class PoolController : IDisposable, IPoolGrowth, ICloudRequestPrio
     private bool GrowsWhileInFlight =>
         _options.PoolPolicy == PoolPolicyKind.Burst && _options.PoolLoop == PoolLoopMode.EventDriven && !_options.EnablePrefixDelegation
         && _options.MaxEniCreatesPerRound <= 0;
-
-    // The policy's decision with growth in flight counted: its addresses as if there, its new ENIs as taken slots.
-    private PoolDecision DecideWithPending(int pendingEnis, int pendingUnits)
-    {
-        var ds = Datastore;
-        var stats = ds.GetStats();
-        var snapshot = new PoolSnapshot(stats with { TotalIPs = stats.TotalIPs + pendingUnits }, ds.GetEniStates(), _time.GetUtcNow())
-        {
-            LastDecrease = Initialized.Actuator.LastDecrease,
-            LastInsufficientCapacity = _backoff.LastInsufficientCapacity,
-            AddsPerSecond = _demand.AddsPerSecond(),
-            AddsInLeadTime = _demand.AddsWithin(_options.DemandLeadTime),
-            WaitingAssignments = _waiters.Count,
-            PeakAssigned = NotePeakAssigned(stats.AssignedIPs),
-        };
-        var limits = Limits with { MaxEnis = Math.Max(0, Limits.MaxEnis - pendingEnis) };
-        return _policy.Decide(snapshot, limits, _options);
-    }
 
     private async Task<bool> ShrinkAsync(PoolDecision decision, CancellationToken cancellationToken)
     {
