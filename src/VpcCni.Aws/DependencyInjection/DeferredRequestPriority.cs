@@ -8,7 +8,8 @@ namespace VpcCni.Aws;
 /// </summary>
 internal sealed class DeferredRequestPriority(Func<ICloudRequestPriority?> resolve) : ICloudRequestPriority
 {
-    private readonly Lazy<ICloudRequestPriority?> _priority = new(resolve);
+    // PublicationOnly: a resolution that throws (a host shutting down) is not cached; the next request asks again.
+    private readonly Lazy<ICloudRequestPriority?> _priority = new(resolve, LazyThreadSafetyMode.PublicationOnly);
 
     public bool CanWait => _priority.Value?.CanWait ?? false;
 }
