@@ -42,11 +42,6 @@ internal sealed class CloudReconciler(
     /// this many times, so changes the metadata does not show (tags, subnet exclusion) are seen.</summary>
     internal const int CloudViewEvery = 10;
 
-    /// <summary>Cloud views fetched (start-up included); reconciles the instance metadata settled are not counted.</summary>
-    public long CloudViews => Interlocked.Read(ref _cloudViews);
-
-    private long _cloudViews;
-
     /// <summary>When the cloud's view was last fetched (applied or not).</summary>
     public DateTimeOffset LastReconcile => new(Interlocked.Read(ref _lastReconcileTicks), TimeSpan.Zero);
 
@@ -88,9 +83,7 @@ internal sealed class CloudReconciler(
         {
             // Upstream's reconcile: the instance metadata says what the pool holds, so the cloud is not asked.
             Interlocked.Exchange(ref _lastReconcileTicks, time.GetUtcNow().UtcTicks);
-            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
-            await actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
-            waiters.SignalPoolChanged();
+            await FinishPeriodicAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
 
@@ -105,7 +98,6 @@ internal sealed class CloudReconciler(
             throw;
         }
 
-        Interlocked.Increment(ref _cloudViews);
         Interlocked.Exchange(ref _lastReconcileTicks, time.GetUtcNow().UtcTicks);
         if (!enis.Any(e => e.IsPrimary))
         {
@@ -245,17 +237,27 @@ internal sealed class CloudReconciler(
             await membership.NotifyRemovedAsync(id, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!initializing)
+        if (initializing)
         {
-            await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
-
-            // Upstream does this at start only (nodeInit step 12); here also later, so the /32s an ENI held in prefix
-            // fallback go back once it has prefixes again and their pods have left.
-            await actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
+            waiters.SignalPoolChanged();
+        }
+        else
+        {
+            await FinishPeriodicAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        waiters.SignalPoolChanged();
         return true;
+    }
+
+    // What every periodic reconcile ends with, whichever view it trusted.
+    private async Task FinishPeriodicAsync(CancellationToken cancellationToken)
+    {
+        await ReleaseExcludedFreeCidrsAsync(cancellationToken).ConfigureAwait(false);
+
+        // Upstream does this at start only (nodeInit step 12); here also later, so the /32s an ENI held in prefix
+        // fallback go back once it has prefixes again and their pods have left.
+        await actuator.ReleaseMismatchedCidrsAsync(cancellationToken).ConfigureAwait(false);
+        waiters.SignalPoolChanged();
     }
 
     // True when the instance metadata lists exactly the pool's ENIs with exactly its CIDRs (ENIs the last cloud view
