@@ -57,4 +57,11 @@ internal sealed record AdaptiveBudgetOptions
     /// <summary>The fraction of the account's refill a paced fleet leaves unused: the headroom that absorbs the randomness
     /// of the nodes' phases (with 1,000 nodes the busiest window holds ~2 % more slots than the average).</summary>
     public double FleetMargin { get; init; } = 0.05;
+
+    /// <summary>Fleet schedule: account tokens left unused (at least 1), the room for clocks that differ and requests
+    /// that reach the account late. A slot may be used within (capacity − margin) / refill seconds around its time.</summary>
+    public double ScheduleMargin { get; init; } = 2;
+
+    /// <summary>Fleet schedule: how long after its time a slot may still be used (the rest of the window is lead).</summary>
+    public TimeSpan ScheduleGrace { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -19,6 +19,7 @@ internal sealed class AdaptiveRequestBudget
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly bool _paced;
+    private readonly IFleetMembership? _membership;
     private long _throttles;
     private long _backgroundQuietUntil;
 
@@ -26,7 +27,9 @@ internal sealed class AdaptiveRequestBudget
     /// <param name="options">Tuning; null for the defaults.</param>
     /// <param name="time">Clock for every rate and pause.</param>
     /// <param name="seed">Seed of the jitter; null for a random one.</param>
-    public AdaptiveRequestBudget(IEnumerable<RequestBucketLimit> buckets, AdaptiveBudgetOptions? options, TimeProvider time, int? seed = null)
+    /// <param name="membership">This node's place in the fleet (null: unknown): with two nodes or more the budget sends
+    /// on the node's slots of the fleet-wide schedule (docs/ec2-budget.md).</param>
+    public AdaptiveRequestBudget(IEnumerable<RequestBucketLimit> buckets, AdaptiveBudgetOptions? options, TimeProvider time, int? seed = null, IFleetMembership? membership = null)
     {
         ArgumentNullException.ThrowIfNull(buckets);
         ArgumentNullException.ThrowIfNull(time);
@@ -37,7 +40,10 @@ internal sealed class AdaptiveRequestBudget
         ArgumentOutOfRangeException.ThrowIfGreaterThan(_options.MinimumShare, _options.InitialShare);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.FleetSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(_options.FleetMargin);
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.ScheduleMargin, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.ScheduleGrace.Ticks);
         _time = time;
+        _membership = membership;
         _random = seed is { } s ? new Random(s) : new Random();
         _paced = _options.FleetSize > 1;
         var now = time.GetTimestamp();
@@ -53,7 +59,7 @@ internal sealed class AdaptiveRequestBudget
                 rate /= _options.FleetSize * (1 + _options.FleetMargin);
             }
 
-            var state = new ClassState(Math.Min(max * _options.MinimumShare, rate / 4), max, rate, _options.InitialTokens, now);
+            var state = new ClassState(Math.Min(max * _options.MinimumShare, rate / 4), max, rate, _options.InitialTokens, now) { Capacity = bucket.Capacity };
             if (_paced)
             {
                 // A random phase, drawn now (the seed decides it) and applied at the class's first request: the grid
@@ -66,8 +72,12 @@ internal sealed class AdaptiveRequestBudget
         }
     }
 
-    /// <summary>Whether the budget paces a fleet (<see cref="AdaptiveBudgetOptions.FleetSize"/> above 1).</summary>
-    public bool IsPaced => _paced;
+    /// <summary>Whether the budget paces a fleet now: on the fleet-wide schedule (a known place among two nodes or more) or on
+    /// its own random grid (<see cref="AdaptiveBudgetOptions.FleetSize"/> above 1).</summary>
+    public bool IsPaced => _paced || Position is not null;
+
+    // The node's place when it shares the account with other nodes (a valid position of a fleet of two or more).
+    private FleetPosition? Position => _membership?.Current is { IsValid: true, Size: > 1 } p ? p : null;
 
     /// <summary>Throttling answers heard (every one, also those that did not lower the rate).</summary>
     public long Throttles => Interlocked.Read(ref _throttles);
@@ -116,6 +126,11 @@ internal sealed class AdaptiveRequestBudget
                 }
 
                 return Stretch(_time.GetElapsedTime(now, c.PausedUntil));
+            }
+
+            if (Position is { } position)
+            {
+                return Scheduled(c, now, background, position);
             }
 
             if (_paced)
@@ -242,6 +257,61 @@ internal sealed class AdaptiveRequestBudget
         }
     }
 
+    // The fleet-wide schedule: the account bucket's refill is a sequence of slots, slot j at j / R seconds since the Unix
+    // epoch, and the node of rank r owns the slots j ≡ r (mod N). A slot may be used from L seconds before its time until
+    // g after it, once, with L + g = (capacity − margin) / R: every window of the account's time then holds at most
+    // capacity − margin + 1 + R × its length requests, under the bucket's own limit, so the fleet is never throttled
+    // by itself however its demand falls (docs/ec2-budget.md has the argument). The lead is what lets the first wave
+    // spend the account's stored tokens at once. A throttle (someone else in the account) halves the rate: the node then
+    // skips slots.
+    private TimeSpan Scheduled(ClassState c, long now, bool background, FleetPosition position)
+    {
+        var refill = c.MaxRate;
+        var window = Math.Max(0, (c.Capacity - _options.ScheduleMargin) / refill);
+        var grace = Math.Min(_options.ScheduleGrace.TotalSeconds, window / 2);
+        var lead = window - grace;
+        var size = position.Size;
+        // The fair share is the most the schedule gives; a throttle halves from there.
+        c.Rate = Math.Min(c.Rate, refill / size);
+        var unix = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalSeconds;
+        var first = (long)Math.Ceiling(((unix - grace) * refill) - 1e-9);
+        if (c.LastSlot is { } last)
+        {
+            var spacing = Math.Max(size, (long)Math.Ceiling((refill / c.Rate) - 1e-9));
+            first = Math.Max(first, last + spacing);
+        }
+
+        var slot = first + ((((position.Rank - first) % size) + size) % size);
+        var opens = (slot / refill) - lead;
+        if (unix + 1e-9 >= opens)
+        {
+            if (background && (c.WaitingSince is not null || now < _backgroundQuietUntil))
+            {
+                // The slot goes to the node's own waiting request (or the account was heard crowded lately).
+                return Min(TimeSpan.FromSeconds(Math.Max(size / refill, _time.GetElapsedTime(now, Math.Max(now, _backgroundQuietUntil)).TotalSeconds)), _options.BackgroundRecheck);
+            }
+
+            if (!background && c.WaitingSince is { } since)
+            {
+                var waited = _time.GetElapsedTime(since, now).TotalSeconds;
+                c.Rate = Math.Min(refill / size, c.Rate + (c.MaxRate * _options.IncreasePerSecond * waited / size));
+                c.WaitingSince = null;
+            }
+
+            c.LastSlot = slot;
+            return TimeSpan.Zero;
+        }
+
+        var wait = TimeSpan.FromSeconds(opens - unix);
+        if (!background)
+        {
+            c.WaitingSince ??= now;
+            return wait;
+        }
+
+        return Min(wait, _options.BackgroundRecheck);
+    }
+
     // A paced fleet: each class sends only on its own grid (one slot per period at a random phase; a slot nobody used
     // is lost, so an idle node holds no credit that a whole fleet could spend at the same instant). A waiting urgent
     // request keeps the slot from background requests. docs/ec2-budget.md has the argument.
@@ -346,5 +416,11 @@ internal sealed class AdaptiveRequestBudget
         public double? Phase { get; set; }
 
         public int Streak { get; set; }
+
+        /// <summary>The account bucket's capacity (its burst).</summary>
+        public double Capacity { get; init; }
+
+        /// <summary>Fleet schedule: the last slot this node used.</summary>
+        public long? LastSlot { get; set; }
     }
 }

@@ -52,7 +52,7 @@ internal sealed class Node
         MaxPods = MaxPodsCalculator.Default(limits, false, false);
         _instance = new InMemoryPlanningCloud(limits, (limits.MaxEnis * limits.IPv4PerEni) + 16);
         FleetEc2Client client = run.Policy.Client == FleetClientKind.AdaptiveBudget
-            ? new AdaptiveBudgetClient(run.Account, run.Clock, new AdaptiveRequestBudget(FleetAccount.Buckets, run.Settings.NodeBudget(run.Policy.Paced), run.Clock, seed))
+            ? new AdaptiveBudgetClient(run.Account, run.Clock, new AdaptiveRequestBudget(FleetAccount.Buckets, run.Settings.NodeBudget(run.Policy.Paced), run.Clock, seed, run.Policy.Scheduled ? new NodeListPlace(run, this) : null))
             : new SdkStandardRetryClient(run.Account, run.Clock, new Random(seed));
         _cloud = new FleetNodeCloud(_instance, client, run.Settings.Latencies, run.Clock, ScheduleAddressCheck, IsBackground, run.Policy.ReconcileFromImds, run.Policy.Paced);
     }
@@ -77,6 +77,13 @@ internal sealed class Node
         var stats = _controller.Datastore.GetStats();
         return stats.TotalIPs - stats.AssignedIPs;
     }
+
+    /// <summary>The node's index among the fleet's nodes by the moment they registered (the API server's node list by
+    /// creation time); null before it registered.</summary>
+    public int? Rank { get; private set; }
+
+    /// <summary>The kubelet registers the node with the API server.</summary>
+    public void Register() => Rank ??= _run.Joined();
 
     /// <summary>The daemon starts.</summary>
     public void Start()

@@ -58,7 +58,9 @@ internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client
             throw;
         }
 
-        await ClockDelay.Wait(time, latencies.AttachPropagation, inline: true, cancellationToken).ConfigureAwait(false);
+        // DeleteOnTermination is set as soon as the attach returns (as the EC2 provider and upstream do), while the device
+        // is still on its way to the instance: the ENI is usable once both are done.
+        var attachedAt = time.GetTimestamp();
         try
         {
             await client.CallAsync(FleetAccount.Modify, "ModifyNetworkInterfaceAttribute", latencies.Modify, background, cancellationToken).ConfigureAwait(false);
@@ -67,6 +69,12 @@ internal sealed class FleetNodeCloud(InMemoryPlanningCloud inner, FleetEc2Client
         {
             await DeleteQuietlyAsync(attached: true, cancellationToken).ConfigureAwait(false);
             throw;
+        }
+
+        var propagating = latencies.AttachPropagation - time.GetElapsedTime(attachedAt);
+        if (propagating > TimeSpan.Zero)
+        {
+            await ClockDelay.Wait(time, propagating, inline: true, cancellationToken).ConfigureAwait(false);
         }
 
         var eni = await inner.CreateAndAttachEniAsync(request, cancellationToken).ConfigureAwait(false);

@@ -30,6 +30,10 @@ internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, Fleet
     /// <summary>The node's budget is told the fleet's size (VPC_CNI_EC2_FLEET_SIZE) and paces (docs/ec2-budget.md).</summary>
     public bool Paced { get; init; }
 
+    /// <summary>The node's budget knows its place in the fleet, as the daemon reads it from the API server's node list
+    /// (VPC_CNI_EC2_FLEET_SCHEDULE, on by default): rank by start, size = the nodes started so far.</summary>
+    public bool Scheduled { get; init; }
+
     /// <summary>
     /// Upstream's behaviour: <see cref="SimulationPolicies.Upstream"/> (the 5 s pool loop not woken by ADDs, one ENI per
     /// cycle, WARM_ENI_TARGET=1, an ADD that finds the pool empty fails at once and the kubelet retries), IMDS reconcile,
@@ -42,15 +46,18 @@ internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, Fleet
     };
 
     /// <summary>VpcCni's daemon defaults (<see cref="IpamOptions"/> as constructed) with the adaptive EC2 budget.</summary>
-    public static FleetPolicy VpcCni { get; } = new(SimulationPolicies.VpcCniName, () => new IpamOptions(), FleetClientKind.AdaptiveBudget);
+    public static FleetPolicy VpcCni { get; } = new(SimulationPolicies.VpcCniName, () => new IpamOptions(), FleetClientKind.AdaptiveBudget) { Scheduled = true };
 
     /// <summary>The event-driven controller with upstream's warm-target policy and the adaptive budget (the daemon's
     /// previous default), for comparison.</summary>
     public static FleetPolicy EventDriven { get; } = new(
-        SimulationPolicies.EventDrivenName, () => Named(SimulationPolicies.EventDrivenName), FleetClientKind.AdaptiveBudget);
+        SimulationPolicies.EventDrivenName, () => Named(SimulationPolicies.EventDrivenName), FleetClientKind.AdaptiveBudget) { Scheduled = true };
 
     /// <summary>The event-driven controller with the burst policy and the adaptive budget.</summary>
-    public static FleetPolicy Burst { get; } = new("burst", () => SimulationPolicies.VpcCni().Options, FleetClientKind.AdaptiveBudget);
+    public static FleetPolicy Burst { get; } = new("burst", () => SimulationPolicies.VpcCni().Options, FleetClientKind.AdaptiveBudget) { Scheduled = true };
+
+    /// <summary>VpcCni's defaults without the fleet schedule (VPC_CNI_EC2_FLEET_SCHEDULE=false): the adaptive budget alone.</summary>
+    public static FleetPolicy Adaptive { get; } = new("adaptive", () => new IpamOptions(), FleetClientKind.AdaptiveBudget);
 
     /// <summary>VpcCni's defaults with VPC_CNI_EC2_FLEET_SIZE set to the fleet's node count: the paced budget.</summary>
     public static FleetPolicy VpcCniPaced { get; } = new("paced", () => new IpamOptions(), FleetClientKind.AdaptiveBudget) { Paced = true };
@@ -59,7 +66,7 @@ internal sealed record FleetPolicy(string Name, Func<IpamOptions> Options, Fleet
     public static IReadOnlyList<FleetPolicy> Known { get; } = [Upstream, VpcCni];
 
     /// <summary>Every policy `--policies` may name: <see cref="Known"/> (the default pair) and the comparisons.</summary>
-    public static IReadOnlyList<FleetPolicy> All { get; } = [Upstream, VpcCni, VpcCniPaced, EventDriven, Burst];
+    public static IReadOnlyList<FleetPolicy> All { get; } = [Upstream, VpcCni, VpcCniPaced, Adaptive, EventDriven, Burst];
 
     private static IpamOptions Named(string name) =>
         SimulationPolicies.TryGet(name, null, out var policy) ? policy.Options : throw new ArgumentException($"unknown policy {name}", nameof(name));

@@ -71,6 +71,7 @@ internal sealed class Run
     private readonly Stopwatch _wall = Stopwatch.StartNew();
     private long _nextProgress;
     private int _podsTotal;
+    private int _joined;
     private int _podsRunning;
     private double _lastStart;
     private double _t0;
@@ -102,7 +103,14 @@ internal sealed class Run
             var start = _settings.Workload == FleetWorkloadKind.ScaleUp ? random.NextDouble() * _settings.WarmupSeconds / 2 : 0;
             var node = new Node(this, i, pattern[i % pattern.Count], start, _settings.Seed * 7919 + i);
             _nodes.Add(node);
-            _clock.At(start, node.Start);
+            // The kubelet registers the node with the API server as the instance starts, before the daemon's pod runs:
+            // nodes that start at the same moment are all in the node list their daemons read.
+            _clock.At(start, node.Register);
+        }
+
+        foreach (var node in _nodes)
+        {
+            _clock.At(node.StartedAt, node.Start);
         }
 
         ScheduleWorkload();
@@ -251,6 +259,12 @@ internal sealed class Run
     }
 
     internal void CountPods(int added) => _podsTotal += added;
+
+    /// <summary>A node registers with the API server: its index in the node list by creation time.</summary>
+    internal int Joined() => _joined++;
+
+    /// <summary>How many nodes the API server's node list holds now.</summary>
+    internal int NodesJoined => _joined;
 
     private void Progress(double t, double end)
     {
