@@ -57,7 +57,9 @@ public static class AwsServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(),
                 Loggers(sp),
                 // Resolved at the first request, not now: the pool that implements it is built on this provider.
-                new DeferredRequestPriority(() => sp.GetService<ICloudRequestPriority>()));
+                new DeferredRequestPriority(() => sp.GetService<ICloudRequestPriority>()),
+                // The node's place in the fleet (the host registers it from the API server's node list), if any.
+                sp.GetService<IFleetMembership>());
         });
         services.TryAddSingleton(sp => new LeakedEniCleanup(sp.GetRequiredService<IEniProvider>() as OwnedEc2EniProvider));
         return services;

@@ -18,6 +18,7 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IInstanceEniMetadata, 
 {
     private readonly Ec2ProviderOptions _options;
     private readonly ICloudRequestPriority? _priority;
+    private readonly IFleetMembership? _membership;
     private readonly AWSCredentials? _credentials;
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
@@ -31,12 +32,13 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IInstanceEniMetadata, 
     /// <inheritdoc />
     public IReadOnlyList<SubnetPrefixCapacity> GetSubnetPrefixCapacity() => Volatile.Read(ref _provider)?.GetSubnetPrefixCapacity() ?? [];
 
-    public OwnedEc2EniProvider(Ec2ProviderOptions options, ImdsOptions imdsOptions, AWSCredentials? credentials, TimeProvider time, ILoggerFactory loggers, ICloudRequestPriority? priority = null)
+    public OwnedEc2EniProvider(Ec2ProviderOptions options, ImdsOptions imdsOptions, AWSCredentials? credentials, TimeProvider time, ILoggerFactory loggers, ICloudRequestPriority? priority = null, IFleetMembership? membership = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(imdsOptions);
         _options = options;
         _priority = priority;
+        _membership = membership;
         _credentials = credentials;
         _time = time;
         _loggers = loggers;
@@ -196,7 +198,7 @@ internal sealed class OwnedEc2EniProvider : IEniProvider, IInstanceEniMetadata, 
     {
         var ec2 = Ec2ClientFactory.Create(_options, region, _credentials);
         _ec2 = ec2;
-        var provider = new Ec2EniProvider(ec2, _imds, _options, _time, _loggers.CreateLogger<Ec2EniProvider>(), _priority);
+        var provider = new Ec2EniProvider(ec2, _imds, _options, _time, _loggers.CreateLogger<Ec2EniProvider>(), _priority, _membership);
         Volatile.Write(ref _provider, provider);
         return provider;
     }

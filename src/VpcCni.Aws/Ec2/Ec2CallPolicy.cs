@@ -29,7 +29,7 @@ internal sealed class Ec2CallPolicy : IDisposable
     private long _calls;
     private bool _described;
 
-    public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger, ICloudRequestPriority? priority = null)
+    public Ec2CallPolicy(Ec2ProviderOptions options, TimeProvider time, ILogger logger, ICloudRequestPriority? priority = null, IFleetMembership? membership = null)
     {
         _logger = logger;
         _canWait = priority is null ? null : () => priority.CanWait;
@@ -39,7 +39,8 @@ internal sealed class Ec2CallPolicy : IDisposable
             _adaptive = new AdaptiveRequestBudget(
                 Ec2RequestLimits.All.Select(b => new RequestBucketLimit(b.Name, b.Capacity * options.RequestBudgetShare, b.RefillPerSecond * options.RequestBudgetShare)),
                 new AdaptiveBudgetOptions { FleetSize = options.FleetSize },
-                time);
+                time,
+                membership: membership);
         }
         else if (options.RequestBudget)
         {

@@ -37,7 +37,9 @@ internal sealed class Ec2EniProvider : IEniProvider, IInstanceEniMetadata, ISubn
 
     /// <param name="priority">Whether requests may wait (the pool's view): with the adaptive budget, requests that may wait
     /// stand aside for nodes whose pods wait; null: every request is urgent.</param>
-    public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null, ICloudRequestPriority? priority = null)
+    /// <param name="membership">This node's place in the fleet (the API server's node list): with the adaptive budget, requests
+    /// go on the node's slots of the fleet-wide schedule; null: none.</param>
+    public Ec2EniProvider(IAmazonEC2 ec2, ImdsClient imds, Ec2ProviderOptions options, TimeProvider? timeProvider = null, ILogger<Ec2EniProvider>? logger = null, ICloudRequestPriority? priority = null, IFleetMembership? membership = null)
     {
         ArgumentNullException.ThrowIfNull(ec2);
         ArgumentNullException.ThrowIfNull(imds);
@@ -48,7 +50,7 @@ internal sealed class Ec2EniProvider : IEniProvider, IInstanceEniMetadata, ISubn
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        _policy = new Ec2CallPolicy(options, _time, _logger, priority);
+        _policy = new Ec2CallPolicy(options, _time, _logger, priority, membership);
         _fragmented = new FragmentedSubnets(_time);
     }
 

@@ -101,6 +101,13 @@ public sealed record DaemonSettings
     /// </summary>
     public string NetworkPolicyMode { get; init; } = "";
 
+    /// <summary>
+    /// VPC_CNI_EC2_FLEET_SCHEDULE (VpcCni, default true): with the Kubernetes API, the node's rank among the cluster's
+    /// nodes (by creation time, then name) and their count, read from the API server's node list, give the EC2 budget
+    /// its slots of a fleet-wide schedule (<see cref="VpcCni.Cloud.IFleetMembership"/>, docs/ec2-budget.md); false registers none.
+    /// </summary>
+    internal bool Ec2FleetSchedule { get; init; } = true;
+
     /// <summary>How often the VPC's CIDR blocks are read for the SNAT rules (upstream: 30 s; no variable, tests shorten it).</summary>
     internal TimeSpan VpcCidrCheckInterval { get; init; } = VpcCidrWatcher.DefaultInterval;
 
@@ -141,6 +148,7 @@ public sealed record DaemonSettings
             EniMtu = env.Int("AWS_VPC_ENI_MTU", 9001, 576, 9001),
             VethPrefix = ValidVethPrefix(env.String("AWS_VPC_K8S_CNI_VETHPREFIX", "eni")),
             WirePods = env.Bool("VPC_CNI_DAEMON_POD_WIRING", false),
+            Ec2FleetSchedule = env.Bool("VPC_CNI_EC2_FLEET_SCHEDULE", true),
             ExternalSnat = env.Bool("AWS_VPC_K8S_CNI_EXTERNALSNAT", false),
             ExcludeSnatCidrs = env.Cidrs("AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS"),
             ExternalServiceCidrs = env.Cidrs("AWS_EXTERNAL_SERVICE_CIDRS"),

@@ -34,6 +34,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
     private IAsyncDisposable? _ownedContainer;
     private readonly Kubernetes.KubernetesNodeAgent? _kubernetes;
     private readonly Kubernetes.KubernetesPodReporter? _observer;
+    /// <summary>The node's place in the fleet (VPC_CNI_EC2_FLEET_SCHEDULE), started with the Kubernetes agent; the container disposes it.</summary>
+    private readonly Kubernetes.KubernetesFleetMembership? _fleet;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _leakedEniSweep;
     private readonly VpcCidrWatcher? _vpcCidrs;
@@ -47,9 +49,10 @@ public sealed partial class IpamdNode : IAsyncDisposable
 
     /// <summary>A node over a container's engine: <c>AddVpcCniDaemon</c> is the one way to compose it; the container owns and disposes the parts.</summary>
     internal IpamdNode(IpamEngine engine, NodeStartStep startStep, DaemonSettings settings, LeakedEniCleanup? cleanup, TimeProvider timeProvider, ILoggerFactory loggerFactory, IpamdMetrics metrics,
-        Kubernetes.KubernetesNodeAgent? kubernetes = null, VpcCidrWatcher? vpcCidrs = null)
+        Kubernetes.KubernetesNodeAgent? kubernetes = null, VpcCidrWatcher? vpcCidrs = null, Kubernetes.KubernetesFleetMembership? fleet = null)
     {
         _kubernetes = kubernetes;
+        _fleet = fleet;
         _vpcCidrs = vpcCidrs;
         _observer = kubernetes?.Reporter;
         _engine = engine;
@@ -88,6 +91,8 @@ public sealed partial class IpamdNode : IAsyncDisposable
         {
             // Listing starts now, so that it overlaps the node's own start; the engine waits for it before restoring.
             _kubernetes.Start();
+            // Before the node's own start: its first EC2 calls already take their slots when the list is in.
+            _fleet?.Start();
         }
         else
         {

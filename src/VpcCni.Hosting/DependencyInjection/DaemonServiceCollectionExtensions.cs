@@ -74,14 +74,29 @@ public static class DaemonServiceCollectionExtensions
         services.TryAddSingleton<IEniLifecycleHook>(sp => sp.GetRequiredService<INodeNetwork>());
         if (settings.Kubernetes.Enabled)
         {
+            // One connection (one HTTP/2 connection to the server) for the node agent and the fleet membership; the
+            // container disposes it after both (it is created before either).
+            services.TryAddSingleton(sp => KubernetesConnection.Create(sp.GetRequiredService<DaemonSettings>().Kubernetes, sp.GetRequiredService<TimeProvider>()));
             // The API's pod list is the restore evidence, the host's (veths) its fallback while the list is not synced.
             services.TryAddSingleton(sp => KubernetesNodeAgent.Create(
                 sp.GetRequiredService<DaemonSettings>().Kubernetes,
                 sp.GetRequiredService<INodeNetwork>().Liveness,
                 () => sp.GetRequiredService<IpamEngine>().Controller,
                 sp.GetRequiredService<TimeProvider>(),
-                Loggers(sp)));
+                Loggers(sp),
+                sp.GetRequiredService<KubernetesConnection>()));
             services.TryAddSingleton<IPodLivenessEvidence>(sp => sp.GetRequiredService<KubernetesNodeAgent>().Evidence);
+            if (settings.Ec2FleetSchedule)
+            {
+                // VPC_CNI_EC2_FLEET_SCHEDULE: the node's place among the cluster's nodes, for the EC2 budget's schedule
+                // (the EC2 provider asks for IFleetMembership; resolving it does no I/O, IpamdNode.StartAsync starts it).
+                services.TryAddSingleton(sp => KubernetesFleetMembership.Create(
+                    sp.GetRequiredService<DaemonSettings>().Kubernetes,
+                    sp.GetRequiredService<KubernetesConnection>(),
+                    sp.GetRequiredService<TimeProvider>(),
+                    Loggers(sp)));
+                services.TryAddSingleton<IFleetMembership>(sp => sp.GetRequiredService<KubernetesFleetMembership>());
+            }
         }
 
         services.TryAddSingleton<IPodLivenessEvidence>(sp => sp.GetRequiredService<INodeNetwork>().Liveness ?? NoLivenessEvidence.Instance);
@@ -130,7 +145,8 @@ public static class DaemonServiceCollectionExtensions
                 Loggers(sp),
                 metrics,
                 sp.GetService<KubernetesNodeAgent>(),
-                VpcCidrWatcherOf(sp));
+                VpcCidrWatcherOf(sp),
+                sp.GetService<KubernetesFleetMembership>());
         });
         if (settings.WirePods)
         {

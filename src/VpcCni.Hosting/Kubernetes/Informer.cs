@@ -48,7 +48,10 @@ internal sealed class Informer<T>
         _logger = logger;
     }
 
-    /// <summary>Called after every change of the cache (list or event), on the informer's loop.</summary>
+    /// <summary>
+    /// Called after every change of the cache (list or event), on the informer's loop; not for an event whose object
+    /// equals the cached one (<see cref="EqualityComparer{T}.Default"/>: a record's fields).
+    /// </summary>
     public Action<Informer<T>>? Changed { get; init; }
 
     /// <summary>Completes after the first successful list.</summary>
@@ -234,15 +237,23 @@ internal sealed class Informer<T>
             return;
         }
 
+        var key = _source.KeyOf(item);
         lock (_lock)
         {
             if (e.Kind == WatchEventKind.Deleted)
             {
-                _items.Remove(_source.KeyOf(item));
+                _items.Remove(key);
+            }
+            else if (_items.TryGetValue(key, out var cached) && EqualityComparer<T>.Default.Equals(cached, item))
+            {
+                // An update of a field the cache does not keep (a node's status under the fleet's name-and-age view):
+                // nothing a reader could see changed, so no Changed.
+                _items[key] = item;
+                return;
             }
             else
             {
-                _items[_source.KeyOf(item)] = item;
+                _items[key] = item;
             }
         }
 

@@ -16,6 +16,13 @@ internal static class KubernetesApiCalls
     public static Task<WireNodeList> ListNodesAsync(this KubernetesConnection connection, string fieldSelector, CancellationToken cancellationToken) =>
         connection.SendAsync(HttpMethod.Get, "api/v1/nodes?" + ListQuery(fieldSelector, 0, null), null, KubernetesWireContext.Default.WireNodeList, cancellationToken);
 
+    /// <summary>
+    /// Every node as its name and creation time: metadata only (<see cref="KubernetesConnection.MetadataListAccept"/>),
+    /// resourceVersion=0 so that the API server answers from its watch cache rather than from etcd.
+    /// </summary>
+    public static Task<WireNodeMetadataList> ListNodeMetadataAsync(this KubernetesConnection connection, CancellationToken cancellationToken) =>
+        connection.GetAsync("api/v1/nodes?resourceVersion=0", KubernetesConnection.MetadataListAccept, KubernetesWireContext.Default.WireNodeMetadataList, cancellationToken);
+
     /// <summary>A JSON merge patch (application/merge-patch+json) of a pod.</summary>
     public static Task MergePatchPodAsync(this KubernetesConnection connection, string podNamespace, string podName, string mergePatch, CancellationToken cancellationToken) =>
         connection.MergePatchAsync($"api/v1/namespaces/{Segment(podNamespace)}/pods/{Segment(podName)}", mergePatch, cancellationToken);

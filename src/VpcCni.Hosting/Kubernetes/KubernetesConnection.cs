@@ -137,10 +137,21 @@ internal sealed class KubernetesConnection : IDisposable
     /// an optional body, the answer decoded as <typeparamref name="T"/>. An HTTP error status throws
     /// <see cref="KubernetesApiException"/> with the status and the message of the Status the server answered.
     /// </summary>
-    public async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T> responseType, CancellationToken cancellationToken)
+    public Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? body, JsonTypeInfo<T> responseType, CancellationToken cancellationToken) =>
+        SendCoreAsync(method, path, body, null, responseType, cancellationToken);
+
+    /// <summary>
+    /// A GET of <paramref name="path"/> (query included) with an Accept header (e.g. <see cref="MetadataListAccept"/>:
+    /// the API server answers with the objects' metadata only), decoded as <typeparamref name="T"/>.
+    /// </summary>
+    public Task<T> GetAsync<T>(string path, string accept, JsonTypeInfo<T> responseType, CancellationToken cancellationToken) =>
+        SendCoreAsync(HttpMethod.Get, path, null, accept, responseType, cancellationToken);
+
+    private async Task<T> SendCoreAsync<T>(HttpMethod method, string path, HttpContent? body, string? accept, JsonTypeInfo<T> responseType, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(responseType);
         using var request = new HttpRequestMessage(method, new Uri(_base, path)) { Content = body };
+        Accept(request, accept);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -157,9 +168,14 @@ internal sealed class KubernetesConnection : IDisposable
     /// A watch (GET with watch=1) of <paramref name="path"/>: one decoded event per line until the server closes the
     /// stream. An HTTP error status throws <see cref="KubernetesApiException"/> (410 included).
     /// </summary>
-    public async IAsyncEnumerable<WireWatchEvent> WatchAsync(string path, string query, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <param name="path">The collection (relative to the server).</param>
+    /// <param name="query">The query without '?' (selectors, resourceVersion, timeoutSeconds).</param>
+    /// <param name="accept">An Accept header (e.g. <see cref="MetadataAccept"/>); null for plain JSON.</param>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    public async IAsyncEnumerable<WireWatchEvent> WatchAsync(string path, string query, string? accept, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, path + "?watch=1&allowWatchBookmarks=true&" + query));
+        Accept(request, accept);
         using var response = await SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
@@ -198,6 +214,15 @@ internal sealed class KubernetesConnection : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(_base, path)) { Content = body };
         using var response = await SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Asks for a list's objects as meta/v1 PartialObjectMetadata (metadata only, as client-go's metadata informer does),
+    /// else plain JSON: a server that cannot answer so sends the full objects, which decode alike.
+    /// </summary>
+    public const string MetadataListAccept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
+    /// <summary>The same for an object or a watch's events.</summary>
+    public const string MetadataAccept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
     /// <summary>The status code of a failed call (null: the call failed without an answer, e.g. connection refused).</summary>
     public static int? StatusOf(Exception ex) => ex is KubernetesApiException { StatusCode: > 0 } api ? api.StatusCode : null;
@@ -249,6 +274,14 @@ internal sealed class KubernetesConnection : IDisposable
         }
 
         return Truncate(body);
+    }
+
+    private static void Accept(HttpRequestMessage request, string? accept)
+    {
+        if (!string.IsNullOrEmpty(accept))
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+        }
     }
 
     private static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "…";

@@ -75,14 +75,19 @@ internal sealed partial class KubernetesNodeAgent : IIpamStartStep, IAsyncDispos
     /// <summary>The node's ENIConfig choice (custom networking only).</summary>
     public NodeEniConfig? EniConfig { get; }
 
-    /// <summary>The agent on a real API server: the connection and the list/watch sources the settings describe.</summary>
-    public static KubernetesNodeAgent Create(KubernetesApiSettings settings, IPodLivenessEvidence? fallbackEvidence, Func<PoolController> controller, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    /// <summary>
+    /// The agent on a real API server: the list/watch sources the settings describe, over <paramref name="connection"/>
+    /// (not owned: shared with the fleet membership, disposed by its owner), or over a connection of its own when null.
+    /// </summary>
+    public static KubernetesNodeAgent Create(KubernetesApiSettings settings, IPodLivenessEvidence? fallbackEvidence, Func<PoolController> controller, TimeProvider timeProvider, ILoggerFactory loggerFactory,
+        KubernetesConnection? connection = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        var connection = KubernetesConnection.Create(settings, timeProvider);
+        var owns = connection is null;
+        connection ??= KubernetesConnection.Create(settings, timeProvider);
         var node = settings.NodeName!;
         return new KubernetesNodeAgent(settings, new NodePodsListWatch(connection, node), new OwnNodeListWatch(connection, node), connection,
-            fallbackEvidence, controller, timeProvider, loggerFactory, ownsConnection: true,
+            fallbackEvidence, controller, timeProvider, loggerFactory, ownsConnection: owns,
             eniConfigs: settings.CustomNetworking ? new EniConfigsListWatch(connection) : null,
             writeCniNodeFeature: (name, value, ct) => WriteCniNodeFeatureAsync(connection, node, name, value, ct));
     }

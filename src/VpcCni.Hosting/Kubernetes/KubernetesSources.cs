@@ -20,12 +20,15 @@ internal abstract class KubernetesListWatch<T>(KubernetesConnection connection, 
 
     public abstract Task<ListResult<T>> ListAsync(CancellationToken cancellationToken);
 
+    /// <summary>The watch's Accept header (null: plain JSON).</summary>
+    protected virtual string? WatchAccept => null;
+
     protected abstract T? Decode(JsonElement element);
 
     public async IAsyncEnumerable<WatchEvent<T>> WatchAsync(string resourceVersion, TimeSpan timeout, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var query = $"fieldSelector={Uri.EscapeDataString(fieldSelector)}&resourceVersion={Uri.EscapeDataString(resourceVersion)}&timeoutSeconds={Math.Max(1, (int)timeout.TotalSeconds)}";
-        await foreach (var line in connection.WatchAsync(path, query, cancellationToken).ConfigureAwait(false))
+        await foreach (var line in connection.WatchAsync(path, query, WatchAccept, cancellationToken).ConfigureAwait(false))
         {
             yield return ToEvent(line);
         }
@@ -102,4 +105,27 @@ internal sealed class OwnNodeListWatch(KubernetesConnection connection, string n
 
     protected override NodeInfo? Decode(JsonElement element) =>
         element.Deserialize(KubernetesWireContext.Default.WireNode) is { } node ? NodeInfo.From(node) : null;
+}
+
+/// <summary>
+/// Every Node of the cluster as its name and creation time (metadata only: the API server sends neither status nor
+/// spec), the fleet's membership (<see cref="KubernetesFleetMembership"/>).
+/// </summary>
+internal sealed class ClusterNodesListWatch(KubernetesConnection connection)
+    : KubernetesListWatch<ClusterNode>(connection, "api/v1/nodes", "")
+{
+    public override string Description => "the cluster's nodes";
+
+    protected override string? WatchAccept => KubernetesConnection.MetadataAccept;
+
+    public override string KeyOf(ClusterNode item) => item.Name;
+
+    public override async Task<ListResult<ClusterNode>> ListAsync(CancellationToken cancellationToken)
+    {
+        var list = await Connection.ListNodeMetadataAsync(cancellationToken).ConfigureAwait(false);
+        return new ListResult<ClusterNode>([.. (list.Items ?? []).Select(ClusterNode.From).OfType<ClusterNode>()], list.Metadata?.ResourceVersion ?? "");
+    }
+
+    protected override ClusterNode? Decode(JsonElement element) =>
+        element.Deserialize(KubernetesWireContext.Default.WireNodeMetadata) is { } node ? ClusterNode.From(node) : null;
 }

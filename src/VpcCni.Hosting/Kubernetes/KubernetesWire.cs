@@ -52,6 +52,19 @@ internal sealed record WireNodeList(
     [property: JsonPropertyName("metadata")] WireListMeta? Metadata,
     [property: JsonPropertyName("items")] List<WireNode>? Items);
 
+/// <summary>The two fields of an object's metadata the fleet order needs (creationTimestamp kept as text: parsed leniently).</summary>
+internal sealed record WireNameAndAge(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("creationTimestamp")] string? CreationTimestamp);
+
+/// <summary>A node as its metadata alone (a meta/v1 PartialObjectMetadata, or a full Node whose other fields are skipped).</summary>
+internal sealed record WireNodeMetadata([property: JsonPropertyName("metadata")] WireNameAndAge? Metadata);
+
+/// <summary>The cluster's nodes as metadata alone (a meta/v1 PartialObjectMetadataList, or a NodeList).</summary>
+internal sealed record WireNodeMetadataList(
+    [property: JsonPropertyName("metadata")] WireListMeta? Metadata,
+    [property: JsonPropertyName("items")] List<WireNodeMetadata>? Items);
+
 /// <summary>A meta/v1 Status: the body of an error answer and the object of an ERROR watch event (code 410: too old).</summary>
 internal sealed record WireStatus(
     [property: JsonPropertyName("code")] int Code,
@@ -92,6 +105,8 @@ internal sealed record WireEvent(
 [JsonSerializable(typeof(WirePodList))]
 [JsonSerializable(typeof(WireNode))]
 [JsonSerializable(typeof(WireNodeList))]
+[JsonSerializable(typeof(WireNodeMetadata))]
+[JsonSerializable(typeof(WireNodeMetadataList))]
 [JsonSerializable(typeof(WireStatus))]
 [JsonSerializable(typeof(WireEvent))]
 internal sealed partial class KubernetesWireContext : JsonSerializerContext;

@@ -152,4 +152,21 @@ public sealed class InformerTests : IAsyncLifetime
         await WaitUntilAsync(() => informer.Lists == 2, "the resync");
         informer.ResourceVersion.Should().Be("11");
     }
+
+    [Fact]
+    public async Task RunAsync_ModifiedEventEqualToTheCachedItem_NoChanged()
+    {
+        var created = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var source = new FakeListWatch<ClusterNode>(n => n.Name, [new ClusterNode("node-1", created)]);
+        var changes = 0;
+        var informer = new Informer<ClusterNode>(source, Fast, TimeProvider.System, NullLogger.Instance) { Changed = _ => Interlocked.Increment(ref changes) };
+        _ = informer.RunAsync(_stop.Token);
+        await informer.Synced.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+
+        source.Push(WatchEventKind.Modified, new ClusterNode("node-1", created));
+        source.Push(WatchEventKind.Added, new ClusterNode("node-2", created));
+
+        await WaitUntilAsync(() => informer.Count == 2, "the ADDED event");
+        changes.Should().Be(2, "the list and the new node change the cache; an equal update does not");
+    }
 }
