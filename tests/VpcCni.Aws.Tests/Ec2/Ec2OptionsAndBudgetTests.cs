@@ -119,6 +119,32 @@ public class Ec2OptionsAndBudgetTests
         policy.Calls.Should().Be(2);
     }
 
+    [Fact]
+    public async Task CallPolicy_FleetPlaceKnown_SecondRequestOfAClassWaitsForTheNodesNextSlot()
+    {
+        // Rank 0 of 100 nodes: slot 0 of the Create bucket (100 tokens, 5/s) is now; the node's next is 100 / 5 = 20 s
+        // later and opens (100 − 2) / 5 − 1 = 18.6 s before its moment.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        using var policy = new Ec2CallPolicy(new Ec2ProviderOptions(), time, NullLogger.Instance, new SwitchablePriority { CanWait = false }, new FixedPlace(new FleetPosition(0, 100)));
+        var ct = TestContext.Current.CancellationToken;
+
+        (await policy.ExecuteAsync("CreateNetworkInterface", false, _ => Task.FromResult(1), ct)).Should().Be(1);
+        var second = policy.ExecuteAsync("CreateNetworkInterface", false, _ => Task.FromResult(2), ct).AsTask();
+        var other = await policy.ExecuteAsync("AssignPrivateIpAddresses", false, _ => Task.FromResult(3), ct);
+
+        other.Should().Be(3, "another class has its own slots");
+        time.Advance(TimeSpan.FromSeconds(1.3));
+        await Task.WhenAny(second, Task.Delay(100, ct));
+        second.IsCompleted.Should().BeFalse("the node's next Create slot opens 1.4 s from the first");
+        time.Advance(TimeSpan.FromSeconds(0.2));
+        (await second.WaitAsync(TimeSpan.FromSeconds(10), ct)).Should().Be(2);
+    }
+
+    private sealed class FixedPlace(FleetPosition position) : IFleetMembership
+    {
+        public FleetPosition? Current => position;
+    }
+
     private sealed class SwitchablePriority : ICloudRequestPriority
     {
         public bool CanWait { get; set; }
