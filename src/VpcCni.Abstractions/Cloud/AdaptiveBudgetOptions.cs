@@ -64,4 +64,11 @@ internal sealed record AdaptiveBudgetOptions
 
     /// <summary>Fleet schedule: how long after its time a slot may still be used (the rest of the window is lead).</summary>
     public TimeSpan ScheduleGrace { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Fleet schedule: the lowest share of the node's slots a throttled node keeps using (1/8: one slot in eight).</summary>
+    public double ScheduleFloor { get; init; } = 1.0 / 8;
+
+    /// <summary>Fleet schedule: additive increase, in fair shares per second an urgent request waited (1/1200: a halving is
+    /// undone after ~10 minutes of waiting).</summary>
+    public double ScheduleIncreasePerSecond { get; init; } = 1.0 / 1200;
 }

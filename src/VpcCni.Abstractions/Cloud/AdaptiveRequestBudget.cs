@@ -41,6 +41,9 @@ internal sealed class AdaptiveRequestBudget
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.FleetSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(_options.FleetMargin);
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.ScheduleMargin, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_options.ScheduleFloor, 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(_options.ScheduleFloor, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.ScheduleIncreasePerSecond);
         ArgumentOutOfRangeException.ThrowIfNegative(_options.ScheduleGrace.Ticks);
         _time = time;
         _membership = membership;
@@ -271,8 +274,10 @@ internal sealed class AdaptiveRequestBudget
         var grace = Math.Min(_options.ScheduleGrace.TotalSeconds, window / 2);
         var lead = window - grace;
         var size = position.Size;
-        // The fair share is the most the schedule gives; a throttle halves from there.
-        c.Rate = Math.Min(c.Rate, refill / size);
+        // The fair share is the most the schedule gives; a throttle halves from there, down to a floor that keeps a
+        // node progressing (one slot in ScheduleFloor⁻¹) however often it was throttled.
+        var fair = refill / size;
+        c.Rate = Math.Clamp(c.Rate, fair * _options.ScheduleFloor, fair);
         var unix = (_time.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalSeconds;
         var first = (long)Math.Ceiling(((unix - grace) * refill) - 1e-9);
         if (c.LastSlot is { } last)
@@ -293,8 +298,10 @@ internal sealed class AdaptiveRequestBudget
 
             if (!background && c.WaitingSince is { } since)
             {
+                // Additive increase in fair shares per second waited: a halving is undone within minutes, whatever the
+                // fleet's size (a slot is N / R seconds apart, so an increase per slot would be slow in a big fleet).
                 var waited = _time.GetElapsedTime(since, now).TotalSeconds;
-                c.Rate = Math.Min(refill / size, c.Rate + (c.MaxRate * _options.IncreasePerSecond * waited / size));
+                c.Rate = Math.Min(fair, c.Rate + (fair * _options.ScheduleIncreasePerSecond * waited));
                 c.WaitingSince = null;
             }
 

@@ -72,6 +72,57 @@ public sealed class FleetBudgetConvergenceTests
     }
 
     [Fact]
+    public void FleetSchedule_50BusyNodesTightAccount_NeverThrottledAndAnEqualShareEach()
+    {
+        var (nodes, account, _) = RunFleet((account, clock, i) => new AdaptiveBudgetClient(account, clock, new AdaptiveRequestBudget([Tight], null, clock, seed: i, membership: new Place(i, 50))));
+
+        account.Throttled.Should().Be(0, "the nodes send on their own slots of the account's refill");
+        var secondHalf = nodes.Sum(n => n.SuccessesSecondHalf);
+        (secondHalf / 600.0).Should().BeGreaterThan(0.95 * 5, "the schedule uses the account's whole refill");
+        nodes.Min(n => n.SuccessesSecondHalf).Should().BeGreaterThanOrEqualTo(nodes.Max(n => n.SuccessesSecondHalf) - 1, "one slot per node per period");
+    }
+
+    [Fact]
+    public void FleetSchedule_AnotherToolTakesTwoFifthsOfTheRefill_ThrottlingDoesNotPersistAndEveryNodeProgresses()
+    {
+        var budgets = new List<AdaptiveRequestBudget>();
+        var (nodes, _, _) = RunFleet((account, clock, i) =>
+        {
+            if (i == 0)
+            {
+                _ = OtherToolAsync(account, clock, perSecond: 2, end: 1260);
+            }
+
+            var budget = new AdaptiveRequestBudget([Tight], null, clock, seed: i, membership: new Place(i, 50));
+            budgets.Add(budget);
+            return new AdaptiveBudgetClient(account, clock, budget);
+        });
+
+        var secondHalf = nodes.Sum(n => n.SuccessesSecondHalf);
+        var throttles = budgets.Sum(b => b.Throttles);
+        TestContext.Current.TestOutputHelper?.WriteLine($"accepted {nodes.Sum(n => n.Successes)}, second half {secondHalf / 600.0:0.00}/s, node throttles {throttles}, per node second half {nodes.Min(n => n.SuccessesSecondHalf)}-{nodes.Max(n => n.SuccessesSecondHalf)}");
+        throttles.Should().BeGreaterThan(0, "the schedule alone over-books the account now: the nodes hear it");
+        nodes.Should().OnlyContain(n => n.SuccessesSecondHalf > 0, "every node progresses");
+        (secondHalf / 600.0).Should().BeGreaterThan(0.5 * 3, "the nodes keep at least half of what the other tool leaves");
+        // Throttling is learned, not sustained: few answers per accepted request over the whole run.
+        ((double)throttles / nodes.Sum(n => n.Successes)).Should().BeLessThan(0.1);
+    }
+
+    private static async Task OtherToolAsync(FleetAccount account, FleetClock clock, double perSecond, double end)
+    {
+        while (clock.Seconds < end)
+        {
+            account.TryTake(Tight.Name);
+            await ClockDelay.Wait(clock, TimeSpan.FromSeconds(1 / perSecond), inline: true, CancellationToken.None);
+        }
+    }
+
+    private sealed class Place(int rank, int size) : IFleetMembership
+    {
+        public FleetPosition? Current => new FleetPosition(rank, size);
+    }
+
+    [Fact]
     public void SdkRetriesWithoutBudget_50NodesTightAccount_ThrottleWithoutEnd()
     {
         var (nodes, _, throttledSecondHalf) = RunFleet((account, clock, i) => new SdkStandardRetryClient(account, clock, new Random(i)));
