@@ -267,6 +267,8 @@ internal sealed class AdaptiveRequestBudget
     // by itself however its demand falls (docs/ec2-budget.md has the argument). The lead is what lets the first wave
     // spend the account's stored tokens at once. A throttle (someone else in the account) halves the rate: the node then
     // skips slots.
+    private const double ClaimHoldSeconds = 0.5;
+
     private TimeSpan Scheduled(ClassState c, long now, bool background, FleetPosition position)
     {
         var refill = c.MaxRate;
@@ -290,10 +292,17 @@ internal sealed class AdaptiveRequestBudget
         var opens = (slot / refill) - lead;
         if (unix + 1e-9 >= opens)
         {
-            if (background && (c.WaitingSince is not null || now < _backgroundQuietUntil))
+            if (background && c.ClaimedSlot == slot && unix < opens + ClaimHoldSeconds)
             {
-                // The slot goes to the node's own waiting request (or the account was heard crowded lately).
-                return Min(TimeSpan.FromSeconds(Math.Max(size / refill, _time.GetElapsedTime(now, Math.Max(now, _backgroundQuietUntil)).TotalSeconds)), _options.BackgroundRecheck);
+                // The slot goes to the node's urgent request that waits for it (it wakes as the slot opens); one that
+                // does not come (it became background, or was cancelled) leaves the slot to others soon after.
+                return TimeSpan.FromSeconds(opens + ClaimHoldSeconds - unix);
+            }
+
+            if (background && now < _backgroundQuietUntil)
+            {
+                // The account was heard crowded lately: requests nobody waits for stand aside.
+                return Min(_time.GetElapsedTime(now, _backgroundQuietUntil), _options.BackgroundRecheck);
             }
 
             if (!background && c.WaitingSince is { } since)
@@ -306,6 +315,13 @@ internal sealed class AdaptiveRequestBudget
             }
 
             c.LastSlot = slot;
+            c.ClaimedSlot = null;
+            if (background)
+            {
+                // No urgent request of the node waits now (one that waited has become background or gone).
+                c.WaitingSince = null;
+            }
+
             return TimeSpan.Zero;
         }
 
@@ -313,6 +329,7 @@ internal sealed class AdaptiveRequestBudget
         if (!background)
         {
             c.WaitingSince ??= now;
+            c.ClaimedSlot = slot;
             return wait;
         }
 
@@ -429,5 +446,8 @@ internal sealed class AdaptiveRequestBudget
 
         /// <summary>Fleet schedule: the last slot this node used.</summary>
         public long? LastSlot { get; set; }
+
+        /// <summary>Fleet schedule: the slot an urgent request of this node waits for (kept from background requests).</summary>
+        public long? ClaimedSlot { get; set; }
     }
 }

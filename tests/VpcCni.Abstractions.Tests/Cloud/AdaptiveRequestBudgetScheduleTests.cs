@@ -133,6 +133,27 @@ public sealed class AdaptiveRequestBudgetScheduleTests
         (2 + wait.TotalSeconds).Should().BeApproximately(40 - 8.6, 1e-6, "slot 100 is skipped, slot 200 opens 8.6 s early");
     }
 
+    [Fact]
+    public void TryAcquire_BackgroundAtASlotAnUrgentRequestWaitsFor_StandsAsideUntilTheUrgentOneComesOrNot()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var budget = Node(time, new Place(new FleetPosition(0, 100)));
+        budget.TryAcquire(Mutating.Name).Should().Be(TimeSpan.Zero);
+        var wait = budget.TryAcquire(Mutating.Name);
+        time.Advance(wait);
+
+        // The urgent request's slot has opened; a top-up asking first stands aside for it, briefly.
+        budget.TryAcquire(Mutating.Name, background: true).Should().BeGreaterThan(TimeSpan.Zero);
+        budget.TryAcquire(Mutating.Name).Should().Be(TimeSpan.Zero, "the urgent request takes its slot");
+
+        // Next slot: the urgent request waits for it, then no longer comes (its pod went away: it became background).
+        time.Advance(budget.TryAcquire(Mutating.Name));
+        var held = budget.TryAcquire(Mutating.Name, background: true);
+        held.Should().BeGreaterThan(TimeSpan.Zero).And.BeLessThanOrEqualTo(TimeSpan.FromSeconds(0.5));
+        time.Advance(held);
+        budget.TryAcquire(Mutating.Name, background: true).Should().Be(TimeSpan.Zero, "a claim nobody takes up does not hold the slot for good");
+    }
+
     private sealed class Place(FleetPosition? position) : IFleetMembership
     {
         public FleetPosition? Position { get; set; } = position;
