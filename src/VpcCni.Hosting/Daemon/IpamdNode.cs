@@ -83,6 +83,9 @@ public sealed partial class IpamdNode : IAsyncDisposable
     /// Node initialisation (upstream nodeInit): identity, host network, own leftover ENIs (the start step), then the
     /// engine's restore and first round; then the pool loop and the hourly leaked-ENI sweep.
     /// </summary>
+    /// <summary>How long the start waits for the node list before its first EC2 request (VPC_CNI_EC2_FLEET_SCHEDULE).</summary>
+    internal static readonly TimeSpan FleetListWait = TimeSpan.FromSeconds(10);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
@@ -93,6 +96,12 @@ public sealed partial class IpamdNode : IAsyncDisposable
             _kubernetes.Start();
             // Before the node's own start: its first EC2 calls already take their slots when the list is in.
             _fleet?.Start();
+        }
+
+        if (_fleet is not null)
+        {
+            // A fleet that starts together sends its first EC2 requests together: wait (briefly) for this node's place.
+            await _fleet.WaitForFirstListAsync(FleetListWait, _time, cancellationToken).ConfigureAwait(false);
         }
         else
         {

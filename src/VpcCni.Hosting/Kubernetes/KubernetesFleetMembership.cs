@@ -96,6 +96,25 @@ internal sealed partial class KubernetesFleetMembership : IFleetMembership, IAsy
         }
     }
 
+    /// <summary>
+    /// Waits for the first list, at most <paramref name="limit"/>: the node's first EC2 requests should already go on its
+    /// slots (in a fleet that starts together they are the wave). False when the list did not come in time (the budget
+    /// then starts as a lone node's and takes the schedule up when the list arrives).
+    /// </summary>
+    public async Task<bool> WaitForFirstListAsync(TimeSpan limit, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Nodes.Synced.WaitAsync(limit, timeProvider, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            LogNotListedYet(_logger, limit.TotalSeconds);
+            return false;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         // Idempotent: the container disposes it once per registration that hands it out (itself and IFleetMembership).
@@ -153,6 +172,9 @@ internal sealed partial class KubernetesFleetMembership : IFleetMembership, IAsy
 
     [LoggerMessage(EventId = 4131, Level = LogLevel.Debug, Message = "EC2 fleet schedule: node {Node} is {Rank} of {Size} nodes (by creation time, then name)")]
     private static partial void LogPosition(ILogger logger, string node, int rank, int size);
+
+    [LoggerMessage(EventId = 4133, Level = LogLevel.Warning, Message = "EC2 fleet schedule: the cluster's nodes were not listed within {Seconds} s; the node starts with a lone node's EC2 budget")]
+    private static partial void LogNotListedYet(ILogger logger, double seconds);
 
     [LoggerMessage(EventId = 4132, Level = LogLevel.Warning, Message = "EC2 fleet schedule: node {Node} is not among the cluster's {Count} nodes; the EC2 budget paces as a lone node until it is")]
     private static partial void LogAbsent(ILogger logger, string node, int count);

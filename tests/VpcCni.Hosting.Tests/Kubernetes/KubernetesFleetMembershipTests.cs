@@ -170,4 +170,50 @@ public sealed class KubernetesFleetMembershipTests : IAsyncDisposable
 
         parsed.Should().Be(seconds is { } s ? new DateTimeOffset(2026, 1, 1, 0, 0, s, TimeSpan.Zero) : DateTimeOffset.MinValue);
     }
+    [Fact]
+    public async Task WaitForFirstListAsync_ApiNeverAnswers_GivesUpAfterTheLimit()
+    {
+        var time = new FakeTimeProvider();
+        await using var membership = new KubernetesFleetMembership("ip-10-0-0-1", new SilentNodes(), time, NullLoggerFactory.Instance);
+        membership.Start();
+
+        var waiting = membership.WaitForFirstListAsync(TimeSpan.FromSeconds(10), time, Ct);
+        await Task.Delay(50, Ct);
+        waiting.IsCompleted.Should().BeFalse();
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Should().BeFalse();
+        membership.Current.Should().BeNull("no list: the budget stays a lone node's");
+    }
+
+    [Fact]
+    public async Task WaitForFirstListAsync_ListIn_True()
+    {
+        var api = StartApi();
+        AddNode(api, "ip-10-0-0-1");
+        var membership = Start("ip-10-0-0-1");
+
+        (await membership.WaitForFirstListAsync(TimeSpan.FromSeconds(30), TimeProvider.System, Ct)).Should().BeTrue();
+        membership.Current.Should().Be(new FleetPosition(0, 1));
+    }
+
+    // A node list that never answers (an API server that accepted the connection and went quiet).
+    private sealed class SilentNodes : IListWatchSource<ClusterNode>
+    {
+        public string Description => "nodes that never come";
+
+        public string KeyOf(ClusterNode item) => item.Name;
+
+        public async Task<ListResult<ClusterNode>> ListAsync(CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new OperationCanceledException(cancellationToken);
+        }
+
+        public async IAsyncEnumerable<WatchEvent<ClusterNode>> WatchAsync(string resourceVersion, TimeSpan timeout, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            yield break;
+        }
+    }
 }
