@@ -39,6 +39,12 @@ if (arguments.ThrottleRate > 0)
     requests.SetErrorRate("*", "RequestLimitExceeded", arguments.ThrottleRate);
 }
 
+// SIGTERM (what a test harness or `kill` sends): stop serving, release the ports, exit 0. Registered before the
+// first line that tells a harness the server is up, so a SIGTERM right after that line is never the default one.
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; stop.Cancel(); });
+
 CloudEmulatorServer server;
 try
 {
@@ -101,11 +107,6 @@ if (kube is not null)
     Console.WriteLine($"Kubernetes API: {kube.BaseAddress}  (kubectl --server {kube.BaseAddress})  nodes: {string.Join(' ', cluster.Nodes.Select(kube.NodeName))}");
 }
 
-using var stop = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-
-// SIGTERM (what a test harness or `kill` sends): stop serving, release the ports, exit 0.
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => { signal.Cancel = true; stop.Cancel(); });
 try
 {
     await Task.Delay(Timeout.Infinite, stop.Token);
